@@ -10,12 +10,15 @@ from jump_platform.defs.exports.assets import analysis_exports
 from jump_platform.defs.jobs import JOBS
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.sources.assets import demo_extracts, load_sources
+from jump_platform.defs.sources.checks import source_checks
 from jump_platform.defs.transform.assets import jump_dbt_models
+from jump_platform.defs.transform.checks import mart_checks
 from jump_platform.defs.transform.resources import dbt_resource
 
 
 defs = dg.Definitions(
     assets=[demo_extracts, load_sources, jump_dbt_models, analysis_exports],
+    asset_checks=[*source_checks, *mart_checks],
     jobs=JOBS,
     resources={**lakehouse_resources(), "dbt": dbt_resource()},
     # DuckDB has one writer: steps of a run execute one after the other, in one process.

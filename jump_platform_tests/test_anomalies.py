@@ -8,28 +8,10 @@ import pytest
 
 from jump_platform.sources.anomalies import ANOMALIES, inject_anomalies, parse_anomalies
 from jump_platform.sources.rules import RuleResult, evaluate_source_rules
-from jump_platform_tests.source_samples import AS_OF, clean_source_tables, write_sources
+from jump_platform_tests.source_samples import AS_OF, EXPECTED_FAILURES, clean_source_tables, write_sources
 
 Tables = dict[str, pl.DataFrame]
 SEED = 7
-
-# The rules each anomaly must fail, and no other.
-EXPECTED_FAILURES: dict[str, set[str]] = {
-    "overlapping_contracts": {"app__job_contracts.job_contracts_never_overlap"},
-    "two_open_contracts": {"app__job_contracts.job_contracts_never_overlap"},
-    "invoice_outside_contract": {"app__invoices.issue_date_is_inside_the_job_contract"},
-    "reference_gaps": {"app__invoices.references_run_in_sequence"},
-    "empty_month": set(),
-    "duplicate_ids": {"app__invoices.primary_key_is_unique_and_not_null"},
-    "non_positive_amounts": {"app__invoices.amount_is_positive_with_two_decimals"},
-    "unknown_entity": {"app__job_contracts.entity_is_accepted"},
-    "dangling_foreign_key": {
-        "app__invoices.job_contract_id_exists_in_app__job_contracts",
-        "app__invoices.client_id_exists_in_app__clients",
-    },
-    "future_invoices": {"app__invoices.no_invoice_after_the_as_of_date"},
-}
-
 
 @pytest.fixture(scope="module")
 def clean() -> Tables:
