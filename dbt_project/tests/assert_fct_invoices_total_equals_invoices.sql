@@ -1,3 +1,6 @@
+-- Reported in Dagster as a check on fct_invoices.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_invoices'}}}) }}
+
 -- The fact table holds every invoice once: same count and same total as the staged invoices.
 
 with

@@ -1,3 +1,6 @@
+-- Reported in Dagster as a check on kpi__monthly_turnover_by_entity.
+{{ config(meta={'dagster': {'ref': {'name': 'kpi__monthly_turnover_by_entity'}}}) }}
+
 -- The monthly turnover by entity drops no invoice, and agrees month by month with kpi__monthly_turnover.
 -- Returns a row (a failure) per month where the entities' turnovers do not add up to the month's
 -- amount, or where a month is in one model and not the other.

@@ -1,3 +1,6 @@
+-- Reported in Dagster as a check on kpi__monthly_turnover.
+{{ config(meta={'dagster': {'ref': {'name': 'kpi__monthly_turnover'}}}) }}
+
 -- The monthly turnover drops no invoice: its total equals the sum of all invoices.
 -- Returns a row (a failure) when the two totals differ.
 
