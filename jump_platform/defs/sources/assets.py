@@ -17,6 +17,7 @@ from pydantic import Field
 from jump_platform import settings
 from jump_platform.io_manager import APPEND
 from jump_platform.sources import landing
+from jump_platform.sources.anomalies import inject_anomalies
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.generator import GeneratorParams, generate_small_tables, generate_tables, iter_invoice_chunks
 
@@ -74,8 +75,6 @@ def demo_extracts(context: dg.AssetExecutionContext, config: ExtractConfig) -> I
     context.log.info(f"Generating seed={params.seed} as_of={params.as_of} scale={params.scale} anomalies={anomalies}")
     if anomalies:
         # Anomalies rewrite rows across tables, so this path holds the tables in memory (demo scale).
-        from jump_platform.sources.anomalies import inject_anomalies
-
         tables = inject_anomalies(generate_tables(params), anomalies, as_of=params.as_of, seed=params.seed)
         written = {table: landing.write_csv_atomically(frame, root / _extract_path(table)) for table, frame in tables.items()}
     else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from jump_platform import settings
@@ -25,6 +26,17 @@ SOURCES_SCHEMA = "sources"
 
 def source_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([SOURCES_SCHEMA, table])
+
+
+def missing_tables(con: duckdb.DuckDBPyConnection, tables: list[str]) -> list[str]:
+    """The `sources.<table>` names among `tables` that do not exist in the lakehouse."""
+    present = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [SOURCES_SCHEMA]
+        ).fetchall()
+    }
+    return [f"{SOURCES_SCHEMA}.{table}" for table in tables if table not in present]
 
 
 def _metadata_value(value: Any) -> Any:
@@ -59,6 +71,15 @@ def _source_check(rule: SourceRule) -> dg.AssetChecksDefinition:
     )
     def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
+            missing = missing_tables(con, [rule.table, *rule.other_tables])
+            if missing:
+                # E.g. a run that loaded job contracts into a lakehouse that never held users.
+                return dg.AssetCheckResult(
+                    passed=False,
+                    severity=dg.AssetCheckSeverity.ERROR if rule.blocking else dg.AssetCheckSeverity.WARN,
+                    description=f"Cannot judge the rule: {', '.join(missing)} not in the lakehouse yet.",
+                    metadata={"missing_tables": ", ".join(missing)},
+                )
             result = rule.evaluate(con, SOURCES_SCHEMA, settings.as_of_date())
         return check_result(result, rule.blocking)
 
