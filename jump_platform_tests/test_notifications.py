@@ -77,14 +77,14 @@ def webhook() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (name imposed by http.server)
+        def do_POST(self) -> None:  # name imposed by http.server
             length = int(self.headers["Content-Length"])
             receiver.bodies.append(json.loads(self.rfile.read(length)))
             receiver.content_types.append(self.headers["Content-Type"])
             self.send_response(receiver.answer_status)
             self.end_headers()
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (silence request logging)
+        def log_message(self, format: str, *args: object) -> None:  # silence request logging
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -122,7 +122,7 @@ def _start_smtp(**controller_options: object) -> tuple[_LoopbackController, Smtp
     receiver = SmtpReceiver(port=0)
 
     class Handler:
-        async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:
             receiver.envelopes.append(envelope)
             return "250 Message accepted for delivery"
 
