@@ -10,7 +10,7 @@ Where a message goes is decided at send time from environment variables, first m
    incoming webhooks display it as is);
 2. `JUMP_SMTP_HOST`: an email through that SMTP server (`JUMP_SMTP_PORT`, default 25; `JUMP_SMTP_FROM`;
    `JUMP_SMTP_TO`, a comma-separated list; optional `JUMP_SMTP_USER` / `JUMP_SMTP_PASSWORD`;
-   `JUMP_SMTP_STARTTLS` truthy to upgrade the connection);
+   `JUMP_SMTP_STARTTLS` truthy to upgrade the connection, verifying the server's certificate);
 3. otherwise one JSON line appended to `<JUMP_DATA_DIR>/notifications.log` (default `data/notifications.log`).
 
 A delivery that fails is logged and the message falls back to the log file, with the reason, so that no
@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import smtplib
+import ssl
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -196,7 +197,8 @@ def send_email(notification: Notification, env: Mapping[str, str], timeout: floa
     port = int(env.get("JUMP_SMTP_PORT") or DEFAULT_SMTP_PORT)
     with smtplib.SMTP(env["JUMP_SMTP_HOST"].strip(), port, timeout=timeout) as smtp:
         if is_truthy(env.get("JUMP_SMTP_STARTTLS")):
-            smtp.starttls()
+            # A verifying context: smtplib's default would accept any certificate.
+            smtp.starttls(context=ssl.create_default_context())
         if env.get("JUMP_SMTP_USER"):
             smtp.login(env["JUMP_SMTP_USER"], env.get("JUMP_SMTP_PASSWORD", ""))
         smtp.send_message(message)

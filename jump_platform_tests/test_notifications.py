@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -163,6 +166,41 @@ def smtp_with_login() -> Iterator[SmtpReceiver]:
         controller.stop()
 
 
+@dataclass
+class TlsIdentity:
+    certificate: Path
+    key: Path
+
+
+@pytest.fixture
+def loopback_certificate(tmp_path: Path) -> TlsIdentity:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command line tool."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    identity = TlsIdentity(certificate=tmp_path / "smtp.crt", key=tmp_path / "smtp.key")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(identity.key), "-out", str(identity.certificate)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )  # fmt: skip
+    return identity
+
+
+@pytest.fixture
+def smtp_with_starttls(loopback_certificate: TlsIdentity) -> Iterator[SmtpReceiver]:
+    """An SMTP server that refuses mail until the client upgrades the connection with STARTTLS."""
+    tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_context.load_cert_chain(loopback_certificate.certificate, loopback_certificate.key)
+    controller, receiver = _start_smtp(tls_context=tls_context, require_starttls=True)
+    try:
+        yield receiver
+    finally:
+        controller.stop()
+
+
 def closed_loopback_port() -> int:
     """A loopback port nobody listens on: connecting to it is refused at once."""
     with socket.socket() as probe:
@@ -269,6 +307,37 @@ def test_smtp_credentials_are_used_to_log_in(smtp_with_login: SmtpReceiver, monk
 
     assert smtp_with_login.logins == [("jump", "s3cret")]
     assert len(smtp_with_login.envelopes) == 1
+
+
+def test_starttls_upgrades_the_connection_to_a_trusted_server(
+    smtp_with_starttls: SmtpReceiver, loopback_certificate: TlsIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUMP_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("JUMP_SMTP_PORT", str(smtp_with_starttls.port))
+    monkeypatch.setenv("JUMP_SMTP_TO", "data@jump.example")
+    monkeypatch.setenv("JUMP_SMTP_STARTTLS", "true")
+    # Trust the test certificate the way an operator would trust a private CA.
+    monkeypatch.setenv("SSL_CERT_FILE", str(loopback_certificate.certificate))
+
+    assert send_notification(invoice_failure()) == "smtp"
+
+    assert len(smtp_with_starttls.envelopes) == 1
+
+
+def test_starttls_refuses_a_server_whose_certificate_is_not_trusted(
+    smtp_with_starttls: SmtpReceiver, monkeypatch: pytest.MonkeyPatch, clean_environment: Path, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("JUMP_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("JUMP_SMTP_PORT", str(smtp_with_starttls.port))
+    monkeypatch.setenv("JUMP_SMTP_TO", "data@jump.example")
+    monkeypatch.setenv("JUMP_SMTP_STARTTLS", "true")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-ca.pem"))  # trust nothing
+
+    assert send_notification(invoice_failure()) == "log"
+
+    assert smtp_with_starttls.envelopes == []
+    [logged] = read_log(clean_environment)
+    assert "SSLCertVerificationError" in str(logged["delivery_error"])
 
 
 def test_an_unreachable_smtp_server_falls_back_to_the_log_file(
