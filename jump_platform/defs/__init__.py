@@ -1,0 +1,1 @@
+"""Dagster wiring, one folder per domain; `jump_platform.definitions` assembles them."""

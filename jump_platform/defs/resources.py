@@ -1,0 +1,13 @@
+"""The resources every domain shares: the lakehouse IO manager and a DuckDB resource."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from jump_platform import settings
+from jump_platform.io_manager import LakehouseIOManager
+
+
+def lakehouse_resources() -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]:
+    """Configured from the environment when the code location loads; nothing connects yet."""
+    database = str(settings.duckdb_path())
+    return {"io_manager": LakehouseIOManager(database=database), "duckdb": DuckDBResource(database=database)}

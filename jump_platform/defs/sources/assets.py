@@ -1,0 +1,202 @@
+"""The `extract` and `sources` groups: demo extracts written to the landing zone, then loaded.
+
+`extract` is one producer of landing-zone files among others (real extracts dropped there take
+the same path): it draws the five tables with the generator and writes them as CSV snapshots.
+`sources` loads whatever waits in the landing zone, validated against each table's contract,
+into the lakehouse's `sources` schema.
+"""
+
+
+import datetime as dt
+from collections.abc import Iterator
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+from jump_platform import settings
+from jump_platform.io_manager import APPEND
+from jump_platform.sources import landing
+from jump_platform.sources.contracts import CONTRACTS
+from jump_platform.sources.generator import GeneratorParams, generate_small_tables, generate_tables, iter_invoice_chunks
+
+
+def landing_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["landing", table])
+
+
+def source_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["sources", table])
+
+
+class ExtractConfig(dg.Config):
+    """Generator settings; each one left empty falls back to its environment variable."""
+
+    seed: int | None = Field(default=None, description="Random seed (JUMP_SEED, default 42).")
+    as_of: str | None = Field(default=None, description="As-of date, YYYY-MM-DD (JUMP_AS_OF, default today).")
+    scale: float | None = Field(default=None, description="1 = 1,000 freelancers, 20 clients, ~5,000 invoices (JUMP_SCALE).")
+    anomalies: list[str] | None = Field(default=None, description="Anomalies to inject (JUMP_ANOMALIES).")
+
+    def params(self) -> GeneratorParams:
+        return GeneratorParams(
+            seed=settings.seed() if self.seed is None else self.seed,
+            as_of=settings.as_of_date() if self.as_of is None else dt.date.fromisoformat(self.as_of),
+            scale=settings.scale() if self.scale is None else self.scale,
+        )
+
+    def anomaly_names(self) -> list[str]:
+        return settings.anomalies() if self.anomalies is None else self.anomalies
+
+
+def _extract_path(table: str) -> str:
+    contract = CONTRACTS[table]
+    return f"{contract.system}/{contract.name}.csv"
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            landing_key(table),
+            description=f"Demo extract of {contract.system}.{contract.name}, as the Jump {contract.system} writes it: "
+            f"`data/sources/{_extract_path(table)}`. {contract.description}",
+            group_name="extract",
+            kinds={"python", "csv"},
+            metadata={"path": f"data/sources/{_extract_path(table)}"},
+        )
+        for table, contract in CONTRACTS.items()
+    ],
+)
+def demo_extracts(context: dg.AssetExecutionContext, config: ExtractConfig) -> Iterator[dg.MaterializeResult]:
+    """Draw the Jump app and CRM tables with Faker pools and write them as CSV extracts."""
+    params = config.params()
+    anomalies = config.anomaly_names()
+    root = settings.landing_dir()
+    context.log.info(f"Generating seed={params.seed} as_of={params.as_of} scale={params.scale} anomalies={anomalies}")
+    if anomalies:
+        # Anomalies rewrite rows across tables, so this path holds the tables in memory (demo scale).
+        from jump_platform.sources.anomalies import inject_anomalies
+
+        tables = inject_anomalies(generate_tables(params), anomalies, as_of=params.as_of, seed=params.seed)
+        written = {table: landing.write_csv_atomically(frame, root / _extract_path(table)) for table, frame in tables.items()}
+    else:
+        small = generate_small_tables(params)
+        written = {
+            "app__users": landing.write_csv_atomically(small.users, root / _extract_path("app__users")),
+            "app__clients": landing.write_csv_atomically(small.clients, root / _extract_path("app__clients")),
+            "app__job_contracts": landing.write_csv_atomically(small.job_contracts, root / _extract_path("app__job_contracts")),
+            # Invoices stream to disk one month at a time, so memory stays bounded at any scale.
+            "app__invoices": landing.write_csv_atomically(
+                iter_invoice_chunks(params, small.contracts_timeline, small.clients), root / _extract_path("app__invoices")
+            ),
+            "crm__customers": landing.write_csv_atomically(small.crm_customers, root / _extract_path("crm__customers")),
+        }
+    for table, rows in written.items():
+        yield dg.MaterializeResult(
+            asset_key=landing_key(table),
+            metadata={
+                "dagster/row_count": rows,
+                "path": dg.MetadataValue.path(str(root / _extract_path(table))),
+                "seed": params.seed,
+                "as_of": params.as_of.isoformat(),
+                "scale": params.scale,
+                "anomalies": ", ".join(anomalies) or "none",
+            },
+        )
+
+
+def _source_out(table: str) -> dg.AssetOut:
+    contract = CONTRACTS[table]
+    columns = [dg.TableColumn(c.name, c.sql_type, description=c.description) for c in contract.columns]
+    return dg.AssetOut(
+        key=source_key(table),
+        description=f"{contract.description} Raw copy of the {contract.system} extract, one row per delivered row, "
+        "with load metadata (_batch_id, _loaded_at, _source_file).",
+        group_name="sources",
+        kinds={"duckdb", "polars"},
+        is_required=False,
+        metadata={
+            "dagster/column_schema": dg.TableSchema(columns=columns),
+            "primary_key": ", ".join(contract.primary_key),
+            "dagster/table_name": f"sources.{table}",
+        },
+    )
+
+
+@dg.multi_asset(
+    outs={table: _source_out(table) for table in CONTRACTS},
+    deps=[landing_key(table) for table in CONTRACTS],
+    can_subset=True,
+)
+def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[pl.DataFrame]]:
+    """Load every extract waiting in the landing zone into `sources`.
+
+    Pending files are claimed into a batch folder, validated against their table's contract, and
+    written in one transaction per table. A snapshot replaces its table; increments are appended.
+    Loaded files are archived under `_archive/<batch id>/`; refused ones go to
+    `_rejected/<batch id>/` with the reason beside them, and the run fails, leaving those tables as
+    they were.
+    """
+    root = settings.landing_dir()
+    selected = {key.path[-1] for key in context.selected_asset_keys}
+    now = dt.datetime.now(dt.UTC)
+    batch_id = landing.batch_id_for(now, context.run_id)
+    pending = [d for d in landing.deliveries_in(root, landing.pending_files(root, settle_seconds=None)) if d.contract.table in selected]
+    if not pending:
+        context.log.info(f"Nothing waiting in {root} for {sorted(selected)}.")
+        return
+    files = sorted({d.path for d in pending})
+    batch_root, _ = landing.claim(root, files, batch_id)
+    deliveries = landing.deliveries_in(batch_root, (batch_root / f.relative_to(root) for f in files))
+    deliveries = [d for d in deliveries if d.contract.table in selected]
+
+    errors: dict = {}
+    loaded: dict[str, list[landing.LoadedDelivery]] = {}
+    for delivery in deliveries:
+        try:
+            loaded.setdefault(delivery.contract.table, []).append(landing.read_delivery(delivery, batch_root))
+        except landing.ExtractError as error:
+            errors[delivery.path] = str(error)
+            context.log.error(str(error))
+    for table, parts in loaded.items():
+        if sum(not p.delivery.incremental for p in parts) > 1:
+            labels = ", ".join(p.delivery.label(batch_root) for p in parts if not p.delivery.incremental)
+            for p in parts:
+                errors[p.delivery.path] = f"{table}: several snapshots in one batch ({labels}); expected one"
+    failed_tables = {d.contract.table for d in deliveries if d.path in errors}
+    for delivery in deliveries:
+        # A table loads all of its files in a batch or none of them.
+        if delivery.contract.table in failed_tables and delivery.path not in errors:
+            errors[delivery.path] = f"{delivery.label(batch_root)}: not loaded, another file of {delivery.contract.table} was refused"
+
+    for table, parts in loaded.items():
+        if table in failed_tables:
+            continue
+        frame = pl.concat(
+            [landing.with_load_metadata(p.frame, batch_id, now, p.delivery.label(batch_root)) for p in parts],
+            how="diagonal_relaxed",
+        )
+        extras = sorted({column for p in parts for column in p.extra_columns})
+        if extras:
+            context.log.warning(f"{table}: kept unexpected column(s) {', '.join(extras)}")
+        yield dg.Output(
+            frame,
+            output_name=table,
+            metadata={
+                "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",
+                "batch_id": batch_id,
+                "files": ", ".join(p.delivery.label(batch_root) for p in parts),
+                "extra_columns": ", ".join(extras) or "none",
+            },
+        )
+
+    # Reached only once every output above is written: archive what was loaded.
+    if errors:
+        landing.settle(batch_root, root, "_rejected", errors)
+    landing.settle(batch_root, root, "_archive")
+    landing.remove_empty_dirs(batch_root)
+    landing.remove_empty_dirs(root / "_batches")
+    if errors:
+        raise dg.Failure(
+            description=f"{len(errors)} extract file(s) refused and moved to _rejected/{batch_id}/",
+            metadata={"errors": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in errors.values()))},
+        )

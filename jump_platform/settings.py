@@ -1,0 +1,81 @@
+"""Configuration from environment variables, with local defaults that need no setup.
+
+Every value is read when it is asked for, never at import time, so tests and runs can point the
+platform elsewhere by setting an environment variable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+DEFAULT_SEED = 42
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def data_dir() -> Path:
+    """Root of everything the platform writes: `JUMP_DATA_DIR`, default `<project>/data`."""
+    return Path(_env("JUMP_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+
+
+def duckdb_path() -> Path:
+    """The lakehouse file: `JUMP_DUCKDB_PATH`, default `<data dir>/lakehouse/lakehouse.duckdb`."""
+    configured = _env("JUMP_DUCKDB_PATH")
+    return Path(configured).resolve() if configured else data_dir() / "lakehouse" / "lakehouse.duckdb"
+
+
+def landing_dir() -> Path:
+    """The landing zone where extracts arrive: `<data dir>/sources`."""
+    return data_dir() / "sources"
+
+
+def exports_dir() -> Path:
+    return data_dir() / "exports"
+
+
+def seed() -> int:
+    raw = _env("JUMP_SEED")
+    try:
+        return int(raw) if raw else DEFAULT_SEED
+    except ValueError:
+        raise ValueError(f"JUMP_SEED must be an integer, found {raw!r}") from None
+
+
+def scale() -> float:
+    raw = _env("JUMP_SCALE")
+    try:
+        value = float(raw) if raw else 1.0
+    except ValueError:
+        raise ValueError(f"JUMP_SCALE must be a positive number, found {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"JUMP_SCALE must be a positive number, found {raw!r}")
+    return value
+
+
+def as_of_date() -> dt.date:
+    """The date the lakehouse describes: `JUMP_AS_OF` (ISO date), default today."""
+    raw = _env("JUMP_AS_OF")
+    if not raw:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"JUMP_AS_OF must be an ISO date like 2026-01-31, found {raw!r}") from None
+
+
+def anomalies() -> list[str]:
+    """Anomalies to inject into generated data: `JUMP_ANOMALIES`, a comma-separated list."""
+    return [name.strip() for name in (_env("JUMP_ANOMALIES") or "").split(",") if name.strip()]
+
+
+def dbt_env() -> dict[str, str]:
+    """Environment for dbt subprocesses, so dbt and Dagster always open the same file."""
+    return {"JUMP_DUCKDB_PATH": str(duckdb_path())}
