@@ -11,10 +11,11 @@ Where a message goes is decided at send time from environment variables, first m
 2. `JUMP_SMTP_HOST`: an email through that SMTP server (`JUMP_SMTP_PORT`, default 25; `JUMP_SMTP_FROM`;
    `JUMP_SMTP_TO`, a comma-separated list; optional `JUMP_SMTP_USER` / `JUMP_SMTP_PASSWORD`;
    `JUMP_SMTP_STARTTLS` truthy to upgrade the connection, verifying the server's certificate);
-3. otherwise one JSON line appended to `<JUMP_DATA_DIR>/notifications.log` (default `data/notifications.log`).
+3. otherwise one JSON line appended to `<data dir>/notifications.log` (`JUMP_DATA_DIR`, default `data/`).
 
 A delivery that fails is logged and the message falls back to the log file, with the reason, so that no
-notification is ever lost silently.
+notification is ever lost silently. Like `jump_platform.settings`, every variable is read when a message is
+built or sent, never at import time.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ import os
 import smtplib
 import ssl
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
+
+from jump_platform import settings
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,10 @@ RunOutcome = Literal["FAILURE", "SUCCESS"]
 Channel = Literal["webhook", "smtp", "log"]
 
 _TRUTHY = {"1", "true", "yes", "on", "y"}
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name, "").strip()
 
 
 def is_truthy(value: str | None) -> bool:
@@ -106,15 +113,14 @@ class Notification:
         return {**asdict(self), "subject": self.subject, "text": self.text}
 
 
-def ui_base_url(env: Mapping[str, str] | None = None) -> str:
+def ui_base_url() -> str:
     """The Dagster UI's address, from `JUMP_UI_URL` (default `http://127.0.0.1:3000`), without trailing slash."""
-    env = os.environ if env is None else env
-    return (env.get("JUMP_UI_URL") or DEFAULT_UI_URL).rstrip("/")
+    return (_env("JUMP_UI_URL") or DEFAULT_UI_URL).rstrip("/")
 
 
-def run_url(run_id: str, env: Mapping[str, str] | None = None) -> str:
+def run_url(run_id: str) -> str:
     """The link to a run's page in the Dagster UI."""
-    return f"{ui_base_url(env)}/runs/{run_id}"
+    return f"{ui_base_url()}/runs/{run_id}"
 
 
 def readable_run_name(job_name: str, asset_keys: Sequence[str] = ()) -> str:
@@ -148,7 +154,6 @@ def build_notification(
     error: str | None = None,
     asset_keys: Sequence[str] = (),
     partition_key: str | None = None,
-    env: Mapping[str, str] | None = None,
 ) -> Notification:
     """Assemble the notification for one finished run; the link to the run uses `JUMP_UI_URL`."""
     return Notification(
@@ -156,17 +161,16 @@ def build_notification(
         run_id=run_id,
         job_name=job_name,
         run_name=readable_run_name(job_name, asset_keys),
-        run_url=run_url(run_id, env),
+        run_url=run_url(run_id),
         failed_steps=tuple(FailedStep(step.step_key, truncate(step.error)) for step in failed_steps),
         error=truncate(error) if error else None,
         partition_key=partition_key,
     )
 
 
-def notifications_log_path(env: Mapping[str, str] | None = None) -> Path:
-    """`<JUMP_DATA_DIR>/notifications.log`, the delivery of last resort (default `data/notifications.log`)."""
-    env = os.environ if env is None else env
-    return Path(env.get("JUMP_DATA_DIR") or "data") / LOG_FILE_NAME
+def notifications_log_path() -> Path:
+    """`<data dir>/notifications.log`, the delivery of last resort (default `data/notifications.log`)."""
+    return settings.data_dir() / LOG_FILE_NAME
 
 
 def post_to_webhook(notification: Notification, url: str, timeout: float = SEND_TIMEOUT_SECONDS) -> None:
@@ -183,24 +187,25 @@ def post_to_webhook(notification: Notification, url: str, timeout: float = SEND_
             raise RuntimeError(f"webhook answered HTTP {response.status}")
 
 
-def send_email(notification: Notification, env: Mapping[str, str], timeout: float = SEND_TIMEOUT_SECONDS) -> None:
+def send_email(notification: Notification, timeout: float = SEND_TIMEOUT_SECONDS) -> None:
     """Email the notification through the SMTP server described by the `JUMP_SMTP_*` variables."""
-    recipients = [address.strip() for address in env.get("JUMP_SMTP_TO", "").split(",") if address.strip()]
+    recipients = [address.strip() for address in _env("JUMP_SMTP_TO").split(",") if address.strip()]
     if not recipients:
         raise ValueError("JUMP_SMTP_HOST is set but JUMP_SMTP_TO names no recipient")
     message = EmailMessage()
     message["Subject"] = notification.subject
-    message["From"] = env.get("JUMP_SMTP_FROM") or DEFAULT_SMTP_FROM
+    message["From"] = _env("JUMP_SMTP_FROM") or DEFAULT_SMTP_FROM
     message["To"] = ", ".join(recipients)
     message.set_content(notification.text)
 
-    port = int(env.get("JUMP_SMTP_PORT") or DEFAULT_SMTP_PORT)
-    with smtplib.SMTP(env["JUMP_SMTP_HOST"].strip(), port, timeout=timeout) as smtp:
-        if is_truthy(env.get("JUMP_SMTP_STARTTLS")):
+    port = int(_env("JUMP_SMTP_PORT") or DEFAULT_SMTP_PORT)
+    with smtplib.SMTP(_env("JUMP_SMTP_HOST"), port, timeout=timeout) as smtp:
+        if is_truthy(_env("JUMP_SMTP_STARTTLS")):
             # A verifying context: smtplib's default would accept any certificate.
             smtp.starttls(context=ssl.create_default_context())
-        if env.get("JUMP_SMTP_USER"):
-            smtp.login(env["JUMP_SMTP_USER"], env.get("JUMP_SMTP_PASSWORD", ""))
+        if _env("JUMP_SMTP_USER"):
+            # The password is taken as is: leading or trailing spaces may be part of it.
+            smtp.login(_env("JUMP_SMTP_USER"), os.environ.get("JUMP_SMTP_PASSWORD", ""))
         smtp.send_message(message)
 
 
@@ -214,16 +219,15 @@ def append_to_log(notification: Notification, path: Path, delivery_error: str | 
         log_file.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def send_notification(notification: Notification, env: Mapping[str, str] | None = None) -> Channel:
+def send_notification(notification: Notification) -> Channel:
     """Deliver the notification to the configured channel and return the channel that received it.
 
     Falls back to the log file, recording why, when the webhook or the SMTP server fails. Only a failure
     to write the log file itself raises, so that the sensor tick shows the error in the UI.
     """
-    env = os.environ if env is None else env
-    log_path = notifications_log_path(env)
-    webhook = env.get("JUMP_NOTIFY_WEBHOOK", "").strip()
-    smtp_host = env.get("JUMP_SMTP_HOST", "").strip()
+    log_path = notifications_log_path()
+    webhook = _env("JUMP_NOTIFY_WEBHOOK")
+    smtp_host = _env("JUMP_SMTP_HOST")
 
     channel: Channel | None = None
     try:
@@ -233,7 +237,7 @@ def send_notification(notification: Notification, env: Mapping[str, str] | None 
             return channel
         if smtp_host:
             channel = "smtp"
-            send_email(notification, env)
+            send_email(notification)
             return channel
     except Exception as error:  # noqa: BLE001 (any delivery failure must end in the log file, not vanish)
         reason = f"{channel} delivery failed: {type(error).__name__}: {error}"

@@ -25,7 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from jump_platform.defs.notifications import defs as notification_defs
+from jump_platform.defs.notifications.definitions import defs as notification_defs
 from jump_platform.defs.notifications.sensors import notify_on_run_failure, notify_on_run_success
 from jump_platform.notifications import (
     FailedStep,
