@@ -20,6 +20,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 import polars as pl
+from dagster._utils.backoff import backoff
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
@@ -59,8 +60,16 @@ class AtomicDuckDbClient(DuckDbClient):
     @staticmethod
     @contextmanager
     def connect(context, table_slice) -> Iterator[duckdb.DuckDBPyConnection]:  # noqa: ANN001 (Dagster's signature)
-        Path(context.resource_config["database"]).parent.mkdir(parents=True, exist_ok=True)
-        with DuckDbClient.connect(context, table_slice) as connection:
+        database = context.resource_config["database"]
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Another process may hold the file: retry for a while, as DuckDbClient does.
+        connection = backoff(
+            fn=duckdb.connect,
+            retry_on=(RuntimeError, duckdb.IOException),
+            kwargs={"database": database, "read_only": False, "config": context.resource_config["connection_config"]},
+            max_retries=10,
+        )
+        try:
             connection.begin()
             try:
                 yield connection
@@ -68,6 +77,8 @@ class AtomicDuckDbClient(DuckDbClient):
                 connection.rollback()
                 raise
             connection.commit()
+        finally:
+            connection.close()
 
     @staticmethod
     def delete_table_slice(context: dg.OutputContext, table_slice: TableSlice, connection) -> None:  # noqa: ANN001
@@ -83,7 +94,8 @@ class AtomicPolarsTypeHandler(DuckDBPolarsTypeHandler):
         name = f"{table_slice.schema}.{table_slice.table}"
         arrow_table = obj.to_arrow()
         connection.register("_incoming", arrow_table)
-        append = context.output_metadata.get("write_mode") == APPEND
+        write_mode = context.output_metadata.get("write_mode")
+        append = getattr(write_mode, "value", write_mode) == APPEND
         if table_slice.partition_dimensions or append:
             connection.execute(f"create table if not exists {name} as select * from _incoming limit 0")
             existing = {row[0] for row in connection.execute(f"describe {name}").fetchall()}

@@ -139,7 +139,7 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[pl.Dat
     root = settings.landing_dir()
     selected = {key.path[-1] for key in context.selected_asset_keys}
     now = dt.datetime.now(dt.UTC)
-    batch_id = landing.batch_id_for(now, context.run_id)
+    batch_id = landing.batch_id_for(now, context.run.run_id)
     pending = [d for d in landing.deliveries_in(root, landing.pending_files(root, settle_seconds=None)) if d.contract.table in selected]
     if not pending:
         context.log.info(f"Nothing waiting in {root} for {sorted(selected)}.")

@@ -1,0 +1,34 @@
+-- The auditor's turnovers by cohort, exported to data/exports/turnovers_by_cohort_for_auditor.csv.
+-- One row per freelancer, entity and month in which the freelancer holds a contract of that entity
+-- (see intermediate.freelancer_entity_months), with the month's turnover on those contracts:
+-- 0 when there is none, since the auditor wants to see the zeros.
+-- cohort = month of the freelancer's first contract start; cohort and month read `YYYY/MM`.
+
+with
+
+freelancer_entity_months as (
+
+    select * from {{ ref('freelancer_entity_months') }}
+
+),
+
+final as (
+
+    select
+        last_name,
+        first_name,
+        {{ format_year_month('cohort_month') }} as cohort,
+        entity,
+        {{ format_year_month('month') }} as month,
+        cast(round(turnover, 2) as decimal(18, 2)) as turnover
+    from freelancer_entity_months
+
+)
+
+select * from final
+order by
+    last_name,
+    first_name,
+    cohort,
+    entity,
+    month

@@ -1,0 +1,28 @@
+{#
+    The as-of date of the run, as a SQL date expression.
+
+    It comes from the dbt var `as_of_date` (ISO `YYYY-MM-DD`, passed by Dagster with
+    `--vars '{"as_of_date": "2024-06-30"}'`), else from the env var JUMP_AS_OF that the rest of the
+    platform reads, else it is today (`current_date`). The value is parsed before it reaches the SQL,
+    so a typo fails the compilation instead of the query.
+#}
+{% macro as_of_date() -%}
+    {%- set value = var('as_of_date', none) or env_var('JUMP_AS_OF', '') -%}
+    {%- if value -%}
+        {%- set value = value | string | trim -%}
+        {%- set parsed = modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value) -%}
+        {%- if not parsed -%}
+            {{ exceptions.raise_compiler_error("as_of_date must be an ISO date YYYY-MM-DD, got '" ~ value ~ "'") }}
+        {%- endif -%}
+        {%- set checked = modules.datetime.datetime.strptime(value, '%Y-%m-%d') -%}
+        cast('{{ value }}' as date)
+    {%- else -%}
+        current_date
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# The first day of the as-of date's month. #}
+{% macro as_of_month() -%}
+    {{ month_of(as_of_date()) }}
+{%- endmacro %}

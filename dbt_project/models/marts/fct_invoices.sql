@@ -1,0 +1,31 @@
+with
+
+invoices as (
+
+    select * from {{ ref('invoices') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        invoice_key,
+        invoice_id,
+        reference,
+
+        -- dimensions
+        freelancer_key,
+        client_key,
+        job_contract_key,
+        issue_date,
+        entity,
+
+        -- amounts
+        amount
+
+    from invoices
+
+)
+
+select * from final

@@ -1,0 +1,38 @@
+-- Reported in Dagster as a check on kpi__monthly_turnover_by_entity.
+{{ config(meta={'dagster': {'ref': {'name': 'kpi__monthly_turnover_by_entity'}}}) }}
+
+-- The monthly turnover by entity drops no invoice, and agrees month by month with kpi__monthly_turnover.
+-- Returns a row (a failure) per month where the entities' turnovers do not add up to the month's
+-- amount, or where a month is in one model and not the other.
+
+with
+
+by_entity as (
+
+    select
+        month,
+        sum(turnover) as turnover
+    from {{ ref('kpi__monthly_turnover_by_entity') }}
+    group by month
+
+),
+
+monthly as (
+
+    select
+        month,
+        amount
+    from {{ ref('kpi__monthly_turnover') }}
+
+)
+
+select
+    coalesce(monthly.month, by_entity.month) as month,
+    monthly.amount,
+    by_entity.turnover
+from monthly
+full outer join by_entity
+    on monthly.month = by_entity.month
+where monthly.month is null
+    or by_entity.month is null
+    or monthly.amount <> by_entity.turnover

@@ -1,0 +1,123 @@
+"""Run a job of the lakehouse from the command line and print what it did.
+
+    python -m jump_platform.cli run refresh      # make run
+    python -m jump_platform.cli run load         # make load
+
+Runs execute in process (DuckDB has one writer) on the Dagster instance of `DAGSTER_HOME`, so
+they show in the UI's run history too. The exit status is non-zero when a step or a blocking
+check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from jump_platform import settings
+
+
+@dataclass
+class RunSummary:
+    """The facts a person wants after a run, gathered from its event log."""
+
+    materialized: dict[str, int | None] = field(default_factory=dict)
+    checks: list[dict] = field(default_factory=list)
+    failed_steps: dict[str, str] = field(default_factory=dict)
+    skipped_steps: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_events(cls, events: list[dg.DagsterEvent]) -> RunSummary:
+        summary = cls()
+        for event in events:
+            if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                materialization = event.step_materialization_data.materialization
+                row_count = materialization.metadata.get("dagster/row_count")
+                summary.materialized[materialization.asset_key.to_user_string()] = (
+                    row_count.value if row_count is not None else None
+                )
+            elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+                evaluation = event.asset_check_evaluation_data
+                metadata = {key: value.value for key, value in evaluation.metadata.items()}
+                summary.checks.append(
+                    {
+                        "asset": evaluation.asset_key.to_user_string(),
+                        "check": evaluation.check_name,
+                        "passed": evaluation.passed,
+                        "severity": evaluation.severity.value,
+                        "blocking": bool(evaluation.blocking),
+                        "offending_rows": metadata.get("offending_rows"),
+                        "sample_ids": metadata.get("sample_ids"),
+                    }
+                )
+            elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+                error = event.step_failure_data.error
+                message = error.message.strip().splitlines()[-1] if error else "unknown error"
+                if error and error.cause:
+                    message = error.cause.message.strip().splitlines()[0]
+                summary.failed_steps[event.step_key or "?"] = message
+            elif event.event_type == dg.DagsterEventType.STEP_SKIPPED:
+                summary.skipped_steps.append(event.step_key or "?")
+        return summary
+
+    @property
+    def blocking_failures(self) -> list[dict]:
+        return [c for c in self.checks if not c["passed"] and c["severity"] == "ERROR"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_steps and not self.blocking_failures
+
+    def render(self, job_name: str) -> str:
+        lines = [f"Job `{job_name}`: {'succeeded' if self.ok else 'FAILED'}", ""]
+        lines.append(f"Assets materialized: {len(self.materialized)}")
+        for key, rows in sorted(self.materialized.items()):
+            lines.append(f"  {key:<55} {'' if rows is None else f'{rows:>12,} rows'}")
+        if self.checks:
+            passed = sum(c["passed"] for c in self.checks)
+            lines += ["", f"Checks: {passed} passed, {len(self.checks) - passed} failed"]
+            for check in (c for c in self.checks if not c["passed"]):
+                kind = "BLOCKING" if check["severity"] == "ERROR" else "warning"
+                detail = f"{check['offending_rows']} offending row(s)" if check["offending_rows"] is not None else ""
+                sample = f", e.g. {check['sample_ids']}" if check["sample_ids"] else ""
+                lines.append(f"  [{kind}] {check['asset']} / {check['check']}: {detail}{sample}")
+        for step, message in self.failed_steps.items():
+            lines.append(f"  step {step} failed: {message}")
+        if self.skipped_steps:
+            lines.append(f"  skipped because upstream failed: {', '.join(sorted(self.skipped_steps))}")
+        lines += ["", f"Lakehouse: {settings.duckdb_path()}", f"Exports:   {settings.exports_dir()}"]
+        return "\n".join(lines)
+
+
+def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterInstance | None = None) -> RunSummary:
+    from jump_platform.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    instance = instance or (dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral())
+    # Dagster's console log is for debugging; people read the summary. Warnings and errors still show.
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config={**quiet, **(run_config or {})})
+    return RunSummary.from_events(result.all_events)
+
+
+def _has_dagster_home() -> bool:
+    import os
+
+    return bool(os.environ.get("DAGSTER_HOME"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jump_platform.cli", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a job and print its summary")
+    run.add_argument("job", choices=["extract", "load", "transform", "export", "refresh"])
+    args = parser.parse_args(argv)
+    summary = run_job(args.job)
+    print(summary.render(args.job))
+    return 0 if summary.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The Jump lakehouse code location: every domain's definitions, merged.
+
+Loaded by `workspace.yaml`, `dagster dev` and the `jump_platform.cli` runner. Building it opens no
+database: resources connect only when a step runs.
+"""
+
+import dagster as dg
+
+from jump_platform.defs.exports.assets import analysis_exports
+from jump_platform.defs.jobs import JOBS
+from jump_platform.defs.resources import lakehouse_resources
+from jump_platform.defs.sources.assets import demo_extracts, load_sources
+from jump_platform.defs.transform.assets import jump_dbt_models
+from jump_platform.defs.transform.resources import dbt_resource
+
+
+defs = dg.Definitions(
+    assets=[demo_extracts, load_sources, jump_dbt_models, analysis_exports],
+    jobs=JOBS,
+    resources={**lakehouse_resources(), "dbt": dbt_resource()},
+    # DuckDB has one writer: steps of a run execute one after the other, in one process.
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,78 @@
+"""The dbt models (staging, intermediate, marts) as Dagster assets, in one lineage graph with
+the Python source assets."""
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
+
+from jump_platform import settings
+from jump_platform.defs.transform.resources import dbt_project
+
+
+class JumpDbtTranslator(DagsterDbtTranslator):
+    """Models are keyed `[schema, name]` and grouped by schema; sources map through their
+    `meta.dagster.asset_key` to the Python source assets."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "model":
+            return dbt_resource_props["schema"]
+        return super().get_group_name(dbt_resource_props)
+
+
+translator = JumpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def dbt_vars() -> str:
+    """Variables every dbt command gets: the as-of date the marts describe."""
+    return json.dumps({"as_of_date": settings.as_of_date().isoformat()})
+
+
+def use_lakehouse_path() -> None:
+    """dbt runs in a subprocess whose profile reads JUMP_DUCKDB_PATH: point it at our lakehouse."""
+    os.environ.update(settings.dbt_env())
+
+
+def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, Any]:
+    """Row count and column schema of a model as built in the lakehouse."""
+    columns = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    if not columns:
+        return {}
+    return {
+        "dagster/row_count": con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0],
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, str(kind)) for name, kind in columns]),
+    }
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="lakehouse")
+def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource) -> Iterator[Any]:
+    """Build the selected dbt models and run their tests, as one dbt invocation.
+
+    dbt holds the DuckDB file while it runs, so the row counts and column schemas are read
+    after it exits, and the events are reported then.
+    """
+    use_lakehouse_path()
+    invocation = dbt.cli(["build", "--vars", dbt_vars()], context=context, raise_on_error=False)
+    events = list(invocation.stream())
+    with duckdb.get_connection() as con:
+        for event in events:
+            if isinstance(event, dg.Output):
+                schema, table = context.asset_key_for_output(event.output_name).path[-2:]
+                event = event.with_metadata({**event.metadata, **table_facts(con, schema, table)})
+            yield event
+    if not invocation.is_successful():
+        raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")

@@ -1,0 +1,170 @@
+"""Extracts are validated against their contract; a bad file is refused with a clear error,
+ends in `_rejected/` with its reason, and the previous table survives."""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from jump_platform import settings
+from jump_platform.defs.resources import lakehouse_resources
+from jump_platform.defs.sources.assets import load_sources
+from jump_platform.sources import landing
+
+USERS_CSV = (
+    "id,first_name,last_name,email\n"
+    "6f1c0f4e-0000-4000-8000-000000000001,Ana,Durand,ana.durand@example.fr\n"
+    "6f1c0f4e-0000-4000-8000-000000000002,Léa,Martin,lea.martin@example.fr\n"
+)
+INVOICES_HEADER = "id,job_contract_id,client_id,reference,amount,issue_date\n"
+GOOD_INVOICE = "i1,c1,k1,JMP00001,1200.50,2024-01-15\n"
+
+
+def drop(root: Path, relative: str, content: str | bytes) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+def read(root: Path, relative: str) -> landing.LoadedDelivery:
+    [delivery] = landing.deliveries_in(root, [root / relative])
+    return landing.read_delivery(delivery, root)
+
+
+def test_a_previous_platform_csv_loads_as_it_is(tmp_path: Path) -> None:
+    drop(tmp_path, "app/users.csv", USERS_CSV)
+    loaded = read(tmp_path, "app/users.csv")
+    assert loaded.frame["first_name"].to_list() == ["Ana", "Léa"]
+    assert loaded.extra_columns == ()
+
+
+def test_values_are_typed_by_the_contract(tmp_path: Path) -> None:
+    drop(tmp_path, "app/invoices.csv", INVOICES_HEADER + GOOD_INVOICE + "i2,c1,k1,JMP00002,99,2024-02-01\n")
+    frame = read(tmp_path, "app/invoices.csv").frame
+    assert frame.schema["amount"] == pl.Decimal(18, 2)
+    assert frame.schema["issue_date"] == pl.Date
+    assert [str(v) for v in frame["amount"]] == ["1200.50", "99.00"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(
+            "id,job_contract_id,client_id,reference,issue_date\ni1,c1,k1,JMP00001,2024-01-15\n",
+            "app/invoices.csv: missing column(s) amount (decimal(18,2)); found columns: id, job_contract_id",
+            id="missing column",
+        ),
+        pytest.param(
+            INVOICES_HEADER + GOOD_INVOICE + "i2,c1,k1,JMP00002,10.00,2024-02-30\n",
+            "app/invoices.csv: line 3, column issue_date: expected a date formatted YYYY-MM-DD, found '2024-02-30'",
+            id="bad date",
+        ),
+        pytest.param(
+            INVOICES_HEADER + GOOD_INVOICE + "i2,c1,k1,JMP00002,12 euros,2024-02-01\n",
+            "app/invoices.csv: line 3, column amount: expected a decimal number with at most 2 decimals",
+            id="bad number",
+        ),
+        pytest.param("", "app/invoices.csv: the file is empty; expected a header line with id, job_contract_id", id="empty"),
+        pytest.param(
+            INVOICES_HEADER,
+            "app/invoices.csv: the file has a header but no rows; refusing to replace the table",
+            id="header only",
+        ),
+        pytest.param(
+            INVOICES_HEADER.replace(",", ";") + GOOD_INVOICE.replace(",", ";"),
+            "the header seems separated by semicolons, expected commas",
+            id="wrong delimiter",
+        ),
+        pytest.param(
+            (INVOICES_HEADER + GOOD_INVOICE).encode() + b"i2,c1,k1,JMP00002,1.00,2024-02-01,\xe9t\xe9\n",
+            "app/invoices.csv: line 3: invalid UTF-8 byte b'\\xe9'; expected a UTF-8 encoded file",
+            id="invalid utf-8",
+        ),
+    ],
+)
+def test_a_malformed_file_is_refused_naming_the_file_and_the_problem(
+    tmp_path: Path, content: str | bytes, expected: str
+) -> None:
+    drop(tmp_path, "app/invoices.csv", content)
+    with pytest.raises(landing.ExtractError) as error:
+        read(tmp_path, "app/invoices.csv")
+    assert expected in str(error.value)
+
+
+def test_an_unexpected_extra_column_is_kept_and_reported(tmp_path: Path) -> None:
+    drop(tmp_path, "app/users.csv", USERS_CSV.replace("email\n", "email,phone\n").replace(".fr\n", ".fr,0600\n"))
+    loaded = read(tmp_path, "app/users.csv")
+    assert loaded.extra_columns == ("phone",)
+    assert loaded.frame["phone"].to_list() == ["0600", "0600"]
+
+
+def test_parquet_and_sqlite_extracts_are_read_like_csv(tmp_path: Path) -> None:
+    import sqlite3
+
+    users = landing.validate(
+        pl.read_csv(USERS_CSV.encode(), infer_schema=False), landing.CONTRACTS["app__users"], "x", "line"
+    )[0]
+    users.write_parquet(drop(tmp_path, "app/users.parquet", b""))
+    with sqlite3.connect(tmp_path / "app.sqlite") as con:
+        con.execute("create table clients (id text, name text)")
+        con.execute("insert into clients values ('k1', 'Acme'), ('k2', 'Acme')")
+    deliveries = landing.deliveries_in(tmp_path, landing.pending_files(tmp_path, settle_seconds=None))
+    labels = sorted(d.label(tmp_path) for d in deliveries)
+    assert labels == ["app.sqlite#clients", "app/users.parquet"]
+    frames = {d.contract.table: landing.read_delivery(d, tmp_path).frame for d in deliveries}
+    assert frames["app__clients"]["name"].to_list() == ["Acme", "Acme"]
+    assert frames["app__users"].equals(users)
+
+
+def _materialize_load() -> dg.ExecuteInProcessResult:
+    return dg.materialize([load_sources], resources=lakehouse_resources(), raise_on_error=False)
+
+
+def test_a_refused_file_is_rejected_with_its_reason_and_the_previous_table_survives(data_dir: Path) -> None:
+    root = settings.landing_dir()
+    drop(root, "app/users.csv", USERS_CSV)
+    assert _materialize_load().success
+    assert list((root / "_archive").rglob("users.csv"))
+
+    drop(root, "app/users.csv", "id,first_name,last_name\nx,y,z\n")
+    result = _materialize_load()
+    assert not result.success
+    [rejected] = list((root / "_rejected").rglob("users.csv"))
+    reason = rejected.with_name("users.csv.error.txt").read_text()
+    assert "missing column(s) email (varchar)" in reason
+    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+        assert con.sql("select count(*) from sources.app__users").fetchone()[0] == 2
+
+
+def test_a_load_records_where_each_row_comes_from(data_dir: Path) -> None:
+    drop(settings.landing_dir(), "app/users.csv", USERS_CSV)
+    result = _materialize_load()
+    assert result.success
+    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+        batch, source = con.sql("select distinct _batch_id, _source_file from sources.app__users").fetchone()
+    assert source == "app/users.csv"
+    assert (settings.landing_dir() / "_archive" / batch / "app" / "users.csv").exists()
+
+
+def test_increments_are_appended_and_a_snapshot_replaces(data_dir: Path) -> None:
+    root = settings.landing_dir()
+    drop(root, "app/users/2026-01.csv", USERS_CSV)
+    drop(root, "app/users/2026-02.csv", USERS_CSV.replace("Ana", "Anna"))
+    assert _materialize_load().success
+    drop(root, "app/users/2026-03.csv", USERS_CSV)
+    assert _materialize_load().success
+    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+        assert con.sql("select count(*) from sources.app__users").fetchone()[0] == 6
+    drop(root, "app/users.csv", USERS_CSV)
+    assert _materialize_load().success
+    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+        assert con.sql("select count(*) from sources.app__users").fetchone()[0] == 2
+
+
+def test_nothing_waiting_means_nothing_written(data_dir: Path) -> None:
+    result = _materialize_load()
+    assert result.success
+    assert result.get_asset_materialization_events() == []
