@@ -496,3 +496,13 @@ def test_notification_sensors_load_and_run_by_default() -> None:
     assert set(sensors) == {"notify_on_run_failure", "notify_on_run_success"}
     for sensor in sensors.values():
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_the_code_location_runs_both_notification_sensors_for_all_its_jobs() -> None:
+    from jump_platform.definitions import defs  # needs the dbt manifest (`make prepare`)
+
+    dg.Definitions.validate_loadable(defs)
+    for name in ("notify_on_run_failure", "notify_on_run_success"):
+        sensor = defs.resolve_sensor_def(name)
+        assert isinstance(sensor, dg.RunStatusSensorDefinition)
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
