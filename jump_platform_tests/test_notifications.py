@@ -453,7 +453,10 @@ def test_run_failure_sensor_reports_the_job_the_failed_step_its_error_and_the_li
     assert body["run_id"] == result.run_id
     [failed_step] = body["failed_steps"]
     assert failed_step["step_key"] == "monthly_turnover"
-    assert "ValueError: amount must be positive" in failed_step["error"]
+    assert failed_step["error"] == (
+        'DagsterExecutionStepExecutionError: Error occurred while executing op "monthly_turnover":\n'
+        "ValueError: amount must be positive"
+    )
     assert body["run_url"] == f"http://dagster.internal:3000/runs/{result.run_id}"
 
 

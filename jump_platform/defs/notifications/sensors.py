@@ -23,7 +23,7 @@ def error_text(error: Any | None) -> str:
     """
     messages: list[str] = []
     while error is not None:
-        messages.append(error.message.strip())
+        messages.append(error.message.strip().removeprefix("dagster._core.errors."))
         error = error.cause
     return "\n".join(message for message in messages if message)
 
