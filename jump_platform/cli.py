@@ -96,7 +96,9 @@ def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterI
 
     job = defs.resolve_job_def(job_name)
     instance = instance or (dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral())
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config or {})
+    # Dagster's console log is for debugging; people read the summary. Warnings and errors still show.
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config={**quiet, **(run_config or {})})
     return RunSummary.from_events(result.all_events)
 
 

@@ -149,8 +149,10 @@ def generate_clients(params: GeneratorParams, pools: Pools) -> pl.DataFrame:
     """Clients; about one in ten repeats an earlier client's name under a new id (entered twice)."""
     rng = _rng(params, "clients")
     n = params.n_clients
-    names = pools.companies[rng.permutation(len(pools.companies))]
-    names = np.array([*names[:n]] + [f"{name} {i}" for i, name in enumerate(names[: max(0, n - len(names))], 2)])
+    pool = pools.companies[rng.permutation(len(pools.companies))]
+    # Past the pool's size, names repeat with a number: "Acme", ..., "Acme 2", ...
+    round_ = np.arange(n) // len(pool)
+    names = np.char.add(pool[np.arange(n) % len(pool)], np.where(round_ > 0, np.char.add(" ", (round_ + 1).astype(str)), ""))
     duplicated = rng.random(n) < 0.08
     duplicated[0] = False
     duplicated[min(n - 1, 1)] = n > 2  # at least one duplicate whenever there are clients enough

@@ -1,0 +1,86 @@
+"""Benchmark: generation and load throughput, with peak memory, at 1M and 10M invoices.
+
+    python -m jump_platform.bench                    # make bench
+    python -m jump_platform.bench --invoices 200000  # a quick run
+
+Each measurement runs in its own process, so its peak memory (max RSS) is its own. It prints
+figures and asserts nothing: timings vary from one machine to the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+AS_OF = dt.date(2026, 11, 21)
+# Invoices the generator draws at scale 1 for AS_OF (seed 42); scale is chosen from it.
+INVOICES_AT_SCALE_1 = 5_117
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _generate(scale: float, folder: str) -> dict:
+    from jump_platform.sources.generator import GeneratorParams, generate_small_tables, iter_invoice_chunks
+    from jump_platform.sources.landing import write_csv_atomically
+
+    params = GeneratorParams(seed=42, as_of=AS_OF, scale=scale)
+    start = time.perf_counter()
+    small = generate_small_tables(params)
+    rows = write_csv_atomically(
+        iter_invoice_chunks(params, small.contracts_timeline, small.clients), Path(folder) / "app" / "invoices.csv"
+    )
+    seconds = time.perf_counter() - start
+    return {"rows": rows, "seconds": seconds, "peak_mib": _peak_mib()}
+
+
+def _load(folder: str) -> dict:
+    import duckdb
+
+    from jump_platform.sources import landing
+
+    root = Path(folder)
+    start = time.perf_counter()
+    [delivery] = landing.deliveries_in(root, [root / "app" / "invoices.csv"])
+    loaded = landing.read_delivery(delivery, root)
+    frame = landing.with_load_metadata(loaded.frame, "bench", dt.datetime.now(dt.UTC), "app/invoices.csv")
+    arrow_table = frame.to_arrow()  # noqa: F841 (read by DuckDB below)
+    with duckdb.connect(str(root / "bench.duckdb")) as con:
+        con.execute("create or replace table invoices as select * from arrow_table")
+    seconds = time.perf_counter() - start
+    return {"rows": frame.height, "seconds": seconds, "peak_mib": _peak_mib()}
+
+
+def _in_child(function, *args) -> dict:  # noqa: ANN001
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    args = parser.parse_args(argv)
+    print(f"{'invoices':>12} {'step':<10} {'rows':>12} {'seconds':>9} {'rows/s':>12} {'peak MiB':>9}")
+    for target in args.invoices:
+        scale = target / INVOICES_AT_SCALE_1
+        with tempfile.TemporaryDirectory() as folder:
+            for step, figures in (
+                ("generate", _in_child(_generate, scale, folder)),
+                ("load", _in_child(_load, folder)),
+            ):
+                rate = figures["rows"] / figures["seconds"]
+                print(
+                    f"{target:>12,} {step:<10} {figures['rows']:>12,} {figures['seconds']:>9.1f} "
+                    f"{rate:>12,.0f} {figures['peak_mib']:>9,.0f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
