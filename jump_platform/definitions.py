@@ -15,11 +15,16 @@ from jump_platform.defs.transform.assets import jump_dbt_models
 from jump_platform.defs.transform.resources import dbt_resource
 
 
-defs = dg.Definitions(
-    assets=[demo_extracts, load_sources, jump_dbt_models, analysis_exports],
-    jobs=JOBS,
-    sensors=[notify_on_run_failure, notify_on_run_success],
-    resources={**lakehouse_resources(), "dbt": dbt_resource()},
-    # DuckDB has one writer: steps of a run execute one after the other, in one process.
-    executor=dg.in_process_executor,
-)
+def build_defs() -> dg.Definitions:
+    """The definitions, with resources configured from the environment as it is now."""
+    return dg.Definitions(
+        assets=[demo_extracts, load_sources, jump_dbt_models, analysis_exports],
+        jobs=JOBS,
+        sensors=[notify_on_run_failure, notify_on_run_success],
+        resources={**lakehouse_resources(), "dbt": dbt_resource()},
+        # DuckDB has one writer: steps of a run execute one after the other, in one process.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs()
