@@ -25,7 +25,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from jump_platform.defs.notifications.definitions import defs as notification_defs
 from jump_platform.defs.notifications.sensors import notify_on_run_failure, notify_on_run_success
 from jump_platform.notifications import (
     FailedStep,
@@ -491,14 +490,6 @@ def test_success_sensor_reports_only_while_jump_notify_success_is_true(
     assert body["job_name"] == "tiny_healthy_job"
     assert body["failed_steps"] == []
     assert "Run succeeded: tiny_healthy_job" in str(body["text"])
-
-
-def test_notification_sensors_load_and_run_by_default() -> None:
-    dg.Definitions.validate_loadable(notification_defs)
-    sensors = {sensor.name: sensor for sensor in notification_defs.sensors or []}
-    assert set(sensors) == {"notify_on_run_failure", "notify_on_run_success"}
-    for sensor in sensors.values():
-        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_the_code_location_runs_both_notification_sensors_for_all_its_jobs() -> None:
