@@ -92,9 +92,9 @@ class RunSummary:
 
 
 def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterInstance | None = None) -> RunSummary:
-    from jump_platform.definitions import defs
+    from jump_platform.definitions import build_defs
 
-    job = defs.resolve_job_def(job_name)
+    job = build_defs().resolve_job_def(job_name)
     instance = instance or (dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral())
     # Dagster's console log is for debugging; people read the summary. Warnings and errors still show.
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

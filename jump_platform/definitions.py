@@ -8,6 +8,7 @@ import dagster as dg
 
 from jump_platform.defs.exports.assets import analysis_exports
 from jump_platform.defs.jobs import JOBS
+from jump_platform.defs.notifications.sensors import notify_on_run_failure, notify_on_run_success
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.sources.assets import demo_extracts, load_sources
 from jump_platform.defs.sources.checks import source_checks
@@ -16,11 +17,17 @@ from jump_platform.defs.transform.checks import mart_checks
 from jump_platform.defs.transform.resources import dbt_resource
 
 
-defs = dg.Definitions(
-    assets=[demo_extracts, load_sources, jump_dbt_models, analysis_exports],
-    asset_checks=[*source_checks, *mart_checks],
-    jobs=JOBS,
-    resources={**lakehouse_resources(), "dbt": dbt_resource()},
-    # DuckDB has one writer: steps of a run execute one after the other, in one process.
-    executor=dg.in_process_executor,
-)
+def build_defs() -> dg.Definitions:
+    """The definitions, with resources configured from the environment as it is now."""
+    return dg.Definitions(
+        assets=[demo_extracts, load_sources, jump_dbt_models, analysis_exports],
+        asset_checks=[*source_checks, *mart_checks],
+        jobs=JOBS,
+        sensors=[notify_on_run_failure, notify_on_run_success],
+        resources={**lakehouse_resources(), "dbt": dbt_resource()},
+        # DuckDB has one writer: steps of a run execute one after the other, in one process.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs()

@@ -3,6 +3,7 @@ and a failed blocking check keeps the downstream assets from materializing in th
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -13,14 +14,15 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from jump_platform.cli import RunSummary
+from jump_platform.cli import run_job
 from jump_platform.defs.sources.assets import demo_extracts, load_sources
 from jump_platform.defs.sources.checks import source_checks
-from jump_platform.defs.transform.checks import MONTHLY_TURNOVER, mart_checks
+from jump_platform.defs.transform.checks import MONTHLY_TURNOVER, mart_checks, monthly_turnover_reconciles_with_invoices
 from jump_platform.io_manager import LakehouseIOManager
 from jump_platform.sources.anomalies import ANOMALIES
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.rules import SOURCE_RULES
+from jump_platform_tests.conftest import AS_OF as CONFTEST_AS_OF
 from jump_platform_tests.source_samples import EXPECTED_FAILURES
 
 AS_OF = date(2025, 6, 30)
@@ -203,62 +205,40 @@ def test_the_monthly_turnover_must_reconcile_with_the_invoices_before_export(
 # --- the whole pipeline: the real definitions, dbt included -------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], RunSummary]]:
-    """Materialize every asset of the real definitions (dbt included) on one shared lakehouse."""
-    from jump_platform.defs.transform.resources import dbt_project
-
-    if not dbt_project.manifest_path.exists():
-        dbt_project.preparer.prepare(dbt_project)
-    from jump_platform.definitions import defs
-
-    data_dir = tmp_path_factory.mktemp("pipeline")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("JUMP_DATA_DIR", str(data_dir))
-        env.delenv("JUMP_DUCKDB_PATH", raising=False)
-        env.setenv("JUMP_AS_OF", AS_OF.isoformat())
-        env.setenv("JUMP_SCALE", SCALE)
-        assets = list(defs.assets or [])
-        checks = list(defs.asset_checks or [])
-        resources = {**_resources(data_dir / "lakehouse" / "lakehouse.duckdb"), "dbt": defs.resources["dbt"]}
-
-        def refresh(anomalies: str) -> RunSummary:
-            env.setenv("JUMP_ANOMALIES", anomalies)
-            result = dg.materialize(
-                [*assets, *checks],
-                resources=resources,
-                raise_on_error=False,
-            )
-            return RunSummary.from_events(result.all_events)
-
-        yield refresh
-
-
-def _monthly_turnover_rows() -> list[tuple]:
-    from jump_platform import settings
-
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+def _monthly_turnover_rows(data: Path) -> list[tuple]:
+    with duckdb.connect(str(data / "lakehouse" / "lakehouse.duckdb"), read_only=True) as con:
         return con.sql("select * from marts.kpi__monthly_turnover order by month").fetchall()
 
 
-def test_a_blocking_failure_in_the_pipeline_leaves_the_marts_as_the_last_good_run_left_them(
-    pipeline: Callable[[str], RunSummary],
-) -> None:
-    good = pipeline("")
-    assert good.ok, good.render("refresh")
-    reconciled = [c for c in good.checks if c["check"] == "reconciles_with_invoice_amounts"]
-    assert [c["passed"] for c in reconciled] == [True]
-    assert "marts/kpi__monthly_turnover" in good.materialized
-    turnover = _monthly_turnover_rows()
+def test_the_real_monthly_turnover_reconciles_with_the_generated_invoices(lakehouse: Path) -> None:
+    result = monthly_turnover_reconciles_with_invoices(
+        duckdb=DuckDBResource(database=str(lakehouse / "lakehouse" / "lakehouse.duckdb"))
+    )
+    assert result.passed and result.metadata["offending_rows"].value == 0
 
-    bad = pipeline("duplicate_ids")
-    assert not bad.ok
-    assert [(c["asset"], c["check"]) for c in bad.blocking_failures] == [
+
+def test_a_blocking_failure_in_the_pipeline_leaves_the_marts_as_the_last_good_run_left_them(
+    lakehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Start from a copy of the session's clean lakehouse: the last good run.
+    data = tmp_path / "data"
+    shutil.copytree(lakehouse, data)
+    turnover = _monthly_turnover_rows(data)
+    monkeypatch.setenv("JUMP_DATA_DIR", str(data))
+    monkeypatch.delenv("JUMP_DUCKDB_PATH", raising=False)
+    monkeypatch.setenv("JUMP_AS_OF", CONFTEST_AS_OF.isoformat())
+    monkeypatch.delenv("JUMP_SCALE", raising=False)
+    monkeypatch.setenv("JUMP_ANOMALIES", "duplicate_ids")
+
+    summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
+
+    assert not summary.ok
+    assert [(c["asset"], c["check"]) for c in summary.blocking_failures] == [
         ("sources/app__invoices", "primary_key_is_unique_and_not_null")
     ]
-    assert "sources/app__invoices" in bad.materialized
-    assert not [key for key in bad.materialized if key.split("/")[0] in ("staging", "intermediate", "marts")]
-    assert _monthly_turnover_rows() == turnover
+    assert "sources/app__invoices" in summary.materialized
+    assert not [key for key in summary.materialized if key.split("/")[0] in ("staging", "intermediate", "marts", "exports")]
+    assert _monthly_turnover_rows(data) == turnover
 
 
 def test_a_check_whose_tables_are_missing_fails_and_says_so(tmp_path: Path) -> None:
