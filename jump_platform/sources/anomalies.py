@@ -42,7 +42,7 @@ def _pick(rng: random.Random, frame: pl.DataFrame, what: str, n: int = 1) -> pl.
     return ordered[sorted(rng.sample(range(ordered.height), n))]
 
 
-def _reference_numbers(invoices: pl.DataFrame) -> pl.Expr:
+def _reference_numbers() -> pl.Expr:
     return pl.col("reference").str.slice(len(REFERENCE_PREFIX)).cast(pl.Int64)
 
 
@@ -55,7 +55,7 @@ def _format_references(numbers: pl.Expr, invoices: pl.DataFrame, highest: int) -
 
 def _renumber_in_issue_order(invoices: pl.DataFrame) -> pl.DataFrame:
     """References 1..n again, keeping the existing order of the numbers (so: issue order)."""
-    numbers = _reference_numbers(invoices).rank("ordinal").cast(pl.Int64)
+    numbers = _reference_numbers().rank("ordinal").cast(pl.Int64)
     return invoices.with_columns(reference=_format_references(numbers, invoices, invoices.height))
 
 
@@ -118,7 +118,7 @@ def invoice_outside_contract(tables: Tables, as_of: date, rng: random.Random) ->
 def reference_gaps(tables: Tables, as_of: date, rng: random.Random) -> Tables:
     """`REFERENCE_GAP_SIZE` consecutive reference numbers missing, in the middle of the sequence."""
     invoices = tables["app__invoices"]
-    numbers = _reference_numbers(invoices)
+    numbers = _reference_numbers()
     ordered = invoices.select(numbers.alias("number")).sort("number")["number"]
     if ordered.len() < 2:
         raise ValueError("cannot inject reference_gaps: it needs at least 2 invoices")
@@ -194,7 +194,7 @@ def future_invoices(tables: Tables, as_of: date, rng: random.Random) -> Tables:
         contracts = _set(contracts, [contract_id], end_date=None)
     template = _pick(rng, invoices, "invoices").row(0, named=True)
     client_ids = _pick(rng, clients, "clients", n=1)["id"].to_list() * 2
-    highest = int(invoices.select(_reference_numbers(invoices).max()).item() or 0)
+    highest = int(invoices.select(_reference_numbers().max()).item() or 0)
     days_after = [1, rng.randint(2, 30)]
     added = pl.DataFrame(
         [

@@ -1,4 +1,4 @@
-"""The business rules of the Jump model, as SQL run on a DuckDB connection.
+"""The business rules of the Jump model, as DuckDB SQL run on a connection.
 
 Each rule is a plain function: it takes a connection and the names of the relations to judge
 (e.g. `sources.app__invoices`) and returns a small `RuleResult`: how many rows break the rule, a
@@ -32,7 +32,7 @@ from jump_platform.sources.contracts import CONTRACTS, INVOICES, JOB_CONTRACTS, 
 SAMPLE_SIZE = 10
 MISSING_REFERENCES_LISTED = 50
 REFERENCE_PREFIX = "JMP"
-REFERENCE_PATTERN = f"^{REFERENCE_PREFIX}[0-9]+$"
+REFERENCE_PATTERN = f"{REFERENCE_PREFIX}[0-9]+"  # the whole reference must match
 REFERENCE_MIN_DIGITS = 5
 
 # Unique keys beyond the declared primary keys. The CRM is matched to the app on this triple, so a
@@ -297,7 +297,7 @@ def invoice_references_run_in_sequence(
     rows = latest_versions(con, invoices, INVOICES.primary_key)
     numbered = (
         f"select id, reference, "
-        f"case when regexp_full_match(reference, '{REFERENCE_PATTERN[1:-1]}') "
+        f"case when regexp_full_match(reference, '{REFERENCE_PATTERN}') "
         f"then cast(substr(reference, {len(REFERENCE_PREFIX) + 1}) as hugeint) end as number from {rows}"
     )
     stepped = (
