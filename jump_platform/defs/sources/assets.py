@@ -21,6 +21,9 @@ from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.generator import GeneratorParams, generate_small_tables, generate_tables, iter_invoice_chunks
 
 
+SOURCES_FRESH_FOR = dt.timedelta(days=1)
+
+
 def landing_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["landing", table])
 
@@ -112,6 +115,8 @@ def _source_out(table: str) -> dg.AssetOut:
         group_name="sources",
         kinds={"duckdb", "polars"},
         is_required=False,
+        # Sources must be refreshed daily; a stale one shows as failing freshness, without blocking.
+        freshness_policy=dg.FreshnessPolicy.time_window(fail_window=SOURCES_FRESH_FOR),
         metadata={
             "dagster/column_schema": dg.TableSchema(columns=columns),
             "primary_key": ", ".join(contract.primary_key),
