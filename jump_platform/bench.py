@@ -45,6 +45,7 @@ def _load(folder: str) -> dict:
     transaction, as `load_sources` and the lakehouse IO manager do."""
     import duckdb
 
+    from jump_platform import settings
     from jump_platform.io_manager import write_batches
     from jump_platform.sources import landing
 
@@ -54,7 +55,7 @@ def _load(folder: str) -> dict:
     checked = landing.check_delivery(delivery, root)
     now = dt.datetime.now(dt.UTC)
     batches = (landing.with_load_metadata(b, "bench", now, "app/invoices.csv") for b in landing.iter_delivery(delivery, root))
-    with duckdb.connect(str(root / "bench.duckdb")) as con:
+    with duckdb.connect(str(root / "bench.duckdb"), config=settings.duckdb_config()) as con:
         con.begin()
         rows = write_batches(con, "invoices", batches, replace=True)
         con.commit()
