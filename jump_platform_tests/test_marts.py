@@ -194,6 +194,7 @@ class Sources:
             merged_name=pl.col("client_name").min().over("merge_key"),
         )
 
+    @property
     def turnover_months(self) -> pl.DataFrame:
         """Every month from the first invoice's month through the as-of month, or the last invoice's
         month if later."""
@@ -233,7 +234,7 @@ def year_month(column: str) -> pl.Expr:
 def test_monthly_turnover_has_every_month_with_its_invoices_and_zeros(built: Lakehouse, sources: Sources) -> None:
     monthly = sources.invoices.group_by(pl.col("issue_month").alias("month")).agg(pl.col("amount").sum())
     expected = (
-        sources.turnover_months()
+        sources.turnover_months
         .join(monthly, on="month", how="left")
         .with_columns(pl.col("amount").fill_null(0))
     )
@@ -298,7 +299,7 @@ def test_cumulative_turnover_sums_each_contracts_invoices_up_to_each_months_end(
 def test_monthly_turnover_by_entity_compares_each_month_with_the_previous(
     built: Lakehouse, sources: Sources
 ) -> None:
-    grid = sources.turnover_months().join(pl.DataFrame({"entity": ENTITIES}), how="cross")
+    grid = sources.turnover_months.join(pl.DataFrame({"entity": ENTITIES}), how="cross")
     invoiced = sources.invoices_with_contracts.group_by(pl.col("issue_month").alias("month"), "entity").agg(
         turnover=pl.col("amount").sum(),
         invoice_count=pl.len(),
@@ -527,6 +528,8 @@ def test_the_emptied_month_shows_in_monthly_turnover_with_zero(
     turnover = dict(emptied.marts["kpi__monthly_turnover"].iter_rows())
     assert turnover[empty] == 0
     assert dict(clean.marts["kpi__monthly_turnover"].iter_rows())[empty] > 0
+    by_entity = emptied.marts["kpi__monthly_turnover_by_entity"].filter(pl.col("month") == empty)
+    assert sorted(by_entity["entity"]) == ENTITIES and (by_entity["turnover"] == 0).all()
 
 
 def test_turnover_marts_and_fact_table_add_up_to_the_sum_of_invoices(built: Lakehouse, sources: Sources) -> None:
