@@ -34,8 +34,8 @@ def duckdb_path() -> Path:
 
 def duckdb_config() -> dict[str, str]:
     """DuckDB settings for the platform's connections: a memory cap (`JUMP_DUCKDB_MEMORY_LIMIT`,
-    default 2GB) past which DuckDB spills to disk, so loads stay bounded as data grows."""
-    return {"memory_limit": _env("JUMP_DUCKDB_MEMORY_LIMIT") or "2GB"}
+    default 1GB) past which DuckDB spills to disk, so loads stay bounded as data grows."""
+    return {"memory_limit": _env("JUMP_DUCKDB_MEMORY_LIMIT") or "1GB"}
 
 
 def landing_dir() -> Path:
