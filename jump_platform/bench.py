@@ -41,12 +41,12 @@ def _generate(scale: float, folder: str) -> dict:
 
 
 def _load(folder: str) -> dict:
-    """The loader's own path: validate the file batch by batch, then write the batches in one
-    transaction, as `load_sources` and the lakehouse IO manager do."""
+    """The loader's own path: validate the file batch by batch, then write the batches through a
+    scratch table and swap it in, as `load_sources` and the lakehouse IO manager do."""
     import duckdb
 
     from jump_platform import settings
-    from jump_platform.io_manager import write_batches
+    from jump_platform.io_manager import write_batches_bounded
     from jump_platform.sources import landing
 
     root = Path(folder)
@@ -57,7 +57,7 @@ def _load(folder: str) -> dict:
     batches = (landing.with_load_metadata(b, "bench", now, "app/invoices.csv") for b in landing.iter_delivery(delivery, root))
     with duckdb.connect(str(root / "bench.duckdb"), config=settings.duckdb_config()) as con:
         con.begin()
-        rows = write_batches(con, "invoices", batches, replace=True)
+        rows = write_batches_bounded(con, "main", "invoices", batches, replace=True)
         con.commit()
     assert rows == checked.rows
     seconds = time.perf_counter() - start

@@ -56,23 +56,66 @@ def table_metadata(connection: duckdb.DuckDBPyConnection, name: str, preview_row
     }
 
 
+def _replace_or_append(connection: duckdb.DuckDBPyConnection, name: str, source: str, replace: bool) -> None:
+    """Fill table `name` from relation `source`: replace it, or insert by column name, adding the
+    columns the table does not have yet."""
+    if replace:
+        connection.execute(f"create or replace table {name} as select * from {source}")
+        return
+    connection.execute(f"create table if not exists {name} as select * from {source} limit 0")
+    existing = {row[0] for row in connection.execute(f"describe {name}").fetchall()}
+    for column, kind, *_ in connection.execute(f"describe {source}").fetchall():
+        if column not in existing:
+            connection.execute(f'alter table {name} add column "{column}" {kind}')
+    connection.execute(f"insert into {name} by name select * from {source}")
+
+
 def write_batches(connection: duckdb.DuckDBPyConnection, name: str, batches: Iterable[pl.DataFrame], replace: bool) -> int:
-    """Write batches to a table in the open transaction: replace it, or insert by column name,
-    adding the columns it does not have yet."""
+    """Write batches to a table in the open transaction; `replace` replaces it with the first one."""
     rows = 0
     for index, batch in enumerate(batches):
         connection.register("_incoming", batch.to_arrow())
-        if replace and index == 0:
-            connection.execute(f"create or replace table {name} as select * from _incoming")
-        else:
-            connection.execute(f"create table if not exists {name} as select * from _incoming limit 0")
-            existing = {row[0] for row in connection.execute(f"describe {name}").fetchall()}
-            for column, kind, *_ in connection.execute("describe _incoming").fetchall():
-                if column not in existing:
-                    connection.execute(f'alter table {name} add column "{column}" {kind}')
-            connection.execute(f"insert into {name} by name select * from _incoming")
+        _replace_or_append(connection, name, "_incoming", replace=replace and index == 0)
         connection.unregister("_incoming")
         rows += batch.height
+    return rows
+
+
+SCRATCH_SCHEMA = "_loading"
+
+
+def write_batches_bounded(
+    connection: duckdb.DuckDBPyConnection, schema: str, table: str, batches: Iterable[pl.DataFrame], replace: bool
+) -> int:
+    """Write batches with bounded memory, and still all or nothing.
+
+    DuckDB keeps a transaction's new rows in memory, so one transaction over 10M rows grows with
+    them. Instead each batch commits on its own into a scratch table (`_loading.<schema>__<table>`);
+    then one short transaction swaps or appends it into the table. If anything fails before the
+    swap, the table is untouched and the scratch table is dropped. Expects an open transaction, as
+    `AtomicDuckDbClient` gives, and leaves one open for it to commit.
+    """
+    name, scratch = f"{schema}.{table}", f'{SCRATCH_SCHEMA}."{schema}__{table}"'
+    connection.commit()
+    connection.execute(f"create schema if not exists {SCRATCH_SCHEMA}")
+    rows, in_transaction = 0, False
+    try:
+        for index, batch in enumerate(batches):
+            connection.begin()
+            in_transaction = True
+            rows += write_batches(connection, scratch, [batch], replace=index == 0)
+            connection.commit()
+            in_transaction = False
+    except BaseException:
+        if in_transaction:
+            connection.rollback()
+        connection.execute(f"drop table if exists {scratch}")
+        connection.begin()
+        raise
+    connection.begin()
+    if rows:
+        _replace_or_append(connection, name, scratch, replace=replace)
+    connection.execute(f"drop table if exists {scratch}")
     return rows
 
 
@@ -139,7 +182,8 @@ class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
         self, context: dg.OutputContext, table_slice: TableSlice, obj: TableBatches, connection
     ) -> Mapping[str, Any]:  # noqa: ANN001
         name = f"{table_slice.schema}.{table_slice.table}"
-        written = write_batches(connection, name, obj.batches, replace=_write_mode(context) != APPEND)
+        replace = _write_mode(context) != APPEND
+        written = write_batches_bounded(connection, table_slice.schema, table_slice.table, obj.batches, replace)
         return {**table_metadata(connection, name), "rows_written": written, "write_mode": _write_mode(context)}
 
     def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> TableBatches:  # noqa: ANN001

@@ -1,5 +1,6 @@
 """The lakehouse IO manager writes each table in one transaction."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -7,7 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from jump_platform.io_manager import APPEND, AtomicPolarsTypeHandler, LakehouseIOManager
+from jump_platform.io_manager import APPEND, AtomicPolarsTypeHandler, LakehouseIOManager, TableBatches
 
 ROWS = {"value": [1, 2]}
 
@@ -58,3 +59,34 @@ def test_an_append_keeps_the_rows_and_adds_new_columns(tmp_path: Path) -> None:
     [materialization] = result.asset_materializations_for_node("sources__things")
     assert materialization.metadata["dagster/row_count"].value == 3
     assert materialization.metadata["rows_written"].value == 1
+
+
+def _write_batches(database: Path, batches: Iterator[pl.DataFrame], write_mode: str = "replace") -> dg.ExecuteInProcessResult:
+    @dg.asset(key_prefix=["sources"], name="things")
+    def things() -> dg.Output[TableBatches]:
+        return dg.Output(TableBatches(batches), metadata={"write_mode": write_mode})
+
+    return dg.materialize([things], resources={"io_manager": LakehouseIOManager(database=str(database))}, raise_on_error=False)
+
+
+def test_batches_failing_midway_leave_the_previous_table_and_no_scratch_table(tmp_path: Path) -> None:
+    database = tmp_path / "lake.duckdb"
+    assert _write(database, pl.DataFrame(ROWS)).success
+
+    def batches() -> Iterator[pl.DataFrame]:
+        yield pl.DataFrame({"value": [7]})
+        yield pl.DataFrame({"value": [8]})
+        raise ValueError("line 3: bad value")
+
+    assert not _write_batches(database, batches()).success
+    assert _rows(database) == [(1,), (2,)]
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.sql("select count(*) from information_schema.tables where table_schema = '_loading'").fetchone()[0] == 0
+
+
+def test_batches_replace_or_append_like_a_single_frame(tmp_path: Path) -> None:
+    database = tmp_path / "lake.duckdb"
+    assert _write_batches(database, iter([pl.DataFrame({"value": [1]}), pl.DataFrame({"value": [2]})])).success
+    assert _rows(database) == [(1,), (2,)]
+    assert _write_batches(database, iter([pl.DataFrame({"value": [3], "note": ["x"]})]), APPEND).success
+    assert _rows(database) == [(1, None), (2, None), (3, "x")]
