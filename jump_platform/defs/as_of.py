@@ -27,7 +27,7 @@ def run_as_of(context: dg.AssetExecutionContext) -> dt.date:
             return dt.date.fromisoformat(tag)
         except ValueError:
             raise dg.Failure(f"Run tag {AS_OF_TAG} must be an ISO date like 2026-01-31, found {tag!r}") from None
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp.astimezone().date() if record else None
     return settings.as_of_date(default=created)
 
