@@ -130,7 +130,7 @@ def test_a_malformed_file_ends_in_rejected_with_its_reason(data_dir: Path) -> No
     root = settings.landing_dir()
     drop(root, "app/users.csv", "id,first_name,last_name\nx,y,z\n")
     [request] = tick().run_requests
-    job = build_defs().resolve_job_def(request.job_name or "load_and_refresh")
+    job = build_defs().resolve_job_def(landing_zone_sensor.job_name)
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         asset_selection=list(request.asset_selection),
@@ -166,17 +166,13 @@ def test_the_daily_schedule_refreshes_everything_as_of_the_day_of_its_tick() -> 
 def test_with_real_extracts_the_daily_schedule_never_runs_the_generator() -> None:
     schedule = daily_refresh_schedule("extracts")
     job = defs.resolve_job_def(schedule.job_name)
-    groups = {node.assets_def.group_names_by_key[key] for key, node in _job_assets(job).items()}
+    graph = defs.resolve_asset_graph()
+    groups = {graph.get(key).group_name for key in job.asset_layer.executable_asset_keys}
     assert groups == {"staging", "intermediate", "marts", "exports"}
     request = _schedule_tick(schedule, dt.datetime(2026, 3, 2, 5, 0, tzinfo=dt.UTC))
     assert request.tags[AS_OF_TAG] == "2026-03-02"
     monthly = _schedule_tick(monthly_invoices_schedule("extracts"), dt.datetime(2026, 3, 1, 4, 0, tzinfo=dt.UTC))
     assert isinstance(monthly, dg.SkipReason) and "generator is switched off" in (monthly.skip_message or "")
-
-
-def _job_assets(job: dg.JobDefinition) -> dict[dg.AssetKey, object]:
-    graph = job.asset_layer.asset_graph
-    return {key: graph.get(key) for key in job.asset_layer.executable_asset_keys}
 
 
 def test_the_generator_refuses_to_run_with_real_extracts(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -300,7 +296,13 @@ def test_a_full_backfill_of_the_monthly_invoices_gives_the_same_marts_as_one_unp
     unpartitioned = lakehouse / "lakehouse" / "lakehouse.duckdb"
     with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
         con.execute(f"attach '{unpartitioned}' as unpartitioned (read_only)")
-        marts = [row[0] for row in con.sql("select table_name from information_schema.tables where table_schema = 'marts' and table_catalog = 'lakehouse'").fetchall()]
+        marts = [
+            row[0]
+            for row in con.sql(
+                "select table_name from information_schema.tables "
+                "where table_catalog = 'lakehouse' and table_schema = 'marts'"
+            ).fetchall()
+        ]
         assert "kpi__monthly_turnover" in marts
         for table in marts:
             columns = [
@@ -331,7 +333,9 @@ def test_models_and_exports_downstream_of_an_updated_source_are_requested() -> N
     instance = dg.DagsterInstance.ephemeral()
     graph = defs.resolve_asset_graph()
     sources = [key for key in graph.get_all_asset_keys() if key.path[0] == "sources"]
-    downstream = [key for key in graph.get_all_asset_keys() if key.path[0] in ("staging", "intermediate", "marts", "exports")]
+    downstream = [
+        key for key in graph.get_all_asset_keys() if key.path[0] in ("staging", "intermediate", "marts", "exports")
+    ]
 
     result = dg.evaluate_automation_conditions(defs=defs, instance=instance)
     assert result.total_requested == 0, "nothing runs while its sources are missing"
@@ -362,7 +366,7 @@ def test_models_and_exports_downstream_of_an_updated_source_are_requested() -> N
 
 def test_every_asset_writing_the_lakehouse_is_in_the_lakehouse_pool() -> None:
     for assets_def in (load_sources, jump_dbt_models, analysis_exports):
-        assert {node.pool for node in [assets_def.node_def]} == {"lakehouse"}, assets_def.node_def.name
+        assert assets_def.node_def.pool == "lakehouse", assets_def.node_def.name
 
 
 def test_the_instance_runs_one_run_and_one_lakehouse_step_at_a_time(tmp_path: Path) -> None:

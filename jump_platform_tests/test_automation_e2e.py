@@ -39,7 +39,10 @@ IN_FLIGHT = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
-LAST_ASSETS = [dg.AssetKey(["marts", "kpi__monthly_turnover"]), dg.AssetKey(["exports", "turnovers_by_cohort_for_auditor"])]
+LAST_ASSETS = [
+    dg.AssetKey(["marts", "kpi__monthly_turnover"]),
+    dg.AssetKey(["exports", "turnovers_by_cohort_for_auditor"]),
+]
 
 
 def _free_port() -> int:

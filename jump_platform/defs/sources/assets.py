@@ -54,7 +54,8 @@ class ExtractConfig(dg.Config):
 
     seed: int | None = Field(default=None, description="Random seed (JUMP_SEED, default 42).")
     as_of: str | None = Field(
-        default=None, description="As-of date, YYYY-MM-DD (default: the run's tag jump/as_of, else JUMP_AS_OF, else today)."
+        default=None,
+        description="As-of date, YYYY-MM-DD (default: the run's tag jump/as_of, else JUMP_AS_OF, else today).",
     )
     scale: float | None = Field(default=None, description="1 = 1,000 freelancers, 20 clients, ~5,000 invoices (JUMP_SCALE).")
     anomalies: list[str] | None = Field(default=None, description="Anomalies to inject (JUMP_ANOMALIES).")
