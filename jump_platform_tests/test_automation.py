@@ -175,6 +175,14 @@ def test_with_real_extracts_the_daily_schedule_never_runs_the_generator() -> Non
     assert isinstance(monthly, dg.SkipReason) and "generator is switched off" in (monthly.skip_message or "")
 
 
+def test_schedules_run_by_default_and_start_stopped_with_jump_schedules_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JUMP_SCHEDULES", raising=False)
+    assert daily_refresh_schedule("generator").default_status == dg.DefaultScheduleStatus.RUNNING
+    monkeypatch.setenv("JUMP_SCHEDULES", "off")
+    assert daily_refresh_schedule("generator").default_status == dg.DefaultScheduleStatus.STOPPED
+    assert monthly_invoices_schedule("generator").default_status == dg.DefaultScheduleStatus.STOPPED
+
+
 def test_the_generator_refuses_to_run_with_real_extracts(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUMP_PRODUCER", "extracts")
     result = dg.materialize([demo_extracts], raise_on_error=False)

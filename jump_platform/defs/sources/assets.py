@@ -256,6 +256,8 @@ def demo_invoices_by_month(context: dg.AssetExecutionContext, config: ExtractCon
     Chosen over a partitioned DuckDB table (written slice by slice by the IO manager) because there
     is then one `sources.app__invoices` table and one path from the landing zone on, for generated
     and delivered invoices alike, with no switch in the dbt models.
+
+    Anomalies (config or JUMP_ANOMALIES) are not injected here: they rewrite rows across tables.
     """
     ensure_generator_on()
     window = context.partition_time_window
