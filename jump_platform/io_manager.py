@@ -7,13 +7,15 @@ write runs in one transaction, so a failed write leaves the previous table intac
 - a partitioned output replaces only its partitions' rows;
 - an output whose runtime metadata says `write_mode: append` appends its rows, adding any new
   columns to the table first (incremental deliveries of the landing zone).
-Reading back is `DuckDBPolarsIOManager`'s own.
+An output may be a polars DataFrame or `TableBatches`, DataFrames written one after the other in
+the same transaction, for tables larger than memory. Reading back is `DuckDBPolarsIOManager`'s own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +30,50 @@ from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 APPEND = "append"
 
 
-def table_metadata(frame: pl.DataFrame, preview_rows: int = 5) -> dict[str, Any]:
-    """What a user looks for on a table's materialization: row count, column schema, a preview."""
-    return {
-        "dagster/row_count": frame.height,
-        "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name=name, type=str(dtype)) for name, dtype in frame.schema.items()]
-        ),
-        "preview": dg.MetadataValue.md(_markdown_preview(frame.head(preview_rows))),
-    }
+@dataclass(frozen=True)
+class TableBatches:
+    """A table delivered as DataFrame batches, so it never has to fit in memory at once.
+
+    The batches are iterated once, inside the write's transaction.
+    """
+
+    batches: Iterable[pl.DataFrame]
 
 
 def _markdown_preview(frame: pl.DataFrame) -> str:
     header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * frame.width + "\n"
     rows = ("| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in frame.iter_rows())
     return header + "\n".join(rows)
+
+
+def table_metadata(connection: duckdb.DuckDBPyConnection, name: str, preview_rows: int = 5) -> dict[str, Any]:
+    """What a user looks for on a table's materialization: row count, column schema, a preview."""
+    columns = connection.execute(f"describe {name}").fetchall()
+    return {
+        "dagster/row_count": connection.execute(f"select count(*) from {name}").fetchone()[0],
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(row[0], row[1]) for row in columns]),
+        "preview": dg.MetadataValue.md(_markdown_preview(connection.sql(f"select * from {name} limit {preview_rows}").pl())),
+    }
+
+
+def write_batches(connection: duckdb.DuckDBPyConnection, name: str, batches: Iterable[pl.DataFrame], replace: bool) -> int:
+    """Write batches to a table in the open transaction: replace it, or insert by column name,
+    adding the columns it does not have yet."""
+    rows = 0
+    for index, batch in enumerate(batches):
+        connection.register("_incoming", batch.to_arrow())
+        if replace and index == 0:
+            connection.execute(f"create or replace table {name} as select * from _incoming")
+        else:
+            connection.execute(f"create table if not exists {name} as select * from _incoming limit 0")
+            existing = {row[0] for row in connection.execute(f"describe {name}").fetchall()}
+            for column, kind, *_ in connection.execute("describe _incoming").fetchall():
+                if column not in existing:
+                    connection.execute(f'alter table {name} add column "{column}" {kind}')
+            connection.execute(f"insert into {name} by name select * from _incoming")
+        connection.unregister("_incoming")
+        rows += batch.height
+    return rows
 
 
 def _table_exists(connection: duckdb.DuckDBPyConnection, table_slice: TableSlice) -> bool:
@@ -87,27 +118,37 @@ class AtomicDuckDbClient(DuckDbClient):
             DuckDbClient.delete_table_slice(context, table_slice, connection)
 
 
+def _write_mode(context: dg.OutputContext) -> str:
+    mode = context.output_metadata.get("write_mode")
+    return getattr(mode, "value", mode) or "replace"
+
+
 class AtomicPolarsTypeHandler(DuckDBPolarsTypeHandler):
     def handle_output(
         self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection
     ) -> Mapping[str, Any]:  # noqa: ANN001
         name = f"{table_slice.schema}.{table_slice.table}"
-        arrow_table = obj.to_arrow()
-        connection.register("_incoming", arrow_table)
-        write_mode = context.output_metadata.get("write_mode")
-        append = getattr(write_mode, "value", write_mode) == APPEND
-        if table_slice.partition_dimensions or append:
-            connection.execute(f"create table if not exists {name} as select * from _incoming limit 0")
-            existing = {row[0] for row in connection.execute(f"describe {name}").fetchall()}
-            for column in (c for c in obj.columns if c not in existing):
-                column_type = connection.execute(f'select typeof("{column}") from _incoming limit 1').fetchone()
-                connection.execute(f'alter table {name} add column "{column}" {column_type[0] if column_type else "varchar"}')
-            connection.execute(f"insert into {name} by name select * from _incoming")
-        else:
-            connection.execute(f"create or replace table {name} as select * from _incoming")
-        connection.unregister("_incoming")
-        total = connection.execute(f"select count(*) from {name}").fetchone()[0]
-        return {**table_metadata(obj), "dagster/row_count": total, "rows_written": obj.height, "write_mode": APPEND if append else "replace"}
+        append = _write_mode(context) == APPEND
+        # A partitioned output's old rows were deleted by the client: insert the slice.
+        written = write_batches(connection, name, [obj], replace=not (append or table_slice.partition_dimensions))
+        return {**table_metadata(connection, name), "rows_written": written, "write_mode": _write_mode(context)}
+
+
+class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
+    def handle_output(
+        self, context: dg.OutputContext, table_slice: TableSlice, obj: TableBatches, connection
+    ) -> Mapping[str, Any]:  # noqa: ANN001
+        name = f"{table_slice.schema}.{table_slice.table}"
+        written = write_batches(connection, name, obj.batches, replace=_write_mode(context) != APPEND)
+        return {**table_metadata(connection, name), "rows_written": written, "write_mode": _write_mode(context)}
+
+    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> TableBatches:  # noqa: ANN001
+        frame = DuckDBPolarsTypeHandler().load_input(context, table_slice, connection)
+        return TableBatches([frame])
+
+    @property
+    def supported_types(self) -> Sequence[type]:
+        return [TableBatches]
 
 
 class LakehouseIOManager(DuckDBPolarsIOManager):
@@ -115,7 +156,7 @@ class LakehouseIOManager(DuckDBPolarsIOManager):
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        return [AtomicPolarsTypeHandler()]
+        return [AtomicPolarsTypeHandler(), AtomicBatchesTypeHandler()]
 
     def create_io_manager(self, context) -> DbIOManager:  # noqa: ANN001
         return DbIOManager(

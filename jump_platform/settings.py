@@ -33,6 +33,12 @@ def duckdb_path() -> Path:
     return Path(configured).resolve() if configured else data_dir() / "lakehouse" / "lakehouse.duckdb"
 
 
+def duckdb_config() -> dict[str, str]:
+    """DuckDB settings for the platform's connections: a memory cap (`JUMP_DUCKDB_MEMORY_LIMIT`,
+    default 1GB) past which DuckDB spills to disk, so loads stay bounded as data grows."""
+    return {"memory_limit": _env("JUMP_DUCKDB_MEMORY_LIMIT") or "1GB"}
+
+
 def landing_dir() -> Path:
     """The landing zone where extracts arrive: `<data dir>/sources`."""
     return data_dir() / "sources"

@@ -21,22 +21,37 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "data"
 
 
+def build_lakehouse(tmp_path_factory: pytest.TempPathFactory, name: str, anomalies: str = "") -> Path:
+    """Build a whole lakehouse with the `refresh` job from generated data, with the given anomalies.
+
+    Seed and as-of date are fixed, so two lakehouses differ only by their anomalies.
+    """
+    from jump_platform.cli import run_job
+
+    data = tmp_path_factory.mktemp(name) / "data"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("JUMP_DATA_DIR", str(data))
+        env.delenv("JUMP_DUCKDB_PATH", raising=False)
+        env.setenv("JUMP_AS_OF", AS_OF.isoformat())
+        env.setenv("JUMP_SEED", "42")
+        env.setenv("JUMP_ANOMALIES", anomalies)
+        env.delenv("JUMP_SCALE", raising=False)
+        summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
+    assert summary.ok, summary.render("refresh")
+    return data
+
+
 @pytest.fixture(scope="session")
 def lakehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A lakehouse built once per session by the `refresh` job from clean generated data.
 
     Tests read it (read-only connections); none writes to it.
     """
-    from jump_platform.cli import run_job
+    return build_lakehouse(tmp_path_factory, "lakehouse")
 
-    data = tmp_path_factory.mktemp("lakehouse") / "data"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("JUMP_DATA_DIR", str(data))
-        env.delenv("JUMP_DUCKDB_PATH", raising=False)
-        env.setenv("JUMP_AS_OF", AS_OF.isoformat())
-        env.setenv("JUMP_SEED", "42")
-        env.delenv("JUMP_ANOMALIES", raising=False)
-        env.delenv("JUMP_SCALE", raising=False)
-        summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
-    assert summary.ok, summary.render("refresh")
-    return data
+
+@pytest.fixture(scope="session")
+def lakehouse_with_empty_month(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Like `lakehouse`, from the same generated data with one month emptied of its invoices
+    (`JUMP_ANOMALIES=empty_month`). Read-only too."""
+    return build_lakehouse(tmp_path_factory, "lakehouse_empty_month", anomalies="empty_month")

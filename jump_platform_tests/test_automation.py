@@ -23,7 +23,9 @@ from jump_platform.defs.automation.sensors import DELIVERED_TABLES_TAG, landing_
 from jump_platform.defs.exports.assets import analysis_exports
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.sources.assets import demo_extracts, demo_invoices_by_month, load_sources
+from jump_platform.defs.sources.checks import source_checks
 from jump_platform.defs.transform.assets import jump_dbt_models
+from jump_platform.defs.transform.checks import mart_checks
 from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform_tests.conftest import AS_OF
 
@@ -372,8 +374,8 @@ def test_models_and_exports_downstream_of_an_updated_source_are_requested() -> N
 # --- one writer at a time ---------------------------------------------------------------------
 
 
-def test_every_asset_writing_the_lakehouse_is_in_the_lakehouse_pool() -> None:
-    for assets_def in (load_sources, jump_dbt_models, analysis_exports):
+def test_every_step_opening_the_lakehouse_is_in_the_lakehouse_pool() -> None:
+    for assets_def in (load_sources, jump_dbt_models, analysis_exports, *source_checks, *mart_checks):
         assert assets_def.node_def.pool == "lakehouse", assets_def.node_def.name
 
 

@@ -29,21 +29,25 @@ def drop(root: Path, relative: str, content: str | bytes) -> Path:
     return path
 
 
-def read(root: Path, relative: str) -> landing.LoadedDelivery:
-    [delivery] = landing.deliveries_in(root, [root / relative])
-    return landing.read_delivery(delivery, root)
+def delivery(root: Path, relative: str) -> landing.Delivery:
+    [found] = landing.deliveries_in(root, [root / relative])
+    return found
+
+
+def read(root: Path, relative: str) -> pl.DataFrame:
+    return landing.read_delivery(delivery(root, relative), root)
 
 
 def test_a_previous_platform_csv_loads_as_it_is(tmp_path: Path) -> None:
     drop(tmp_path, "app/users.csv", USERS_CSV)
-    loaded = read(tmp_path, "app/users.csv")
-    assert loaded.frame["first_name"].to_list() == ["Ana", "Léa"]
-    assert loaded.extra_columns == ()
+    checked = landing.check_delivery(delivery(tmp_path, "app/users.csv"), tmp_path)
+    assert (checked.rows, checked.extra_columns) == (2, ())
+    assert read(tmp_path, "app/users.csv")["first_name"].to_list() == ["Ana", "Léa"]
 
 
 def test_values_are_typed_by_the_contract(tmp_path: Path) -> None:
     drop(tmp_path, "app/invoices.csv", INVOICES_HEADER + GOOD_INVOICE + "i2,c1,k1,JMP00002,99,2024-02-01\n")
-    frame = read(tmp_path, "app/invoices.csv").frame
+    frame = read(tmp_path, "app/invoices.csv")
     assert frame.schema["amount"] == pl.Decimal(18, 2)
     assert frame.schema["issue_date"] == pl.Date
     assert [str(v) for v in frame["amount"]] == ["1200.50", "99.00"]
@@ -90,15 +94,14 @@ def test_a_malformed_file_is_refused_naming_the_file_and_the_problem(
 ) -> None:
     drop(tmp_path, "app/invoices.csv", content)
     with pytest.raises(landing.ExtractError) as error:
-        read(tmp_path, "app/invoices.csv")
+        landing.check_delivery(delivery(tmp_path, "app/invoices.csv"), tmp_path)
     assert expected in str(error.value)
 
 
 def test_an_unexpected_extra_column_is_kept_and_reported(tmp_path: Path) -> None:
     drop(tmp_path, "app/users.csv", USERS_CSV.replace("email\n", "email,phone\n").replace(".fr\n", ".fr,0600\n"))
-    loaded = read(tmp_path, "app/users.csv")
-    assert loaded.extra_columns == ("phone",)
-    assert loaded.frame["phone"].to_list() == ["0600", "0600"]
+    assert landing.check_delivery(delivery(tmp_path, "app/users.csv"), tmp_path).extra_columns == ("phone",)
+    assert read(tmp_path, "app/users.csv")["phone"].to_list() == ["0600", "0600"]
 
 
 def test_parquet_and_sqlite_extracts_are_read_like_csv(tmp_path: Path) -> None:
@@ -106,7 +109,7 @@ def test_parquet_and_sqlite_extracts_are_read_like_csv(tmp_path: Path) -> None:
 
     users = landing.validate(
         pl.read_csv(USERS_CSV.encode(), infer_schema=False), landing.CONTRACTS["app__users"], "x", "line"
-    )[0]
+    )
     users.write_parquet(drop(tmp_path, "app/users.parquet", b""))
     with sqlite3.connect(tmp_path / "app.sqlite") as con:
         con.execute("create table clients (id text, name text)")
@@ -114,7 +117,7 @@ def test_parquet_and_sqlite_extracts_are_read_like_csv(tmp_path: Path) -> None:
     deliveries = landing.deliveries_in(tmp_path, landing.pending_files(tmp_path, settle_seconds=None))
     labels = sorted(d.label(tmp_path) for d in deliveries)
     assert labels == ["app.sqlite#clients", "app/users.parquet"]
-    frames = {d.contract.table: landing.read_delivery(d, tmp_path).frame for d in deliveries}
+    frames = {d.contract.table: landing.read_delivery(d, tmp_path) for d in deliveries}
     assert frames["app__clients"]["name"].to_list() == ["Acme", "Acme"]
     assert frames["app__users"].equals(users)
 
@@ -162,6 +165,14 @@ def test_increments_are_appended_and_a_snapshot_replaces(data_dir: Path) -> None
     assert _materialize_load().success
     with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
         assert con.sql("select count(*) from sources.app__users").fetchone()[0] == 2
+
+
+def test_a_bad_value_far_into_a_large_file_is_named_by_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(landing, "BATCH_ROWS", 10)
+    rows = "".join(f"i{n},c1,k1,JMP{n:05d},10.00,2024-01-15\n" for n in range(1, 36))
+    drop(tmp_path, "app/invoices.csv", INVOICES_HEADER + rows + "i36,c1,k1,JMP00036,10.00,15/01/2024\n")
+    with pytest.raises(landing.ExtractError, match="line 37, column issue_date: .* found '15/01/2024'"):
+        landing.check_delivery(delivery(tmp_path, "app/invoices.csv"), tmp_path)
 
 
 def test_nothing_waiting_means_nothing_written(data_dir: Path) -> None:

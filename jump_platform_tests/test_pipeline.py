@@ -71,3 +71,13 @@ def test_the_auditor_export_is_written_with_a_header_and_two_decimals(lakehouse:
     assert frame.columns == ["last_name", "first_name", "cohort", "entity", "month", "turnover"]
     assert frame["turnover"].str.contains(r"^-?\d+\.\d{2}$").all()
     assert not list(export.parent.glob(".*.tmp"))
+
+
+def test_every_source_table_must_be_refreshed_within_a_day() -> None:
+    import datetime as dt
+
+    for table in CONTRACTS:
+        policy = defs.resolve_assets_def(dg.AssetKey(["sources", table])).specs_by_key[
+            dg.AssetKey(["sources", table])
+        ].freshness_policy
+        assert policy is not None and policy.fail_window.to_timedelta() == dt.timedelta(days=1), table

@@ -9,5 +9,8 @@ from jump_platform.io_manager import LakehouseIOManager
 
 def lakehouse_resources() -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]:
     """Configured from the environment when the code location loads; nothing connects yet."""
-    database = str(settings.duckdb_path())
-    return {"io_manager": LakehouseIOManager(database=database), "duckdb": DuckDBResource(database=database)}
+    database, config = str(settings.duckdb_path()), settings.duckdb_config()
+    return {
+        "io_manager": LakehouseIOManager(database=database, connection_config=config),
+        "duckdb": DuckDBResource(database=database, connection_config=config),
+    }

@@ -19,7 +19,7 @@ import codecs
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,8 @@ SQLITE_SUFFIX = ".sqlite"
 RESERVED_DIRS = ("_batches", "_archive", "_rejected")
 # A file modified more recently than this may still be being copied: leave it for the next pass.
 SETTLE_SECONDS = 2.0
+# Files are read, validated and written this many rows at a time, so memory stays bounded.
+BATCH_ROWS = 200_000
 
 
 class ExtractError(ValueError):
@@ -58,9 +60,11 @@ class Delivery:
 
 
 @dataclass(frozen=True)
-class LoadedDelivery:
+class CheckedDelivery:
+    """A delivery that passed validation: how many rows it holds, which unexpected columns."""
+
     delivery: Delivery
-    frame: pl.DataFrame
+    rows: int
     extra_columns: tuple[str, ...]
 
 
@@ -190,94 +194,145 @@ def _check_utf8(path: Path, source: str) -> None:
             raise ExtractError(source, f"line {line}: truncated UTF-8 sequence at the end of the file") from None
 
 
-def _read_csv(path: Path, source: str, contract: TableContract) -> pl.DataFrame:
+def _csv_batches(path: Path, source: str, contract: TableContract) -> tuple[list[str], Iterator[pl.DataFrame]]:
     if path.stat().st_size == 0:
         raise ExtractError(source, f"the file is empty; expected a header line with {', '.join(contract.column_names)}")
     _check_utf8(path, source)
+    scan = pl.scan_csv(path, infer_schema=False)
     try:
-        return pl.read_csv(path, infer_schema=False)
+        columns = scan.collect_schema().names()
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as error:
         raise ExtractError(source, f"not a readable CSV file: {str(error).splitlines()[0]}") from None
 
-
-def _read_raw(delivery: Delivery, source: str) -> tuple[pl.DataFrame, str]:
-    """The delivery as text columns, and the word for a position in it ('line' or 'row')."""
-    suffix = delivery.path.suffix.lstrip(".")
-    if delivery.sqlite_table:
-        with sqlite3.connect(f"file:{delivery.path}?mode=ro", uri=True) as con:
-            cursor = con.execute(f'select * from "{delivery.sqlite_table}"')
-            columns = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
-        frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
-        return frame.select(pl.all().cast(pl.String)), "row"
-    if suffix == "parquet":
+    def batches() -> Iterator[pl.DataFrame]:
         try:
-            frame = pl.read_parquet(delivery.path)
+            yield from scan.collect_batches(chunk_size=BATCH_ROWS)
+        except pl.exceptions.ComputeError as error:
+            raise ExtractError(source, f"not a readable CSV file: {str(error).splitlines()[0]}") from None
+
+    return columns, batches()
+
+
+def _sqlite_batches(delivery: Delivery) -> tuple[list[str], Iterator[pl.DataFrame]]:
+    con = sqlite3.connect(f"file:{delivery.path}?mode=ro", uri=True)
+    cursor = con.execute(f'select * from "{delivery.sqlite_table}"')
+    columns = [d[0] for d in cursor.description]
+
+    def batches() -> Iterator[pl.DataFrame]:
+        try:
+            while rows := cursor.fetchmany(BATCH_ROWS):
+                frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
+                yield frame.select(pl.all().cast(pl.String))
+        finally:
+            con.close()
+
+    return columns, batches()
+
+
+def _raw_batches(delivery: Delivery, source: str) -> tuple[list[str], Iterator[pl.DataFrame], str]:
+    """The delivery's columns, its rows as text in bounded batches, and the word for a position
+    in it ('line' for CSV, whose line 1 is the header, 'row' otherwise)."""
+    if delivery.sqlite_table:
+        return *_sqlite_batches(delivery), "row"
+    if delivery.path.suffix == ".parquet":
+        scan = pl.scan_parquet(delivery.path)
+        try:
+            columns = scan.collect_schema().names()
         except Exception as error:  # polars raises several types for a broken file
             raise ExtractError(source, f"not a readable Parquet file: {error}") from None
-        return frame.select(pl.all().cast(pl.String)), "row"
-    return _read_csv(delivery.path, source, delivery.contract), "line"
+        batches = (batch.select(pl.all().cast(pl.String)) for batch in scan.collect_batches(chunk_size=BATCH_ROWS))
+        return columns, batches, "row"
+    return *_csv_batches(delivery.path, source, delivery.contract), "line"
 
 
-def _first_row_number(mask: pl.Series, position: str) -> tuple[int, int]:
-    index = int(mask.arg_true()[0])
-    # CSV line numbers count the header line; other formats count rows from 1.
-    return index, index + (2 if position == "line" else 1)
-
-
-def validate(raw: pl.DataFrame, contract: TableContract, source: str, position: str) -> tuple[pl.DataFrame, tuple[str, ...]]:
-    """Type the text columns of a delivery by its contract. Returns the frame and its extra columns."""
-    missing = [c for c in contract.columns if c.name not in raw.columns]
+def _check_columns(columns: list[str], contract: TableContract, source: str) -> tuple[str, ...]:
+    """Refuse missing columns; return the unexpected ones, which are kept."""
+    missing = [c for c in contract.columns if c.name not in columns]
     if missing:
-        found = ", ".join(raw.columns)
         hint = ""
-        if len(raw.columns) == 1:
+        if len(columns) == 1:
             hint = "".join(
                 f"; the header seems separated by {word}, expected commas"
                 for char, word in _DELIMITER_HINTS.items()
-                if char in raw.columns[0]
+                if char in columns[0]
             )
         expected = ", ".join(f"{c.name} ({c.sql_type})" for c in missing)
-        raise ExtractError(source, f"missing column(s) {expected}; found columns: {found}{hint}")
-    if raw.height == 0:
-        raise ExtractError(
-            source,
-            "the file has a header but no rows; refusing to replace the table with an empty extract",
-        )
+        raise ExtractError(source, f"missing column(s) {expected}; found columns: {', '.join(columns)}{hint}")
+    return tuple(name for name in columns if name not in contract.column_names and name not in LOAD_METADATA_COLUMNS)
+
+
+def validate(
+    raw: pl.DataFrame, contract: TableContract, source: str, position: str, rows_before: int = 0
+) -> pl.DataFrame:
+    """Type one batch of text columns by the contract, or name the first value that does not parse.
+
+    `rows_before` counts the rows of earlier batches, so positions are those of the whole file.
+    """
     typed: list[pl.Series] = []
     for column in contract.columns:
         text = raw[column.name]
         if column.dtype == pl.String:
             typed.append(text)
             continue
+        stripped = text.str.strip_chars()
+        blank = text.is_null() | (stripped == "")
         if column.dtype == pl.Date:
-            parsed = text.str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
-            bad = text.is_not_null() & (text.str.strip_chars() != "") & parsed.is_null()
+            parsed = stripped.str.to_date("%Y-%m-%d", strict=False)
+            bad = ~blank & parsed.is_null()
             expected = "a date formatted YYYY-MM-DD"
         else:
             pattern, expected = _NUMBER[type(column.dtype)]
-            bad = text.is_not_null() & (text.str.strip_chars() != "") & ~text.str.contains(pattern)
-            parsed = pl.when(text.str.strip_chars() == "").then(None).otherwise(text.str.strip_chars())
-            parsed = pl.select(parsed).to_series().cast(column.dtype, strict=False) if not bad.any() else None
+            bad = ~blank & ~text.str.contains(pattern)
+            parsed = None if bad.any() else pl.select(pl.when(blank).then(None).otherwise(stripped)).to_series()
         if bad.any():
-            index, number = _first_row_number(bad, position)
+            index = int(bad.arg_true()[0])
+            number = rows_before + index + (2 if position == "line" else 1)
             count = int(bad.sum())
-            more = f" ({count - 1} more bad value(s) in this column)" if count > 1 else ""
+            more = f" ({count - 1} more bad value(s) in this column nearby)" if count > 1 else ""
             raise ExtractError(
                 source,
                 f"{position} {number}, column {column.name}: expected {expected}, found {text[index]!r}{more}",
             )
-        typed.append(parsed.alias(column.name))
-    extras = tuple(name for name in raw.columns if name not in contract.column_names and name not in LOAD_METADATA_COLUMNS)
-    return pl.DataFrame([*typed, *(raw[name] for name in extras)]), extras
+        typed.append(parsed.cast(column.dtype).alias(column.name))
+    extras = [name for name in raw.columns if name not in contract.column_names and name not in LOAD_METADATA_COLUMNS]
+    return pl.DataFrame([*typed, *(raw[name] for name in extras)])
 
 
-def read_delivery(delivery: Delivery, root: Path) -> LoadedDelivery:
-    """Read and validate one delivery; raises ExtractError naming the file, line or column."""
+def _open(delivery: Delivery, root: Path) -> tuple[tuple[str, ...], Iterator[pl.DataFrame]]:
     source = delivery.label(root)
-    raw, position = _read_raw(delivery, source)
-    frame, extras = validate(raw, delivery.contract, source, position)
-    return LoadedDelivery(delivery, frame, extras)
+    columns, batches, position = _raw_batches(delivery, source)
+    extras = _check_columns(columns, delivery.contract, source)
+
+    def typed() -> Iterator[pl.DataFrame]:
+        rows = 0
+        for batch in batches:
+            yield validate(batch, delivery.contract, source, position, rows)
+            rows += batch.height
+        if rows == 0:
+            raise ExtractError(
+                source, "the file has a header but no rows; refusing to replace the table with an empty extract"
+            )
+
+    return extras, typed()
+
+
+def iter_delivery(delivery: Delivery, root: Path) -> Iterator[pl.DataFrame]:
+    """The delivery's rows, typed by its contract, in batches of at most BATCH_ROWS rows.
+
+    Raises ExtractError naming the file, the line or column, what was expected and what was found.
+    """
+    return _open(delivery, root)[1]
+
+
+def check_delivery(delivery: Delivery, root: Path) -> CheckedDelivery:
+    """Validate a whole delivery, one batch at a time, holding none of it in memory."""
+    extras, batches = _open(delivery, root)
+    return CheckedDelivery(delivery, sum(batch.height for batch in batches), extras)
+
+
+def read_delivery(delivery: Delivery, root: Path) -> pl.DataFrame:
+    """The whole delivery, typed, in memory (tests and small files)."""
+    return pl.concat(list(iter_delivery(delivery, root)))
 
 
 def with_load_metadata(frame: pl.DataFrame, batch_id: str, loaded_at: dt.datetime, source_file: str) -> pl.DataFrame:

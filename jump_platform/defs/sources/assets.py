@@ -11,14 +11,14 @@ import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
-import polars as pl
 from pydantic import Field
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.sources.partitions import INVOICE_MONTHS
-from jump_platform.io_manager import APPEND
+from jump_platform.io_manager import APPEND, TableBatches
 from jump_platform.sources import landing
+from jump_platform.sources.anomalies import inject_anomalies
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.generator import (
     GeneratorParams,
@@ -27,6 +27,9 @@ from jump_platform.sources.generator import (
     iter_invoice_chunks,
     iter_invoice_months,
 )
+
+
+SOURCES_FRESH_FOR = dt.timedelta(days=1)
 
 
 def landing_key(table: str) -> dg.AssetKey:
@@ -99,8 +102,6 @@ def demo_extracts(context: dg.AssetExecutionContext, config: ExtractConfig) -> I
     context.log.info(f"Generating seed={params.seed} as_of={params.as_of} scale={params.scale} anomalies={anomalies}")
     if anomalies:
         # Anomalies rewrite rows across tables, so this path holds the tables in memory (demo scale).
-        from jump_platform.sources.anomalies import inject_anomalies
-
         tables = inject_anomalies(generate_tables(params), anomalies, as_of=params.as_of, seed=params.seed)
         written = {table: landing.write_csv_atomically(frame, root / _extract_path(table)) for table, frame in tables.items()}
     else:
@@ -139,6 +140,8 @@ def _source_out(table: str) -> dg.AssetOut:
         group_name="sources",
         kinds={"duckdb", "polars"},
         is_required=False,
+        # Sources must be refreshed daily; a stale one shows as failing freshness, without blocking.
+        freshness_policy=dg.FreshnessPolicy.time_window(fail_window=SOURCES_FRESH_FOR),
         metadata={
             "dagster/column_schema": dg.TableSchema(columns=columns),
             "primary_key": ", ".join(contract.primary_key),
@@ -157,7 +160,7 @@ def _source_out(table: str) -> dg.AssetOut:
     # DuckDB has one writer: every asset writing the lakehouse is in this pool (see dagster.yaml).
     pool="lakehouse",
 )
-def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[pl.DataFrame]]:
+def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableBatches]]:
     """Load every extract waiting in the landing zone into `sources`.
 
     Pending files are claimed into a batch folder, validated against their table's contract, and
@@ -180,10 +183,11 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[pl.Dat
     deliveries = [d for d in deliveries if d.contract.table in selected]
 
     errors: dict = {}
-    loaded: dict[str, list[landing.LoadedDelivery]] = {}
+    loaded: dict[str, list[landing.CheckedDelivery]] = {}
     for delivery in deliveries:
         try:
-            loaded.setdefault(delivery.contract.table, []).append(landing.read_delivery(delivery, batch_root))
+            # First pass: validate every file, batch by batch, before anything is written.
+            loaded.setdefault(delivery.contract.table, []).append(landing.check_delivery(delivery, batch_root))
         except landing.ExtractError as error:
             errors[delivery.path] = str(error)
             context.log.error(str(error))
@@ -201,21 +205,24 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[pl.Dat
     for table, parts in loaded.items():
         if table in failed_tables:
             continue
-        frame = pl.concat(
-            [landing.with_load_metadata(p.frame, batch_id, now, p.delivery.label(batch_root)) for p in parts],
-            how="diagonal_relaxed",
+        # Second pass: the IO manager writes the batches in one transaction.
+        batches = (
+            landing.with_load_metadata(batch, batch_id, now, p.delivery.label(batch_root))
+            for p in parts
+            for batch in landing.iter_delivery(p.delivery, batch_root)
         )
         extras = sorted({column for p in parts for column in p.extra_columns})
         if extras:
             context.log.warning(f"{table}: kept unexpected column(s) {', '.join(extras)}")
         yield dg.Output(
-            frame,
+            TableBatches(batches),
             output_name=table,
             metadata={
                 "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",
                 "batch_id": batch_id,
                 "files": ", ".join(p.delivery.label(batch_root) for p in parts),
                 "extra_columns": ", ".join(extras) or "none",
+                "rows_delivered": sum(p.rows for p in parts),
             },
         )
 

@@ -1,0 +1,91 @@
+"""Asset checks that stop bad data where it enters the lakehouse.
+
+One check per business rule of `jump_platform.sources.rules.SOURCE_RULES`, on the source table it
+judges. A blocking check that fails keeps every downstream asset (staging, intermediate, marts,
+exports) from materializing in that run, so the marts keep the numbers of the last good run.
+Warnings (reference gaps, dates after the as-of date) are reported without stopping anything.
+
+Every check records `offending_rows` and `sample_ids` (at most 10) in its metadata, plus the
+rule's extras (missing references, unexpected values...). The SQL runs inside DuckDB; only counts
+and samples come back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from jump_platform import settings
+from jump_platform.sources.rules import SOURCE_RULES, RuleResult, SourceRule
+
+SOURCES_SCHEMA = "sources"
+
+
+def source_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([SOURCES_SCHEMA, table])
+
+
+def missing_tables(con: duckdb.DuckDBPyConnection, tables: list[str]) -> list[str]:
+    """The `sources.<table>` names among `tables` that do not exist in the lakehouse."""
+    present = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [SOURCES_SCHEMA]
+        ).fetchall()
+    }
+    return [f"{SOURCES_SCHEMA}.{table}" for table in tables if table not in present]
+
+
+def _metadata_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return dg.MetadataValue.text(", ".join(str(item) for item in value))
+    return value
+
+
+def check_result(result: RuleResult, blocking: bool) -> dg.AssetCheckResult:
+    """A rule's verdict as Dagster shows it: passed, severity, counts and a sample of ids."""
+    return dg.AssetCheckResult(
+        passed=result.passed,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        description=result.rule if result.passed else f"{result.offending_rows} row(s) break: {result.rule}",
+        metadata={
+            "offending_rows": result.offending_rows,
+            "sample_ids": dg.MetadataValue.text(", ".join(result.sample_ids)),
+            **{name: _metadata_value(value) for name, value in result.extras.items()},
+        },
+    )
+
+
+def _source_check(rule: SourceRule) -> dg.AssetChecksDefinition:
+    consequence = "Blocking: downstream assets wait for clean data." if rule.blocking else "Warning only."
+
+    @dg.asset_check(
+        asset=source_key(rule.table),
+        name=rule.name,
+        description=f"{rule.description} {consequence}",
+        blocking=rule.blocking,
+        additional_deps=[source_key(table) for table in rule.other_tables],
+        # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
+        pool="lakehouse",
+    )
+    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            missing = missing_tables(con, [rule.table, *rule.other_tables])
+            if missing:
+                # E.g. a run that loaded job contracts into a lakehouse that never held users.
+                return dg.AssetCheckResult(
+                    passed=False,
+                    severity=dg.AssetCheckSeverity.ERROR if rule.blocking else dg.AssetCheckSeverity.WARN,
+                    description=f"Cannot judge the rule: {', '.join(missing)} not in the lakehouse yet.",
+                    metadata={"missing_tables": ", ".join(missing)},
+                )
+            result = rule.evaluate(con, SOURCES_SCHEMA, settings.as_of_date())
+        return check_result(result, rule.blocking)
+
+    return _check
+
+
+source_checks: list[dg.AssetChecksDefinition] = [_source_check(rule) for rule in SOURCE_RULES]
