@@ -65,7 +65,8 @@ test: prepare ## Run the test suite
 	$(VENV)/bin/pytest
 
 dev: prepare ## Start the Dagster UI and daemon on http://127.0.0.1:3000
-	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	# dagster-dbt re-parses the dbt project under `dagster dev` with the `dbt` found on PATH.
+	PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 query: install ## Open a read-only SQL shell on the lakehouse (SCHEMA=marts by default)
 	@test -f $(JUMP_DUCKDB_PATH) || { echo "No lakehouse at $(JUMP_DUCKDB_PATH): run 'make run' first."; exit 1; }

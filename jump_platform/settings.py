@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 DEFAULT_SEED = 42
+PRODUCERS = ("generator", "extracts")
 
 
 def _env(name: str) -> str | None:
@@ -66,11 +67,11 @@ def scale() -> float:
     return value
 
 
-def as_of_date() -> dt.date:
-    """The date the lakehouse describes: `JUMP_AS_OF` (ISO date), default today."""
+def as_of_date(default: dt.date | None = None) -> dt.date:
+    """The date the lakehouse describes: `JUMP_AS_OF` (ISO date), else `default`, else today."""
     raw = _env("JUMP_AS_OF")
     if not raw:
-        return dt.date.today()
+        return default or dt.date.today()
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
@@ -80,6 +81,32 @@ def as_of_date() -> dt.date:
 def anomalies() -> list[str]:
     """Anomalies to inject into generated data: `JUMP_ANOMALIES`, a comma-separated list."""
     return [name.strip() for name in (_env("JUMP_ANOMALIES") or "").split(",") if name.strip()]
+
+
+def producer() -> str:
+    """What feeds the landing zone: `JUMP_PRODUCER`.
+
+    - `generator` (default, the demo): the Faker generator writes the extracts; the daily schedule
+      runs it, then refreshes everything downstream.
+    - `extracts` (a deployment fed by the applications' real extracts): the generator never runs,
+      so no generated data ever overwrites a delivery; the daily schedule only rebuilds the models
+      and exports for the new day, and the landing-zone sensor loads what is delivered.
+    """
+    value = (_env("JUMP_PRODUCER") or PRODUCERS[0]).lower()
+    if value not in PRODUCERS:
+        raise ValueError(f"JUMP_PRODUCER must be one of {', '.join(PRODUCERS)}, found {value!r}")
+    return value
+
+
+def schedules_on() -> bool:
+    """Whether the schedules start running with the daemon: `JUMP_SCHEDULES` = `on` (default) | `off`.
+
+    It sets their default status only: a toggle in the UI overrides it, and is kept by the instance.
+    """
+    value = (_env("JUMP_SCHEDULES") or "on").lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"JUMP_SCHEDULES must be on or off, found {value!r}")
+    return value == "on"
 
 
 def dbt_env() -> dict[str, str]:

@@ -278,6 +278,13 @@ def iter_invoice_chunks(
         yield chunk.select(CONTRACTS["app__invoices"].column_names)
 
 
+def iter_invoice_months(
+    params: GeneratorParams, timeline: pl.DataFrame, clients: pl.DataFrame
+) -> Iterator[tuple[dt.date, pl.DataFrame]]:
+    """`iter_invoice_chunks` with the first day of each chunk's month."""
+    return zip(_month_starts(HISTORY_START, params.as_of), iter_invoice_chunks(params, timeline, clients), strict=True)
+
+
 def generate_crm_customers(params: GeneratorParams, users: pl.DataFrame, pools: Pools) -> pl.DataFrame:
     """The CRM: most app users under the same names and email, plus a few CRM-only contacts.
 

@@ -13,9 +13,10 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from jump_platform import settings
-from jump_platform.exports import for_spreadsheet
+from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.transform.assets import dbt_vars, translator, use_lakehouse_path
 from jump_platform.defs.transform.resources import dbt_project
+from jump_platform.exports import for_spreadsheet
 from jump_platform.sources.landing import write_csv_atomically
 
 
@@ -46,6 +47,8 @@ ANALYSES = _analyses()
             kinds={"csv", "duckdb"},
             metadata={"path": f"data/exports/{name}.csv", "analysis": node["original_file_path"]},
             skippable=True,
+            # Rewritten as soon as a model it reads changes (see defs/automation/sensors.py).
+            automation_condition=dg.AutomationCondition.eager(),
         )
         for name, node in ANALYSES.items()
     ],
@@ -58,7 +61,8 @@ def analysis_exports(
     """Compile the selected analyses with dbt, run them on the lakehouse, write each CSV atomically."""
     names = [key.path[-1] for key in context.selected_asset_keys]
     use_lakehouse_path()
-    invocation = dbt.cli(["compile", "--select", *names, "--vars", dbt_vars()], raise_on_error=True).wait()
+    arguments = ["compile", "--select", *names, "--vars", dbt_vars(run_as_of(context))]
+    invocation = dbt.cli(arguments, raise_on_error=True).wait()
     for name in names:
         compiled = Path(invocation.target_path) / "compiled" / dbt_project.name / ANALYSES[name]["original_file_path"]
         with duckdb.get_connection() as con:

@@ -6,7 +6,7 @@ the same path): it draws the five tables with the generator and writes them as C
 into the lakehouse's `sources` schema.
 """
 
-
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 
@@ -14,11 +14,19 @@ import dagster as dg
 from pydantic import Field
 
 from jump_platform import settings
+from jump_platform.defs.as_of import run_as_of
+from jump_platform.defs.sources.partitions import INVOICE_MONTHS
 from jump_platform.io_manager import APPEND, TableBatches
 from jump_platform.sources import landing
 from jump_platform.sources.anomalies import inject_anomalies
 from jump_platform.sources.contracts import CONTRACTS
-from jump_platform.sources.generator import GeneratorParams, generate_small_tables, generate_tables, iter_invoice_chunks
+from jump_platform.sources.generator import (
+    GeneratorParams,
+    generate_small_tables,
+    generate_tables,
+    iter_invoice_chunks,
+    iter_invoice_months,
+)
 
 
 SOURCES_FRESH_FOR = dt.timedelta(days=1)
@@ -32,18 +40,34 @@ def source_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["sources", table])
 
 
+INVOICES_BY_MONTH = landing_key("app__invoices_by_month")
+
+
+def ensure_generator_on() -> None:
+    """With `JUMP_PRODUCER=extracts` the generator is switched off, whoever launches it."""
+    if settings.producer() != "generator":
+        raise dg.Failure(
+            description="JUMP_PRODUCER=extracts: the generator is switched off, so that generated data never "
+            "overwrites delivered extracts. Load the delivered files with the `load` job instead."
+        )
+
+
 class ExtractConfig(dg.Config):
     """Generator settings; each one left empty falls back to its environment variable."""
 
     seed: int | None = Field(default=None, description="Random seed (JUMP_SEED, default 42).")
-    as_of: str | None = Field(default=None, description="As-of date, YYYY-MM-DD (JUMP_AS_OF, default today).")
+    as_of: str | None = Field(
+        default=None,
+        description="As-of date, YYYY-MM-DD (default: the run's tag jump/as_of, else JUMP_AS_OF, else today).",
+    )
     scale: float | None = Field(default=None, description="1 = 1,000 freelancers, 20 clients, ~5,000 invoices (JUMP_SCALE).")
     anomalies: list[str] | None = Field(default=None, description="Anomalies to inject (JUMP_ANOMALIES).")
 
-    def params(self) -> GeneratorParams:
+    def params(self, run_as_of: dt.date) -> GeneratorParams:
+        """The generator's parameters; `run_as_of` is the run's as-of date (see `defs/as_of.py`)."""
         return GeneratorParams(
             seed=settings.seed() if self.seed is None else self.seed,
-            as_of=settings.as_of_date() if self.as_of is None else dt.date.fromisoformat(self.as_of),
+            as_of=run_as_of if self.as_of is None else dt.date.fromisoformat(self.as_of),
             scale=settings.scale() if self.scale is None else self.scale,
         )
 
@@ -71,7 +95,8 @@ def _extract_path(table: str) -> str:
 )
 def demo_extracts(context: dg.AssetExecutionContext, config: ExtractConfig) -> Iterator[dg.MaterializeResult]:
     """Draw the Jump app and CRM tables with Faker pools and write them as CSV extracts."""
-    params = config.params()
+    ensure_generator_on()
+    params = config.params(run_as_of(context))
     anomalies = config.anomaly_names()
     root = settings.landing_dir()
     context.log.info(f"Generating seed={params.seed} as_of={params.as_of} scale={params.scale} anomalies={anomalies}")
@@ -127,8 +152,13 @@ def _source_out(table: str) -> dg.AssetOut:
 
 @dg.multi_asset(
     outs={table: _source_out(table) for table in CONTRACTS},
-    deps=[landing_key(table) for table in CONTRACTS],
+    deps=[*(landing_key(table) for table in CONTRACTS), INVOICES_BY_MONTH],
+    internal_asset_deps={
+        table: {landing_key(table), *([INVOICES_BY_MONTH] if table == "app__invoices" else [])} for table in CONTRACTS
+    },
     can_subset=True,
+    # DuckDB has one writer: every asset writing the lakehouse is in this pool (see dagster.yaml).
+    pool="lakehouse",
 )
 def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableBatches]]:
     """Load every extract waiting in the landing zone into `sources`.
@@ -207,3 +237,61 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableB
             description=f"{len(errors)} extract file(s) refused and moved to _rejected/{batch_id}/",
             metadata={"errors": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in errors.values()))},
         )
+
+
+@dg.asset(
+    key=INVOICES_BY_MONTH,
+    partitions_def=INVOICE_MONTHS,
+    # A range of months (a backfill from the UI or `--partition-range` on the CLI) is one run.
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description="Demo invoices of one issue month, written as the increment `data/sources/app/invoices/<YYYY-MM>.csv`.",
+    group_name="extract",
+    kinds={"python", "csv"},
+    metadata={"path": "data/sources/app/invoices/<YYYY-MM>.csv"},
+)
+def demo_invoices_by_month(context: dg.AssetExecutionContext, config: ExtractConfig) -> dg.MaterializeResult:
+    """Draw the invoices of the selected issue months and write one increment file per month.
+
+    How the marts are fed from the partitions: a month is delivered like any increment, as
+    `data/sources/app/invoices/<YYYY-MM>.csv` in the landing zone. The landing-zone sensor loads it
+    into `sources.app__invoices` (appended, with its load metadata), and staging keeps the latest
+    version of each invoice id. The generator draws each month from its own random stream, with
+    references continuing from the months before, so a month drawn alone is exactly that month of
+    the full snapshot `app/invoices.csv`: a backfill of every month gives staging the same invoices
+    as an unpartitioned run, hence the same marts.
+
+    Chosen over a partitioned DuckDB table (written slice by slice by the IO manager) because there
+    is then one `sources.app__invoices` table and one path from the landing zone on, for generated
+    and delivered invoices alike, with no switch in the dbt models.
+
+    Anomalies (config or JUMP_ANOMALIES) are not injected here: they rewrite rows across tables.
+    """
+    ensure_generator_on()
+    window = context.partition_time_window
+    first_month, end = window.start.date(), window.end.date()
+    params = config.params(run_as_of(context))
+    # Months after the run's as-of date have no invoices yet; the month of the as-of date is cut at it.
+    params = dataclasses.replace(params, as_of=min(params.as_of, end - dt.timedelta(days=1)))
+    root = settings.landing_dir()
+    contract = CONTRACTS["app__invoices"]
+    rows_by_month: dict[str, int] = {}
+    if params.as_of >= first_month:
+        small = generate_small_tables(params)
+        for month, chunk in iter_invoice_months(params, small.contracts_timeline, small.clients):
+            if month < first_month or chunk.is_empty():
+                # The loader refuses a file without rows: a month without invoices delivers nothing.
+                continue
+            path = root / contract.system / contract.name / f"{month:%Y-%m}.csv"
+            rows_by_month[f"{month:%Y-%m}"] = landing.write_csv_atomically(chunk, path)
+    context.log.info(f"Wrote {sum(rows_by_month.values())} invoices in {len(rows_by_month)} monthly file(s).")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(rows_by_month.values()),
+            "months_written": len(rows_by_month),
+            "rows_by_month": dg.MetadataValue.json(rows_by_month),
+            "path": dg.MetadataValue.path(str(root / contract.system / contract.name)),
+            "seed": params.seed,
+            "as_of": params.as_of.isoformat(),
+            "scale": params.scale,
+        }
+    )

@@ -68,6 +68,8 @@ def _source_check(rule: SourceRule) -> dg.AssetChecksDefinition:
         description=f"{rule.description} {consequence}",
         blocking=rule.blocking,
         additional_deps=[source_key(table) for table in rule.other_tables],
+        # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
+        pool="lakehouse",
     )
     def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:

@@ -1,6 +1,7 @@
 """The dbt models (staging, intermediate, marts) as Dagster assets, in one lineage graph with
 the Python source assets."""
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -12,12 +13,14 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_duckdb import DuckDBResource
 
 from jump_platform import settings
+from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.transform.resources import dbt_project
 
 
 class JumpDbtTranslator(DagsterDbtTranslator):
     """Models are keyed `[schema, name]` and grouped by schema; sources map through their
-    `meta.dagster.asset_key` to the Python source assets."""
+    `meta.dagster.asset_key` to the Python source assets. Models follow their upstream assets:
+    when one updates, the automation condition sensor brings them up to date (eager)."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
@@ -29,13 +32,18 @@ class JumpDbtTranslator(DagsterDbtTranslator):
             return dbt_resource_props["schema"]
         return super().get_group_name(dbt_resource_props)
 
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        if dbt_resource_props["resource_type"] == "model":
+            return dg.AutomationCondition.eager()
+        return None
+
 
 translator = JumpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def dbt_vars() -> str:
-    """Variables every dbt command gets: the as-of date the marts describe."""
-    return json.dumps({"as_of_date": settings.as_of_date().isoformat()})
+def dbt_vars(as_of: dt.date) -> str:
+    """Variables every dbt command gets: the as-of date the marts describe (see `run_as_of`)."""
+    return json.dumps({"as_of_date": as_of.isoformat()})
 
 
 def use_lakehouse_path() -> None:
@@ -66,7 +74,7 @@ def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duck
     after it exits, and the events are reported then.
     """
     use_lakehouse_path()
-    invocation = dbt.cli(["build", "--vars", dbt_vars()], context=context, raise_on_error=False)
+    invocation = dbt.cli(["build", "--vars", dbt_vars(run_as_of(context))], context=context, raise_on_error=False)
     events = list(invocation.stream())
     with duckdb.get_connection() as con:
         for event in events:

@@ -1,0 +1,1 @@
+"""When the lakehouse refreshes without anyone launching anything: schedules and sensors."""
