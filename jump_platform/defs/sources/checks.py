@@ -19,13 +19,10 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from jump_platform import settings
+from jump_platform.defs.sources.assets import source_key
 from jump_platform.sources.rules import SOURCE_RULES, RuleResult, SourceRule
 
 SOURCES_SCHEMA = "sources"
-
-
-def source_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey([SOURCES_SCHEMA, table])
 
 
 def missing_tables(con: duckdb.DuckDBPyConnection, tables: list[str]) -> list[str]:
