@@ -179,3 +179,30 @@ def test_nothing_waiting_means_nothing_written(data_dir: Path) -> None:
     result = _materialize_load()
     assert result.success
     assert result.get_asset_materialization_events() == []
+
+
+def test_a_write_that_fails_rejects_the_unwritten_files_and_archives_the_written_ones(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jump_platform import io_manager
+
+    root = settings.landing_dir()
+    drop(root, "app/clients.csv", "id,name\nk1,Acme\n")
+    drop(root, "app/users.csv", USERS_CSV)
+    original = io_manager.write_batches_bounded
+
+    def fail_on_users(connection, schema, table, batches, replace):  # noqa: ANN001, ANN202
+        if table == "app__users":
+            raise OSError("disk full")
+        return original(connection, schema, table, batches, replace)
+
+    monkeypatch.setattr(io_manager, "write_batches_bounded", fail_on_users)
+    assert not _materialize_load().success
+    assert [p.name for p in (root / "_archive").rglob("*.csv")] == ["clients.csv"]
+    [rejected] = list((root / "_rejected").rglob("users.csv"))
+    assert "not loaded" in rejected.with_name("users.csv.error.txt").read_text()
+    assert "writing to the lakehouse failed" in rejected.with_name("users.csv.error.txt").read_text()
+    assert not (root / "_batches").exists()
+    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+        tables = {name for (name,) in con.sql("select table_name from information_schema.tables").fetchall()}
+    assert "app__clients" in tables and "app__users" not in tables

@@ -182,61 +182,77 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableB
     deliveries = landing.deliveries_in(batch_root, (batch_root / f.relative_to(root) for f in files))
     deliveries = [d for d in deliveries if d.contract.table in selected]
 
-    errors: dict = {}
-    loaded: dict[str, list[landing.CheckedDelivery]] = {}
-    for delivery in deliveries:
-        try:
-            # First pass: validate every file, batch by batch, before anything is written.
-            loaded.setdefault(delivery.contract.table, []).append(landing.check_delivery(delivery, batch_root))
-        except landing.ExtractError as error:
-            errors[delivery.path] = str(error)
-            context.log.error(str(error))
-    for table, parts in loaded.items():
-        if sum(not p.delivery.incremental for p in parts) > 1:
-            labels = ", ".join(p.delivery.label(batch_root) for p in parts if not p.delivery.incremental)
-            for p in parts:
-                errors[p.delivery.path] = f"{table}: several snapshots in one batch ({labels}); expected one"
-    failed_tables = {d.contract.table for d in deliveries if d.path in errors}
-    for delivery in deliveries:
-        # A table loads all of its files in a batch or none of them.
-        if delivery.contract.table in failed_tables and delivery.path not in errors:
-            errors[delivery.path] = f"{delivery.label(batch_root)}: not loaded, another file of {delivery.contract.table} was refused"
+    written: set = set()
+    try:
+        errors: dict = {}
+        loaded: dict[str, list[landing.CheckedDelivery]] = {}
+        for delivery in deliveries:
+            try:
+                # First pass: validate every file, batch by batch, before anything is written.
+                loaded.setdefault(delivery.contract.table, []).append(landing.check_delivery(delivery, batch_root))
+            except landing.ExtractError as error:
+                errors[delivery.path] = str(error)
+                context.log.error(str(error))
+        for table, parts in loaded.items():
+            if sum(not p.delivery.incremental for p in parts) > 1:
+                labels = ", ".join(p.delivery.label(batch_root) for p in parts if not p.delivery.incremental)
+                for p in parts:
+                    errors[p.delivery.path] = f"{table}: several snapshots in one batch ({labels}); expected one"
+        failed_tables = {d.contract.table for d in deliveries if d.path in errors}
+        for delivery in deliveries:
+            # A table loads all of its files in a batch or none of them.
+            if delivery.contract.table in failed_tables and delivery.path not in errors:
+                errors[delivery.path] = f"{delivery.label(batch_root)}: not loaded, another file of {delivery.contract.table} was refused"
 
-    for table, parts in loaded.items():
-        if table in failed_tables:
-            continue
-        # Second pass: the IO manager writes the batches in one transaction.
-        batches = (
-            landing.with_load_metadata(batch, batch_id, now, p.delivery.label(batch_root))
-            for p in parts
-            for batch in landing.iter_delivery(p.delivery, batch_root)
-        )
-        extras = sorted({column for p in parts for column in p.extra_columns})
-        if extras:
-            context.log.warning(f"{table}: kept unexpected column(s) {', '.join(extras)}")
-        yield dg.Output(
-            TableBatches(batches),
-            output_name=table,
-            metadata={
-                "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",
-                "batch_id": batch_id,
-                "files": ", ".join(p.delivery.label(batch_root) for p in parts),
-                "extra_columns": ", ".join(extras) or "none",
-                "rows_delivered": sum(p.rows for p in parts),
-            },
-        )
+        for table, parts in loaded.items():
+            if table in failed_tables:
+                continue
+            # Second pass: the IO manager writes the batches in one transaction.
+            batches = (
+                landing.with_load_metadata(batch, batch_id, now, p.delivery.label(batch_root))
+                for p in parts
+                for batch in landing.iter_delivery(p.delivery, batch_root)
+            )
+            extras = sorted({column for p in parts for column in p.extra_columns})
+            if extras:
+                context.log.warning(f"{table}: kept unexpected column(s) {', '.join(extras)}")
+            yield dg.Output(
+                TableBatches(batches),
+                output_name=table,
+                metadata={
+                    "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",
+                    "batch_id": batch_id,
+                    "files": ", ".join(p.delivery.label(batch_root) for p in parts),
+                    "extra_columns": ", ".join(extras) or "none",
+                    "rows_delivered": sum(p.rows for p in parts),
+                },
+            )
+            # The generator resumes here only once the IO manager has committed the table.
+            written.update(p.delivery.path for p in parts)
 
-    # Reached only once every output above is written: archive what was loaded.
-    if errors:
-        landing.settle(batch_root, root, "_rejected", errors)
-    landing.settle(batch_root, root, "_archive")
-    landing.remove_empty_dirs(batch_root)
-    landing.remove_empty_dirs(root / "_batches")
-    if errors:
-        raise dg.Failure(
-            description=f"{len(errors)} extract file(s) refused and moved to _rejected/{batch_id}/",
-            metadata={"errors": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in errors.values()))},
-        )
+        # Reached only once every output above is written: archive what was loaded.
+        if errors:
+            landing.settle(batch_root, root, "_rejected", errors)
+        landing.settle(batch_root, root, "_archive")
+        landing.remove_empty_dirs(batch_root)
+        landing.remove_empty_dirs(root / "_batches")
+        if errors:
+            raise dg.Failure(
+                description=f"{len(errors)} extract file(s) refused and moved to _rejected/{batch_id}/",
+                metadata={"errors": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in errors.values()))},
+            )
+    except BaseException as error:
+        # A write that failed (the lakehouse locked, a full disk) or a run stopped midway: the
+        # tables keep their previous content, and no claimed file is left behind in `_batches/`.
+        unwritten = [p for p in batch_root.rglob("*") if p.is_file() and p not in written]
+        # The IO manager's own errors reach this generator as GeneratorExit: the run's log has them.
+        cause = "writing to the lakehouse failed" if isinstance(error, GeneratorExit) else f"{type(error).__name__}: {error}"
+        reason = f"not loaded: batch {batch_id} stopped ({cause}; see run {context.run.run_id}); deliver the file again"
+        landing.settle(batch_root, root, "_rejected", dict.fromkeys(unwritten, reason))
+        landing.settle(batch_root, root, "_archive")
+        landing.remove_empty_dirs(batch_root)
+        landing.remove_empty_dirs(root / "_batches")
+        raise
 
 
 @dg.asset(
