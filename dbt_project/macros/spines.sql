@@ -30,3 +30,17 @@
     where cast(spine.date_{{ datepart }} as date) >= {{ first }}
         and cast(spine.date_{{ datepart }} as date) <= {{ last }}
 {%- endmacro %}
+
+
+{#
+    The months of the turnover reports: from the first invoice's month through the as-of month, or
+    through the last invoice's month if that is later (delivered extracts may hold future invoices).
+    `invoices` names a relation or CTE with an `issue_month` column.
+#}
+{% macro turnover_month_spine(invoices) -%}
+    {{ month_spine(
+        '(select min(issue_month) from ' ~ invoices ~ ')',
+        '(select case when max(issue_month) > ' ~ as_of_month() ~ ' then max(issue_month) else '
+            ~ as_of_month() ~ ' end from ' ~ invoices ~ ')'
+    ) }}
+{%- endmacro %}

@@ -15,24 +15,9 @@ job_contracts as (
 
 ),
 
-bounds as (
-
-    select
-        min(issue_month) as first_month,
-        case
-            when max(issue_month) > {{ as_of_month() }} then max(issue_month)
-            else {{ as_of_month() }}
-        end as last_month
-    from invoices
-
-),
-
 months as (
 
-    {{ month_spine(
-        '(select first_month from bounds)',
-        '(select last_month from bounds)'
-    ) }}
+    {{ turnover_month_spine('invoices') }}
 
 ),
 
