@@ -11,6 +11,7 @@ check failed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field
 
@@ -103,8 +104,6 @@ def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterI
 
 
 def _has_dagster_home() -> bool:
-    import os
-
     return bool(os.environ.get("DAGSTER_HOME"))
 
 

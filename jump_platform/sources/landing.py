@@ -29,7 +29,6 @@ from jump_platform.sources.contracts import CONTRACTS, LOAD_METADATA_COLUMNS, Ta
 
 FORMATS = ("csv", "parquet")
 SQLITE_SUFFIX = ".sqlite"
-RESERVED_DIRS = ("_batches", "_archive", "_rejected")
 # A file modified more recently than this may still be being copied: leave it for the next pass.
 SETTLE_SECONDS = 2.0
 # Files are read, validated and written this many rows at a time, so memory stays bounded.

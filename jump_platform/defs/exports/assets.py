@@ -5,6 +5,7 @@ Adding a `.sql` file to the analyses folder adds an export: the specs come from 
 with the models each analysis reads as upstream assets.
 """
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +22,6 @@ from jump_platform.sources.landing import write_csv_atomically
 
 
 def _analyses() -> dict[str, dict]:
-    import json
-
     manifest = json.loads(Path(dbt_project.manifest_path).read_text())
     nodes = {**manifest["nodes"], **manifest["sources"]}
     analyses = {}

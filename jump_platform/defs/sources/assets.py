@@ -179,8 +179,11 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableB
         return
     files = sorted({d.path for d in pending})
     batch_root, _ = landing.claim(root, files, batch_id)
-    deliveries = landing.deliveries_in(batch_root, (batch_root / f.relative_to(root) for f in files))
-    deliveries = [d for d in deliveries if d.contract.table in selected]
+    # The same deliveries, at their new place: no need to list the files (or SQLite tables) again.
+    deliveries = sorted(
+        (dataclasses.replace(d, path=batch_root / d.path.relative_to(root)) for d in pending),
+        key=lambda d: (d.path, d.sqlite_table or ""),
+    )
 
     written: set = set()
     try:
