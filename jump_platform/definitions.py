@@ -12,6 +12,7 @@ from jump_platform.defs.exports.assets import analysis_exports
 from jump_platform.defs.jobs import JOBS
 from jump_platform.defs.notifications.sensors import notify_on_run_failure, notify_on_run_success
 from jump_platform.defs.resources import lakehouse_resources
+from jump_platform.defs.reverse_etl.assets import reverse_etl_assets
 from jump_platform.defs.sources.assets import demo_extracts, demo_invoices_by_month, load_sources
 from jump_platform.defs.sources.checks import source_checks
 from jump_platform.defs.transform.assets import jump_dbt_models
@@ -22,7 +23,7 @@ from jump_platform.defs.transform.resources import dbt_resource
 def build_defs() -> dg.Definitions:
     """The definitions, with resources configured from the environment as it is now."""
     return dg.Definitions(
-        assets=[demo_extracts, demo_invoices_by_month, load_sources, jump_dbt_models, analysis_exports],
+        assets=[demo_extracts, demo_invoices_by_month, load_sources, jump_dbt_models, analysis_exports, *reverse_etl_assets],
         asset_checks=[*source_checks, *mart_checks],
         jobs=JOBS,
         schedules=schedules(),
