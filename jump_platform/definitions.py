@@ -8,6 +8,7 @@ import dagster as dg
 
 from jump_platform.defs.automation.schedules import schedules
 from jump_platform.defs.automation.sensors import SENSORS
+from jump_platform.defs.dashboard.assets import dashboard_marts
 from jump_platform.defs.exports.assets import analysis_exports
 from jump_platform.defs.jobs import JOBS
 from jump_platform.defs.notifications.sensors import notify_on_run_failure, notify_on_run_success
@@ -23,7 +24,15 @@ from jump_platform.defs.transform.resources import dbt_resource
 def build_defs() -> dg.Definitions:
     """The definitions, with resources configured from the environment as it is now."""
     return dg.Definitions(
-        assets=[demo_extracts, demo_invoices_by_month, load_sources, jump_dbt_models, analysis_exports, *reverse_etl_assets],
+        assets=[
+            demo_extracts,
+            demo_invoices_by_month,
+            load_sources,
+            jump_dbt_models,
+            analysis_exports,
+            dashboard_marts,
+            *reverse_etl_assets,
+        ],
         asset_checks=[*source_checks, *mart_checks],
         jobs=JOBS,
         schedules=schedules(),
