@@ -1,4 +1,5 @@
-# The Jump lakehouse: Dagster UI and daemon, with the locked dependencies and a prepared dbt manifest.
+# The Jump lakehouse: Dagster UI and daemon (or the dashboard), with the locked dependencies and a prepared
+# dbt manifest.
 FROM python:3.11-slim
 
 ENV UV_COMPILE_BYTECODE=1 \
@@ -25,6 +26,8 @@ RUN uv sync --frozen --no-dev \
 
 USER jump
 VOLUME ["/app/data"]
-EXPOSE 3000
+# 3000: the Dagster UI. 8501: the dashboard, served by the same image with
+#   docker run -p 8501:8501 -v $PWD/data:/app/data jump-platform python -m jump_platform.dashboard --host 0.0.0.0
+EXPOSE 3000 8501
 # The UI and the daemon (schedules, sensors, automation), listening on all interfaces of the container.
 CMD ["dagster", "dev", "-w", "workspace.yaml", "-h", "0.0.0.0", "-p", "3000"]

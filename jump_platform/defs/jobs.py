@@ -44,6 +44,11 @@ refresh_downstream_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("sources").downstream() - dg.AssetSelection.groups("sources"),
     description="Rebuild every model and export from `sources` as they are, for the run's as-of date.",
 )
+sync_job = dg.define_asset_job(
+    "sync",
+    selection=dg.AssetSelection.groups("reverse_etl"),
+    description="Push the marts back into the CRM and finance's endpoint (reverse ETL), changes only.",
+)
 invoices_by_month_job = dg.define_asset_job(
     "invoices_by_month",
     selection=MONTHLY_INVOICES,
@@ -58,5 +63,6 @@ JOBS = [
     refresh_job,
     load_and_refresh_job,
     refresh_downstream_job,
+    sync_job,
     invoices_by_month_job,
 ]
