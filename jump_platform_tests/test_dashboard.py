@@ -23,6 +23,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 from polars.testing import assert_frame_equal
 
 from jump_platform import settings
@@ -167,11 +168,9 @@ def dashboard(lakehouse: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
@@ -181,14 +180,14 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
+def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1800})
     page = context.new_page()
     yield page
     context.close()
 
 
-def open_page(page: object, url: str) -> None:
+def open_page(page: Page, url: str) -> None:
     """Load `url` and wait until Streamlit has drawn the page and its charts."""
     page.goto(url)
     page.wait_for_selector("text=Figures as of", timeout=60_000)
@@ -196,14 +195,14 @@ def open_page(page: object, url: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def assert_no_error(page: object) -> None:
+def assert_no_error(page: Page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').all_inner_texts()
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     assert page.get_by_text("Page not found").count() == 0
     assert "Traceback" not in page.locator("body").inner_text()
 
 
-def figures_table(page: object, label: str) -> list[list[str]]:
+def figures_table(page: Page, label: str) -> list[list[str]]:
     """Open the expander `label` and read its table: the header row, then each row (index first)."""
     page.get_by_text(label, exact=True).click()
     table = page.locator('[data-testid="stExpander"]', has_text=label).locator("table")
@@ -219,7 +218,7 @@ def amount(text: str) -> Decimal:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", PAGES)
-def test_every_page_loads_without_error_and_is_saved_as_a_screenshot(dashboard: str, page: object, name: str) -> None:
+def test_every_page_loads_without_error_and_is_saved_as_a_screenshot(dashboard: str, page: Page, name: str) -> None:
     open_page(page, dashboard + PAGES[name])
     if name == "freelancers":
         page.get_by_label("Search a freelancer by name").fill("ma")
@@ -236,7 +235,7 @@ def test_every_page_loads_without_error_and_is_saved_as_a_screenshot(dashboard: 
 
 
 @pytest.mark.slow
-def test_turnover_figures_for_a_few_months_equal_the_marts(dashboard: str, page: object, lakehouse: Path) -> None:
+def test_turnover_figures_for_a_few_months_equal_the_marts(dashboard: str, page: Page, lakehouse: Path) -> None:
     open_page(page, f"{dashboard}/?from=2024-01&to=2024-04")
     assert_no_error(page)
     [header, *rows] = figures_table(page, "Figures: monthly turnover")
@@ -262,7 +261,7 @@ def test_turnover_figures_for_a_few_months_equal_the_marts(dashboard: str, page:
 
 @pytest.mark.slow
 def test_the_entity_filter_from_the_url_selects_the_movements_shown(
-    dashboard: str, page: object, lakehouse: Path
+    dashboard: str, page: Page, lakehouse: Path
 ) -> None:
     open_page(page, f"{dashboard}/movements?entity=green&from=2023-06&to=2023-09")
     assert_no_error(page)
@@ -278,7 +277,7 @@ def test_the_entity_filter_from_the_url_selects_the_movements_shown(
 
 
 @pytest.mark.slow
-def test_nps_figures_equal_the_mart(dashboard: str, page: object, lakehouse: Path) -> None:
+def test_nps_figures_equal_the_mart(dashboard: str, page: Page, lakehouse: Path) -> None:
     open_page(page, f"{dashboard}/nps")
     assert_no_error(page)
     [nps] = read(lakehouse_file(lakehouse), "select * from marts.kpi__nps").rows(named=True)
@@ -292,7 +291,7 @@ def test_nps_figures_equal_the_mart(dashboard: str, page: object, lakehouse: Pat
 
 
 @pytest.mark.slow
-def test_searching_a_freelancer_shows_their_cumulative_turnover(dashboard: str, page: object, lakehouse: Path) -> None:
+def test_searching_a_freelancer_shows_their_cumulative_turnover(dashboard: str, page: Page, lakehouse: Path) -> None:
     [(last_name, first_name)] = read(
         lakehouse_file(lakehouse),
         "select last_name, first_name from marts.kpi__freelancer_cumulative_turnover "

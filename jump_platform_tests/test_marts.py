@@ -160,6 +160,18 @@ class Sources:
         )
 
     @property
+    def held_months_with_turnover(self) -> pl.DataFrame:
+        """One row per freelancer, entity and month they hold a contract of that entity, with what they
+        invoiced on it that month (0 when nothing): the auditor's rows."""
+        held = self.contract_months.select("user_id", "entity", "month").unique()
+        invoiced = self.invoices_with_contracts.group_by(
+            "user_id", "entity", pl.col("issue_month").alias("month")
+        ).agg(turnover=pl.col("amount").sum())
+        return held.join(invoiced, on=["user_id", "entity", "month"], how="left").with_columns(
+            pl.col("turnover").fill_null(0)
+        )
+
+    @property
     def ranked_contracts(self) -> pl.DataFrame:
         """Contracts ranked within their freelancer by start date (then id): 1 is the first."""
         return self.contracts.sort("user_id", "start_date", "job_contract_id").with_columns(
@@ -383,15 +395,12 @@ def test_freelancer_movements_count_joiners_leavers_and_month_end_actives(
 def test_turnover_by_cohort_sums_the_auditor_rows_per_cohort_entity_and_month(
     built: Lakehouse, sources: Sources
 ) -> None:
-    held = sources.contract_months.select("user_id", "entity", "month").unique()
-    invoiced = sources.invoices_with_contracts.group_by("user_id", "entity", pl.col("issue_month").alias("month")).agg(
-        turnover=pl.col("amount").sum()
-    )
     expected = (
-        held.join(invoiced, on=["user_id", "entity", "month"], how="left")
-        .join(sources.freelancers.select("user_id", "cohort_month"), on="user_id", how="left")
+        sources.held_months_with_turnover.join(
+            sources.freelancers.select("user_id", "cohort_month"), on="user_id", how="left"
+        )
         .group_by("cohort_month", "entity", "month")
-        .agg(freelancers=pl.col("user_id").n_unique(), turnover=pl.col("turnover").fill_null(0).sum())
+        .agg(freelancers=pl.col("user_id").n_unique(), turnover=pl.col("turnover").sum())
         .select(
             "cohort_month",
             "entity",
@@ -563,20 +572,15 @@ def test_fct_invoices_has_one_row_per_invoice_with_keys_to_each_dimension(
 def test_the_auditor_export_lists_every_held_month_with_its_turnover_or_zero(
     built: Lakehouse, sources: Sources
 ) -> None:
-    held = sources.contract_months.select("user_id", "entity", "month").unique()
-    invoiced = sources.invoices_with_contracts.group_by("user_id", "entity", pl.col("issue_month").alias("month")).agg(
-        turnover=pl.col("amount").sum()
-    )
     expected = (
-        held.join(invoiced, on=["user_id", "entity", "month"], how="left")
-        .join(sources.freelancers, on="user_id", how="left")
+        sources.held_months_with_turnover.join(sources.freelancers, on="user_id", how="left")
         .select(
             "last_name",
             "first_name",
             cohort=year_month("cohort_month"),
             entity="entity",
             month=year_month("month"),
-            turnover=pl.col("turnover").fill_null(0).cast(pl.Decimal(38, 2)).cast(pl.String),
+            turnover=pl.col("turnover").cast(pl.Decimal(38, 2)).cast(pl.String),
         )
     )
     export = pl.read_csv(built.exports / "turnovers_by_cohort_for_auditor.csv", infer_schema=False)
