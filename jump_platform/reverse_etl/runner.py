@@ -22,6 +22,7 @@ from pathlib import Path
 
 import dlt
 import polars as pl
+import pyarrow as pa
 from dlt.common.destination import Destination
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -159,7 +160,7 @@ def run_sync(
 
     hints = {DELETED: {"hard_delete": True}} if delete_mode == "delete" else {}
     resource = dlt.resource(
-        plan.changes.to_arrow(),
+        _arrow(plan.changes, spec.keys),
         name=spec.table,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=list(spec.keys),
@@ -177,6 +178,13 @@ def run_sync(
     result.load_ids.append(load_id)
     result.target_rows = _held_rows(plan.target)
     return result
+
+
+def _arrow(frame: pl.DataFrame, keys: tuple[str, ...]) -> pa.Table:
+    """`frame` as Arrow, its key columns declared not null as dlt declares primary keys."""
+    table = frame.to_arrow()
+    schema = pa.schema([field.with_nullable(field.name not in keys) for field in table.schema])
+    return table.cast(schema)
 
 
 def _held_rows(synced: pl.DataFrame | None) -> int:
