@@ -18,7 +18,6 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export JUMP_DATA_DIR ?= $(CURDIR)/data
 export JUMP_DUCKDB_PATH ?= $(JUMP_DATA_DIR)/lakehouse/lakehouse.duckdb
 export JUMP_DASHBOARD_PORT ?= 8501
-DASHBOARD_DB := $(JUMP_DATA_DIR)/dashboard/dashboard.duckdb
 
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
@@ -86,9 +85,7 @@ docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080
 # a lakehouse newer than the copy, or no copy at all, gets the copy refreshed first.
 dashboard: prepare ## Serve the dashboard on http://127.0.0.1:8501 (JUMP_DASHBOARD_PORT)
 	@test -f $(JUMP_DUCKDB_PATH) || { echo "No lakehouse at $(JUMP_DUCKDB_PATH): run 'make run' first."; exit 1; }
-	@if [ ! -f $(DASHBOARD_DB) ] || [ $(JUMP_DUCKDB_PATH) -nt $(DASHBOARD_DB) ]; then \
-		$(VENV)/bin/dagster asset materialize -m jump_platform.definitions --select dashboard/marts > /dev/null; fi
-	$(PY) -m jump_platform.dashboard
+	$(PY) -m jump_platform.dashboard --refresh
 
 postgres: install ## Start a throwaway PostgreSQL (the CRM) on 127.0.0.1:55432, in data/postgres/
 	$(PY) -m jump_platform.postgres start

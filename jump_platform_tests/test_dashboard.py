@@ -100,6 +100,25 @@ def test_the_dashboard_asset_copies_the_published_lakehouse_and_dates_it_by_the_
     assert published.timestamp() <= copied.timestamp
 
 
+def test_make_dashboard_refreshes_a_copy_missing_or_older_than_the_lakehouse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jump_platform.dashboard.__main__ import copy_is_stale
+
+    monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("JUMP_DUCKDB_PATH", raising=False)
+    assert not copy_is_stale()  # no lakehouse: nothing to copy
+    lakehouse_file(tmp_path).parent.mkdir(parents=True)
+    lakehouse_file(tmp_path).write_bytes(b"")
+    assert copy_is_stale()  # no copy yet
+    snapshot_file(tmp_path).parent.mkdir(parents=True)
+    snapshot_file(tmp_path).write_bytes(b"")
+    os.utime(lakehouse_file(tmp_path), (1_000_000, 1_000_000))
+    assert not copy_is_stale()
+    os.utime(lakehouse_file(tmp_path), (4_000_000_000, 4_000_000_000))
+    assert copy_is_stale()  # the lakehouse was published after the copy
+
+
 # --- the queries -------------------------------------------------------------------------------------
 
 
