@@ -16,6 +16,7 @@ from pydantic import Field
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.sources.partitions import INVOICE_MONTHS
+from jump_platform.files import write_csv_atomically
 from jump_platform.io_manager import APPEND, TableBatches
 from jump_platform.sources import landing
 from jump_platform.sources.anomalies import inject_anomalies
@@ -103,18 +104,18 @@ def demo_extracts(context: dg.AssetExecutionContext, config: ExtractConfig) -> I
     if anomalies:
         # Anomalies rewrite rows across tables, so this path holds the tables in memory (demo scale).
         tables = inject_anomalies(generate_tables(params), anomalies, as_of=params.as_of, seed=params.seed)
-        written = {table: landing.write_csv_atomically(frame, root / _extract_path(table)) for table, frame in tables.items()}
+        written = {table: write_csv_atomically(frame, root / _extract_path(table)) for table, frame in tables.items()}
     else:
         small = generate_small_tables(params)
         written = {
-            "app__users": landing.write_csv_atomically(small.users, root / _extract_path("app__users")),
-            "app__clients": landing.write_csv_atomically(small.clients, root / _extract_path("app__clients")),
-            "app__job_contracts": landing.write_csv_atomically(small.job_contracts, root / _extract_path("app__job_contracts")),
+            "app__users": write_csv_atomically(small.users, root / _extract_path("app__users")),
+            "app__clients": write_csv_atomically(small.clients, root / _extract_path("app__clients")),
+            "app__job_contracts": write_csv_atomically(small.job_contracts, root / _extract_path("app__job_contracts")),
             # Invoices stream to disk one month at a time, so memory stays bounded at any scale.
-            "app__invoices": landing.write_csv_atomically(
+            "app__invoices": write_csv_atomically(
                 iter_invoice_chunks(params, small.contracts_timeline, small.clients), root / _extract_path("app__invoices")
             ),
-            "crm__customers": landing.write_csv_atomically(small.crm_customers, root / _extract_path("crm__customers")),
+            "crm__customers": write_csv_atomically(small.crm_customers, root / _extract_path("crm__customers")),
         }
     for table, rows in written.items():
         yield dg.MaterializeResult(
@@ -301,7 +302,7 @@ def demo_invoices_by_month(context: dg.AssetExecutionContext, config: ExtractCon
                 # The loader refuses a file without rows: a month without invoices delivers nothing.
                 continue
             path = root / contract.system / contract.name / f"{month:%Y-%m}.csv"
-            rows_by_month[f"{month:%Y-%m}"] = landing.write_csv_atomically(chunk, path)
+            rows_by_month[f"{month:%Y-%m}"] = write_csv_atomically(chunk, path)
     context.log.info(f"Wrote {sum(rows_by_month.values())} invoices in {len(rows_by_month)} monthly file(s).")
     return dg.MaterializeResult(
         metadata={
