@@ -2,6 +2,7 @@
 ends in `_rejected/` with its reason, and the previous table survives."""
 
 import dataclasses
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -301,3 +302,168 @@ def test_sqlite_numbers_are_read_as_sqlite_writes_them(tmp_path: Path) -> None:
         )
     frame = read(tmp_path, "app.sqlite")
     assert [str(v) for v in frame["amount"]] == ["1200.50", "99.00"]
+
+
+# --- strays, symlinks and hostile names, through a real load ---------------------------------
+
+
+def _backdate(path: Path, seconds: float = 10.0) -> None:
+    """Make an entry look settled (strays modified in the last seconds wait for the next load)."""
+    stamp = path.lstat().st_mtime - seconds
+    os.utime(path, (stamp, stamp), follow_symlinks=False)
+
+
+def _lakehouse_state() -> dict[str, object]:
+    """Every table of the lakehouse with its columns and row count."""
+    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+        tables = con.sql("select schema_name, table_name from duckdb_tables() order by all").fetchall()
+        return {
+            f"{schema}.{table}": (
+                [row[0] for row in con.execute(f'describe "{schema}"."{table}"').fetchall()],
+                con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0],
+            )
+            for schema, table in tables
+        }
+
+
+@pytest.fixture
+def loaded_lakehouse(data_dir: Path) -> dict[str, object]:
+    """A lakehouse holding users, and a `marts.fct_invoices` an attacker would like to drop."""
+    drop(settings.landing_dir(), "app/users.csv", USERS_CSV)
+    assert _materialize_load().success
+    with duckdb.connect(str(settings.duckdb_path())) as con:
+        con.execute("create schema marts; create table marts.fct_invoices as select 1 as invoice_key")
+    return _lakehouse_state()
+
+
+def _failure_text(result: dg.ExecuteInProcessResult) -> str:
+    """The step's error and the reasons it lists in its metadata."""
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    data = failure.step_failure_data
+    return f"{data.error.message}\n{data.user_failure_data.metadata['errors'].value}"
+
+
+# The reproduction of issue 13, then variants: each tries to close the quoted identifier.
+HOSTILE_HEADERS = [
+    'x" varchar; commit; drop table marts.fct_invoices; begin; --',
+    "x'; drop table marts.fct_invoices; --",
+    'x"\n; copy sources.app__users to \'/tmp/stolen.csv\'; --',
+    "email; drop table marts.fct_invoices",
+]
+
+
+@pytest.mark.parametrize("column", HOSTILE_HEADERS)
+def test_a_hostile_column_name_is_refused_and_no_sql_runs(
+    loaded_lakehouse: dict[str, object], tmp_path: Path, column: str
+) -> None:
+    root = settings.landing_dir()
+    header = INVOICES_HEADER.rstrip("\n") + "," + '"' + column.replace('"', '""') + '"\n'
+    drop(root, "app/invoices/2026-11.csv", header + GOOD_INVOICE.rstrip("\n") + ",1\n")
+    result = _materialize_load()
+    assert not result.success
+    assert "unexpected column(s)" in _failure_text(result)
+    [rejected] = list((root / "_rejected").rglob("2026-11.csv"))
+    assert "expected exactly id, job_contract_id" in rejected.with_name("2026-11.csv.error.txt").read_text()
+    assert _lakehouse_state() == loaded_lakehouse
+    assert not Path("/tmp/stolen.csv").exists()
+
+
+HOSTILE_FILE_NAMES = ['x" ; drop table marts.fct_invoices; --', "a'; select 1; --", "line\nbreak", "semi;colon"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_FILE_NAMES)
+def test_a_hostile_file_name_is_only_data(loaded_lakehouse: dict[str, object], name: str) -> None:
+    """An increment's name is free: it is stored as `_source_file`, a value, and runs nothing."""
+    root = settings.landing_dir()
+    drop(root, f"app/users/{name}.csv", USERS_CSV)
+    assert _materialize_load().success
+    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+        sources = con.sql("select distinct _source_file from sources.app__users order by all").fetchall()
+    assert sources == [("app/users.csv",), (f"app/users/{name}.csv",)]
+    state = _lakehouse_state()
+    assert state["marts.fct_invoices"] == loaded_lakehouse["marts.fct_invoices"]
+    assert state["sources.app__users"] == (loaded_lakehouse["sources.app__users"][0], 4)
+
+
+def test_hostile_sqlite_table_names_are_never_put_in_sql(loaded_lakehouse: dict[str, object]) -> None:
+    import sqlite3
+
+    root = settings.landing_dir()
+    hostile = ['clients"; drop table clients; --', "clients'; drop table clients; --", "x\n; delete from clients"]
+    with sqlite3.connect(root / "app.sqlite") as con:
+        con.execute("create table clients (id text, name text)")
+        con.execute("insert into clients values (?, 'Acme')", [CLIENT])
+        for name in hostile:
+            con.execute(f'create table "{name.replace(chr(34), chr(34) * 2)}" (id text)')
+    assert _materialize_load().success
+    [archived] = list((root / "_archive").rglob("app.sqlite"))
+    with sqlite3.connect(archived) as con:
+        names = {row[0] for row in con.execute("select name from sqlite_master where type = 'table'")}
+        assert con.execute("select count(*) from clients").fetchone() == (1,)
+    assert names == {"clients", *hostile}
+    state = _lakehouse_state()
+    assert set(state) == {*loaded_lakehouse, "sources.app__clients"}
+    assert state["sources.app__clients"][1] == 1
+
+
+def test_a_symlink_to_outside_is_refused_and_its_target_never_read(data_dir: Path, tmp_path: Path) -> None:
+    root = settings.landing_dir()
+    secret = tmp_path / "secret.csv"
+    secret.write_text("id,first_name,last_name,email\nTOP-SECRET-LINE,x,y,z\n")
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "users.csv").symlink_to(secret)
+    (root / "crm").symlink_to(tmp_path, target_is_directory=True)  # a whole folder, linked
+    _backdate(root / "app" / "users.csv")
+    _backdate(root / "crm")
+    assert landing.pending_files(root, settle_seconds=None) == []
+    result = _materialize_load()
+    assert not result.success
+    rejected = root / "_rejected"
+    [link] = list(rejected.rglob("users.csv"))
+    assert link.is_symlink()  # moved as a link, not copied
+    reasons = [p.read_text() for p in rejected.rglob("*.error.txt")]
+    assert len(reasons) == 2 and all("symbolic link" in reason for reason in reasons)
+    logs = "\n".join(str(event) for event in result.all_events)
+    assert "TOP-SECRET" not in "".join(reasons) + logs + _failure_text(result)
+    assert secret.read_text().startswith("id,")  # the target is untouched
+
+
+def test_unknown_files_and_a_directory_named_like_a_file_are_rejected_and_fail_the_run(data_dir: Path) -> None:
+    root = settings.landing_dir()
+    drop(root, "app/users.csv", USERS_CSV)
+    strays = [drop(root, "app/foo.csv", "a,b\n1,2\n"), drop(root, "notes.txt", "hello"), drop(root, "app/users/2026-01.txt", "x")]
+    (root / "app" / "invoices.csv").mkdir()
+    drop(root, "app/invoices.csv/part-0.csv", INVOICES_HEADER + GOOD_INVOICE)
+    strays.append(root / "app" / "invoices.csv")
+    drop(root, ".hidden-copy-in-flight", "x")
+    for path in strays:
+        _backdate(path)
+    result = _materialize_load()
+    assert not result.success
+    failure = _failure_text(result)
+    assert "4 file(s) refused and moved to _rejected/" in failure
+    batch = next((root / "_rejected").iterdir())
+    reasons = {
+        path.relative_to(batch).as_posix().removesuffix(".error.txt"): path.read_text()
+        for path in batch.rglob("*.error.txt")
+    }
+    assert set(reasons) == {"app/foo.csv", "notes.txt", "app/users/2026-01.txt", "app/invoices.csv"}
+    assert "the table one of clients, invoices, job_contracts, users" in reasons["app/foo.csv"]
+    assert reasons["app/invoices.csv"].startswith("a directory; expected the file app/invoices.csv")
+    assert (batch / "app" / "invoices.csv" / "part-0.csv").is_file()
+    # The good file was loaded all the same, and the hidden one left alone.
+    assert list((root / "_archive").rglob("users.csv"))
+    assert (root / ".hidden-copy-in-flight").exists()
+
+
+def test_a_stray_alone_fails_the_run_too(data_dir: Path) -> None:
+    _backdate(drop(settings.landing_dir(), "app/foo.csv", "a\n1\n"))
+    result = _materialize_load()
+    assert not result.success
+    assert "1 file(s) refused" in _failure_text(result)
+    assert not (settings.landing_dir() / "app" / "foo.csv").exists()
+
+
+def test_a_stray_still_being_written_waits(data_dir: Path) -> None:
+    drop(settings.landing_dir(), "app/users.csv.part", "id")
+    assert landing.stray_entries(settings.landing_dir()) == {}

@@ -98,27 +98,22 @@ def stray_entries(root: Path, settle_seconds: float | None = SETTLE_SECONDS) -> 
     settle_before = None if settle_seconds is None else dt.datetime.now().timestamp() - settle_seconds
     systems = sorted({c.system for c in CONTRACTS.values()})
     tables = {s: sorted(c.name for c in CONTRACTS.values() if c.system == s) for s in systems}
-    strays: dict[Path, str] = {}
+    found: dict[Path, str] = {}
 
     def entries(folder: Path) -> list[Path]:
-        return sorted(
-            path
-            for path in folder.iterdir()
-            if not path.name.startswith(".")
-            and (settle_before is None or path.lstat().st_mtime <= settle_before)
-        )
+        return sorted(path for path in folder.iterdir() if not path.name.startswith("."))
 
     root_expected = f"expected a folder per system ({', '.join(systems)}) or <system>{SQLITE_SUFFIX}"
     for entry in entries(root):
         if entry.is_symlink():
-            strays[entry] = SYMLINK_REASON
+            found[entry] = SYMLINK_REASON
         elif entry.name in RESERVED and entry.is_dir():
             continue
         elif entry.name in (f"{s}{SQLITE_SUFFIX}" for s in systems):
             if not entry.is_file():
-                strays[entry] = f"not a file; expected a SQLite database file at {entry.name}"
+                found[entry] = f"not a file; expected a SQLite database file at {entry.name}"
         elif entry.name not in systems or not entry.is_dir():
-            strays[entry] = f"not a delivery the landing zone knows; {root_expected}"
+            found[entry] = f"not a delivery the landing zone knows; {root_expected}"
     for system in systems:
         folder = root / system
         if folder.is_symlink() or not folder.is_dir():
@@ -130,22 +125,23 @@ def stray_entries(root: Path, settle_seconds: float | None = SETTLE_SECONDS) -> 
         for entry in entries(folder):
             stem, suffix = entry.stem, entry.suffix.lstrip(".")
             if entry.is_symlink():
-                strays[entry] = SYMLINK_REASON
+                found[entry] = SYMLINK_REASON
             elif stem in tables[system] and suffix in FORMATS:
                 if not entry.is_file():
-                    strays[entry] = f"a directory; expected the file {system}/{entry.name}"
+                    found[entry] = f"a directory; expected the file {system}/{entry.name}"
             elif entry.name in tables[system] and entry.is_dir():
                 for increment in entries(entry):
                     if increment.is_symlink():
-                        strays[increment] = SYMLINK_REASON
+                        found[increment] = SYMLINK_REASON
                     elif increment.suffix.lstrip(".") not in FORMATS or not increment.is_file():
-                        strays[increment] = (
+                        found[increment] = (
                             f"not a delivery the landing zone knows; expected {system}/{entry.name}/<batch>.csv "
                             f"or <batch>.parquet files"
                         )
             else:
-                strays[entry] = f"not a delivery the landing zone knows; {expected}"
-    return strays
+                found[entry] = f"not a delivery the landing zone knows; {expected}"
+    # An entry modified in the last seconds may still be being copied: it waits for the next load.
+    return {path: reason for path, reason in found.items() if settle_before is None or path.lstat().st_mtime <= settle_before}
 
 
 def deliveries_in(root: Path, files: Iterable[Path]) -> list[Delivery]:
