@@ -6,7 +6,9 @@ Layout under the landing root (`data/sources/`):
 - `<system>.sqlite`: a SQLite database holding snapshots of that system's tables;
 - `_batches/<batch id>/`: deliveries claimed by a load that is running;
 - `_archive/<batch id>/`: deliveries that were loaded;
-- `_rejected/<batch id>/`: deliveries that were refused, each with a `<file>.error.txt`.
+- `_rejected/<batch id>/`: deliveries that were refused, each with a `<file>.error.txt`, and
+  strays: anything else found in the landing zone (unknown files, a directory where a file is
+  expected, symbolic links, which are never followed).
 
 A load claims what is pending by moving it into its own batch folder (a rename: atomic, and no two
 batches ever share a folder, so nothing is overwritten), reads and validates every file against
@@ -21,13 +23,16 @@ from jump_platform.sources.landing.layout import (
     FORMATS,
     SETTLE_SECONDS,
     SQLITE_SUFFIX,
+    SYMLINK_REASON,
     Delivery,
     batch_id_for,
     claim,
     deliveries_in,
     pending_files,
+    reject_strays,
     remove_empty_dirs,
     settle,
+    stray_entries,
 )
 from jump_platform.sources.landing.reading import (
     BATCH_ROWS,
@@ -45,6 +50,7 @@ __all__ = [
     "FORMATS",
     "SETTLE_SECONDS",
     "SQLITE_SUFFIX",
+    "SYMLINK_REASON",
     "CheckedDelivery",
     "Delivery",
     "ExtractError",
@@ -56,8 +62,10 @@ __all__ = [
     "iter_delivery",
     "pending_files",
     "read_delivery",
+    "reject_strays",
     "remove_empty_dirs",
     "settle",
+    "stray_entries",
     "validate",
     "with_load_metadata",
 ]

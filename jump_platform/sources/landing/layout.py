@@ -1,4 +1,11 @@
-"""Where extracts sit in the landing zone, and how a load claims, archives or rejects them."""
+"""Where extracts sit in the landing zone, and how a load claims, archives or rejects them.
+
+Anything else found there is a stray (`stray_entries`): an unknown file (`app/foo.csv`), a
+directory where a file is expected (`app/invoices.csv/`), a symbolic link. A load moves strays to
+`_rejected/<batch>/` with the reason; a link is moved as a link, never followed, and nothing of
+its target is read or shown. Hidden entries (names starting with a dot, as copy tools use for
+files in flight) and entries modified in the last `SETTLE_SECONDS` are left alone.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +22,16 @@ FORMATS = ("csv", "parquet")
 SQLITE_SUFFIX = ".sqlite"
 # A file modified more recently than this may still be being copied: leave it for the next pass.
 SETTLE_SECONDS = 2.0
-# Files are read, validated and written this many rows at a time, so memory stays bounded.
+RESERVED = ("_batches", "_archive", "_rejected")
+SYMLINK_REASON = (
+    "a symbolic link; the landing zone never follows links (its target was not read): deliver the file itself"
+)
+
+
+def sqlite_uri(path: Path) -> str:
+    """A read-only SQLite URI for `path`, percent-encoded: a `?` or `#` in a name stays in the name."""
+    return path.resolve().as_uri() + "?mode=ro"
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -32,8 +48,14 @@ class Delivery:
 
 
 
-def _is_pending_file(path: Path, settle_before: float | None) -> bool:
-    if not path.is_file() or path.name.startswith("."):
+def _through_no_link(root: Path, path: Path) -> bool:
+    """Whether neither `path` nor any folder between `root` and it is a symbolic link."""
+    parts = path.relative_to(root).parts
+    return not any(root.joinpath(*parts[:n]).is_symlink() for n in range(1, len(parts) + 1))
+
+
+def _is_pending_file(path: Path, settle_before: float | None, root: Path) -> bool:
+    if path.name.startswith(".") or not _through_no_link(root, path) or not path.is_file():
         return False
     return settle_before is None or path.stat().st_mtime <= settle_before
 
@@ -47,23 +69,79 @@ def pending_files(root: Path, settle_seconds: float | None = SETTLE_SECONDS) -> 
     found: list[Path] = []
     for system in sorted(systems):
         sqlite_file = root / f"{system}{SQLITE_SUFFIX}"
-        if _is_pending_file(sqlite_file, settle_before):
+        if _is_pending_file(sqlite_file, settle_before, root):
             found.append(sqlite_file)
         for contract in (c for c in CONTRACTS.values() if c.system == system):
             for fmt in FORMATS:
                 snapshot = root / system / f"{contract.name}.{fmt}"
-                if _is_pending_file(snapshot, settle_before):
+                if _is_pending_file(snapshot, settle_before, root):
                     found.append(snapshot)
             folder = root / system / contract.name
-            if folder.is_dir():
+            if _through_no_link(root, folder) and folder.is_dir():
                 found.extend(
                     sorted(
                         path
                         for path in folder.iterdir()
-                        if path.suffix.lstrip(".") in FORMATS and _is_pending_file(path, settle_before)
+                        if path.suffix.lstrip(".") in FORMATS and _is_pending_file(path, settle_before, root)
                     )
                 )
     return found
+
+
+def stray_entries(root: Path, settle_seconds: float | None = SETTLE_SECONDS) -> dict[Path, str]:
+    """`{entry: why it is refused}` for everything in the landing zone that is not a delivery.
+
+    Looks at names and entry types only (`lstat`): no file is opened, no link followed.
+    """
+    if not root.is_dir():
+        return {}
+    settle_before = None if settle_seconds is None else dt.datetime.now().timestamp() - settle_seconds
+    systems = sorted({c.system for c in CONTRACTS.values()})
+    tables = {s: sorted(c.name for c in CONTRACTS.values() if c.system == s) for s in systems}
+    found: dict[Path, str] = {}
+
+    def entries(folder: Path) -> list[Path]:
+        return sorted(path for path in folder.iterdir() if not path.name.startswith("."))
+
+    root_expected = f"expected a folder per system ({', '.join(systems)}) or <system>{SQLITE_SUFFIX}"
+    for entry in entries(root):
+        if entry.is_symlink():
+            found[entry] = SYMLINK_REASON
+        elif entry.name in RESERVED and entry.is_dir():
+            continue
+        elif entry.name in (f"{s}{SQLITE_SUFFIX}" for s in systems):
+            if not entry.is_file():
+                found[entry] = f"not a file; expected a SQLite database file at {entry.name}"
+        elif entry.name not in systems or not entry.is_dir():
+            found[entry] = f"not a delivery the landing zone knows; {root_expected}"
+    for system in systems:
+        folder = root / system
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        expected = (
+            f"expected <table>.csv, <table>.parquet or a folder <table>/ of increments, "
+            f"the table one of {', '.join(tables[system])}"
+        )
+        for entry in entries(folder):
+            stem, suffix = entry.stem, entry.suffix.lstrip(".")
+            if entry.is_symlink():
+                found[entry] = SYMLINK_REASON
+            elif stem in tables[system] and suffix in FORMATS:
+                if not entry.is_file():
+                    found[entry] = f"a directory; expected the file {system}/{entry.name}"
+            elif entry.name in tables[system] and entry.is_dir():
+                for increment in entries(entry):
+                    if increment.is_symlink():
+                        found[increment] = SYMLINK_REASON
+                    elif increment.suffix.lstrip(".") not in FORMATS or not increment.is_file():
+                        found[increment] = (
+                            f"not a delivery the landing zone knows; expected {system}/{entry.name}/<batch>.csv "
+                            f"or <batch>.parquet files"
+                        )
+            else:
+                found[entry] = f"not a delivery the landing zone knows; {expected}"
+    # An entry modified in the last seconds may still be being copied: it waits for the next load.
+    return {path: reason for path, reason in found.items() if settle_before is None or path.lstat().st_mtime <= settle_before}
 
 
 def deliveries_in(root: Path, files: Iterable[Path]) -> list[Delivery]:
@@ -74,8 +152,12 @@ def deliveries_in(root: Path, files: Iterable[Path]) -> list[Delivery]:
         parts = path.relative_to(root).parts
         if len(parts) == 1 and path.suffix == SQLITE_SUFFIX:
             system = path.stem
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+            # The table names are compared with the contracts', never put in SQL.
+            con = sqlite3.connect(sqlite_uri(path), uri=True)
+            try:
                 names = {row[0] for row in con.execute("select name from sqlite_master where type = 'table'")}
+            finally:
+                con.close()
             deliveries.extend(
                 Delivery(contract, path, incremental=False, sqlite_table=contract.name)
                 for (sys_name, _), contract in sorted(by_place.items())
@@ -100,21 +182,33 @@ def claim(root: Path, files: Iterable[Path], batch_id: str) -> tuple[Path, list[
     return batch_root, claimed
 
 
+def _move_with_reason(path: Path, destination: Path, reason: str | None) -> None:
+    """Move a file, a link (as a link) or a directory, writing `<name>.error.txt` beside it."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, destination)
+    if reason is not None:
+        destination.with_name(destination.name + ".error.txt").write_text(reason + "\n", encoding="utf-8")
+
+
 def settle(batch_root: Path, root: Path, outcome: str, errors: dict[Path, str] | None = None) -> Path:
     """Move a claimed file (or a whole batch) to `_archive/` or `_rejected/`, with the reasons."""
     if outcome not in ("_archive", "_rejected"):
         raise ValueError(f"outcome must be _archive or _rejected, not {outcome!r}")
     target_root = root / outcome / batch_root.name
     for path, reason in (errors or {}).items():
-        destination = target_root / path.relative_to(batch_root)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, destination)
-        destination.with_name(destination.name + ".error.txt").write_text(reason + "\n", encoding="utf-8")
+        _move_with_reason(path, target_root / path.relative_to(batch_root), reason)
     if errors is None:
         for path in sorted(p for p in batch_root.rglob("*") if p.is_file()):
-            destination = target_root / path.relative_to(batch_root)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, destination)
+            _move_with_reason(path, target_root / path.relative_to(batch_root), None)
+    return target_root
+
+
+def reject_strays(root: Path, batch_id: str, strays: dict[Path, str]) -> Path:
+    """Move strays (see `stray_entries`) to `_rejected/<batch_id>/`, keeping their place, each with
+    its reason in `<name>.error.txt`."""
+    target_root = root / "_rejected" / batch_id
+    for path, reason in strays.items():
+        _move_with_reason(path, target_root / path.relative_to(root), reason)
     return target_root
 
 

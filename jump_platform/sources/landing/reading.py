@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator
@@ -12,8 +13,9 @@ from pathlib import Path
 import polars as pl
 
 from jump_platform.sources.contracts import LOAD_METADATA_COLUMNS, TableContract
-from jump_platform.sources.landing.layout import Delivery
+from jump_platform.sources.landing.layout import SYMLINK_REASON, Delivery, sqlite_uri
 from jump_platform.sources.landing.validation import ExtractError, check_columns, validate
+from jump_platform.sql import quote_identifier, short_repr
 
 BATCH_ROWS = 200_000
 
@@ -51,35 +53,86 @@ def _check_utf8(path: Path, source: str) -> None:
             raise ExtractError(source, f"line {line}: truncated UTF-8 sequence at the end of the file") from None
 
 
+def _csv_header(path: Path, source: str) -> list[str]:
+    """The header as written: polars renames a duplicated column (`email_duplicated_0`), this does not."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        try:
+            return next(csv.reader(handle), [])
+        except csv.Error as error:
+            raise ExtractError(source, f"line 1: not a readable CSV header ({error})") from None
+
+
 def _csv_batches(path: Path, source: str, contract: TableContract) -> tuple[list[str], Iterator[pl.DataFrame]]:
     if path.stat().st_size == 0:
         raise ExtractError(source, f"the file is empty; expected a header line with {', '.join(contract.column_names)}")
     _check_utf8(path, source)
     scan = pl.scan_csv(path, infer_schema=False)
     try:
-        columns = scan.collect_schema().names()
+        scan.collect_schema()
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as error:
-        raise ExtractError(source, f"not a readable CSV file: {str(error).splitlines()[0]}") from None
+        raise ExtractError(source, f"not a readable CSV file: {short_repr(str(error).splitlines()[0], 200)}") from None
+    columns = _csv_header(path, source)
 
     def batches() -> Iterator[pl.DataFrame]:
         try:
             yield from scan.collect_batches(chunk_size=BATCH_ROWS)
         except pl.exceptions.ComputeError as error:
-            raise ExtractError(source, f"not a readable CSV file: {str(error).splitlines()[0]}") from None
+            raise ExtractError(source, f"not a readable CSV file: {short_repr(str(error).splitlines()[0], 200)}") from None
 
     return columns, batches()
 
 
-def _sqlite_batches(delivery: Delivery) -> tuple[list[str], Iterator[pl.DataFrame]]:
-    con = sqlite3.connect(f"file:{delivery.path}?mode=ro", uri=True)
-    cursor = con.execute(f'select * from "{delivery.sqlite_table}"')
-    columns = [d[0] for d in cursor.description]
+# SQLite's storage classes a contract column accepts: a text or date column must hold TEXT (an
+# integer id would otherwise lose its meaning), a number column INTEGER, REAL or TEXT.
+_SQLITE_CLASSES = {pl.String: ("text",), pl.Date: ("text",), pl.Int32: ("integer", "text"), pl.Decimal: ("integer", "real", "text")}
+_SQLITE_CLASS_WORDS = {"integer": "an integer", "real": "a floating-point number", "blob": "a blob", "text": "text"}
+
+
+def _check_sqlite_classes(con: sqlite3.Connection, delivery: Delivery, source: str) -> None:
+    """Refuse a value of the wrong SQLite storage class (an integer or float id...), naming its row.
+
+    Runs inside SQLite, one query per column; only the first bad value comes back.
+    """
+    table = quote_identifier(delivery.sqlite_table)
+    for column in delivery.contract.columns:
+        allowed = _SQLITE_CLASSES[type(column.dtype)]
+        name = quote_identifier(column.name)
+        placeholders = ", ".join("?" for _ in range(len(allowed) + 1))
+        found = con.execute(
+            f"select n, kind, value from (select row_number() over () as n, typeof({name}) as kind, {name} as value "
+            f"from {table}) where kind not in ({placeholders}) limit 1",
+            ["null", *allowed],
+        ).fetchone()
+        if found:
+            number, kind, value = found
+            expected = " or ".join(_SQLITE_CLASS_WORDS[a] for a in allowed)
+            raise ExtractError(
+                source,
+                f"row {number}, column {column.name}: expected {expected} (SQLite {'/'.join(a.upper() for a in allowed)}), "
+                f"found {_SQLITE_CLASS_WORDS.get(kind, kind)} {short_repr(value)}",
+            )
+
+
+def _sqlite_batches(delivery: Delivery, source: str) -> tuple[list[str], Iterator[pl.DataFrame]]:
+    con = sqlite3.connect(sqlite_uri(delivery.path), uri=True)
+    try:
+        # The table name is one of the contracts' (see `deliveries_in`); quoted all the same.
+        table = quote_identifier(delivery.sqlite_table)
+        columns = [d[0] for d in con.execute(f"select * from {table} limit 0").description]
+        check_columns(columns, delivery.contract, source)
+        _check_sqlite_classes(con, delivery, source)
+        # Every value comes as text, converted by SQLite itself: nothing is left to inference.
+        cursor = con.execute(
+            "select " + ", ".join(f"cast({quote_identifier(c)} as text)" for c in columns) + f" from {table}"
+        )
+    except BaseException:
+        con.close()
+        raise
 
     def batches() -> Iterator[pl.DataFrame]:
         try:
             while rows := cursor.fetchmany(BATCH_ROWS):
-                frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
-                yield frame.select(pl.all().cast(pl.String))
+                yield pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
         finally:
             con.close()
 
@@ -90,13 +143,13 @@ def _raw_batches(delivery: Delivery, source: str) -> tuple[list[str], Iterator[p
     """The delivery's columns, its rows as text in bounded batches, and the word for a position
     in it ('line' for CSV, whose line 1 is the header, 'row' otherwise)."""
     if delivery.sqlite_table:
-        return *_sqlite_batches(delivery), "row"
+        return *_sqlite_batches(delivery, source), "row"
     if delivery.path.suffix == ".parquet":
         scan = pl.scan_parquet(delivery.path)
         try:
             columns = scan.collect_schema().names()
         except Exception as error:  # polars raises several types for a broken file
-            raise ExtractError(source, f"not a readable Parquet file: {error}") from None
+            raise ExtractError(source, f"not a readable Parquet file: {short_repr(str(error), 200)}") from None
         batches = (batch.select(pl.all().cast(pl.String)) for batch in scan.collect_batches(chunk_size=BATCH_ROWS))
         return columns, batches, "row"
     return *_csv_batches(delivery.path, source, delivery.contract), "line"
@@ -105,6 +158,9 @@ def _raw_batches(delivery: Delivery, source: str) -> tuple[list[str], Iterator[p
 
 def _open(delivery: Delivery, root: Path) -> tuple[tuple[str, ...], Iterator[pl.DataFrame]]:
     source = delivery.label(root)
+    if delivery.path.is_symlink():
+        # Never followed: nothing of its target is read (the landing zone refuses links, see layout).
+        raise ExtractError(source, SYMLINK_REASON)
     columns, batches, position = _raw_batches(delivery, source)
     extras = check_columns(columns, delivery.contract, source)
 
