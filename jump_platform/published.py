@@ -7,7 +7,6 @@ process has the file open, so a reader must never keep it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,15 +15,7 @@ import duckdb
 import polars as pl
 
 from jump_platform import settings
-
-IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
-
-
-def checked_identifier(name: str) -> str:
-    """`name` if it is a plain lower-case SQL identifier, quoted; a ValueError otherwise."""
-    if not IDENTIFIER.fullmatch(name):
-        raise ValueError(f"Not a plain lower-case identifier: {name!r}")
-    return f'"{name}"'
+from jump_platform.sql import qualified
 
 
 @contextmanager
@@ -43,4 +34,4 @@ def read_only(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
 def read_table(schema: str, table: str, path: Path | None = None) -> pl.DataFrame:
     """A whole table of the published lakehouse, as a polars DataFrame."""
     with read_only(path) as connection:
-        return connection.sql(f"select * from {checked_identifier(schema)}.{checked_identifier(table)}").pl()
+        return connection.sql(f"select * from {qualified(schema, table)}").pl()

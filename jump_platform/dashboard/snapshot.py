@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from jump_platform.published import checked_identifier
+from jump_platform.sql import qualified
 
 MARTS = (
     "kpi__monthly_turnover",
@@ -59,9 +59,8 @@ def _copy(lakehouse: Path, target: Path, published_at: dt.datetime) -> dict[str,
         con.execute(f"attach {_sql_string(str(lakehouse))} as lakehouse (read_only)")
         con.execute("create schema marts")
         for table in MARTS:
-            name = checked_identifier(table)
-            con.execute(f"create table marts.{name} as select * from lakehouse.marts.{name}")
-            rows[table] = con.execute(f"select count(*) from marts.{name}").fetchone()[0]
+            con.execute(f"create table {qualified('marts', table)} as select * from {qualified('lakehouse', 'marts', table)}")
+            rows[table] = con.execute(f"select count(*) from {qualified('marts', table)}").fetchone()[0]
         con.execute("detach lakehouse")
         con.execute("create schema meta")
         con.execute(

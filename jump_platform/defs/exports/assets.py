@@ -18,7 +18,7 @@ from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.transform.assets import dbt_vars, translator, use_lakehouse_path
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.exports import for_spreadsheet
-from jump_platform.sources.landing import write_csv_atomically
+from jump_platform.files import write_csv_atomically
 
 
 def _analyses() -> dict[str, dict]:

@@ -15,6 +15,7 @@ from dagster_duckdb import DuckDBResource
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.transform.resources import dbt_project
+from jump_platform.sql import qualified
 
 
 class JumpDbtTranslator(DagsterDbtTranslator):
@@ -61,7 +62,7 @@ def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict
     if not columns:
         return {}
     return {
-        "dagster/row_count": con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0],
+        "dagster/row_count": con.execute(f"select count(*) from {qualified(schema, table)}").fetchone()[0],
         "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, str(kind)) for name, kind in columns]),
     }
 
