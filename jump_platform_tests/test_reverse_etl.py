@@ -29,6 +29,7 @@ from jump_platform.defs.notifications.sensors import notify_on_run_failure
 from jump_platform.defs.reverse_etl.assets import (
     CRM_SYNC,
     crm__freelancer_health,
+    endpoint_origin,
     finance__monthly_kpis,
     without_password,
 )
@@ -303,6 +304,8 @@ class Receiver:
     """Answer 503 to this many requests, then accept again."""
     accept_only: int | None = None
     """Accept this many batches in all, then answer 503 to everything."""
+    answer: int | None = None
+    """Answer this status to every request, accepting nothing."""
 
     @property
     def rows(self) -> list[dict]:
@@ -322,10 +325,12 @@ def receiver() -> Iterator[Receiver]:
                 refuse = state.fail_next > 0 or (state.accept_only is not None and len(state.accepted) >= state.accept_only)
                 if refuse:
                     state.fail_next = max(state.fail_next - 1, 0)
-                else:
+                elif state.answer is None:
                     state.accepted.append(json.loads(body))
                     state.keys.append(self.headers["Idempotency-Key"])
-            self.send_response(503 if refuse else 200)
+            self.send_response(503 if refuse else state.answer or 200)
+            if state.answer in (301, 302, 307, 308):
+                self.send_header("Location", "http://127.0.0.1:9/elsewhere")
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -418,3 +423,36 @@ def test_a_kpi_sync_that_fails_midway_resumes_without_posting_a_batch_twice(
     assert counts(resumed) == {"inserted": len(expected), "updated": 0, "deleted": 0, "failed": 0}
     assert len(set(finance.keys)) == len(finance.keys)  # no batch posted twice
     assert by_key(finance.rows) == expected  # every row once
+
+
+@pytest.mark.parametrize("answer", [400, 307])
+def test_a_kpi_batch_refused_for_good_fails_the_sync_and_is_planned_again_next_time(
+    finance: Receiver, published: Path, answer: int
+) -> None:
+    finance.answer = answer  # a bad request, or a redirect that is not followed
+    failed = sync(finance__monthly_kpis)
+    assert not failed.success
+    assert finance.requests == 1  # refused for good: not retried
+    assert finance.accepted == []
+
+    finance.answer = None
+    again = sync(finance__monthly_kpis)
+    expected = kpi_rows(published)
+    assert counts(again) == {"inserted": len(expected), "updated": 0, "deleted": 0, "failed": 0}
+    assert by_key(finance.rows) == expected
+
+
+def test_a_kpi_endpoint_in_clear_over_the_network_is_refused(
+    published: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUMP_KPI_ENDPOINT_URL", "http://finance.example/hooks/secret-token")
+    result = sync(finance__monthly_kpis)
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert message.startswith("JUMP_KPI_ENDPOINT_URL must be https://")
+    assert "secret-token" not in message
+
+
+def test_only_the_origin_of_an_endpoint_reaches_the_metadata() -> None:
+    assert endpoint_origin("https://hooks.example:8443/services/T0/B0/secret?x=1") == "https://hooks.example:8443"

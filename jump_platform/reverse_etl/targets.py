@@ -16,7 +16,8 @@ from typing import Any
 
 import dlt
 from dlt.common.destination import Destination
-from dlt.sources.helpers.requests import Client
+from dlt.common.destination.exceptions import DestinationTerminalException
+from dlt.sources.helpers.requests import Client, HTTPError
 
 HTTP_BATCH_SIZE = 100
 """Rows per HTTP request."""
@@ -45,7 +46,9 @@ def http_destination(url: str, sync: str, attempts: int, retry_wait: float, time
     """A dlt destination posting batches of rows to `url`, as JSON (see `batch_body`).
 
     Each request is retried by dlt's `requests` client on a connection error, a timeout, 429 or any
-    5xx, up to `attempts` times with exponential waits from `retry_wait` seconds. Each carries an
+    5xx, up to `attempts` times with exponential waits from `retry_wait` seconds. Another 4xx, or a
+    redirect (never followed, so the batch cannot be sent elsewhere), fails the load for good: dlt
+    drops the package and the next sync plans its rows again. Each request carries an
     `Idempotency-Key` header, the SHA-256 of its body, so a receiver can drop a batch it has already
     accepted if a response was lost on the way back.
     """
@@ -58,11 +61,16 @@ def http_destination(url: str, sync: str, attempts: int, retry_wait: float, time
 
     def post_batch(items: Any, table: dict) -> None:
         body = batch_body(sync, table["name"], items.to_pylist())
-        client.post(
-            url,
-            data=body,
-            headers={"Content-Type": "application/json", "Idempotency-Key": hashlib.sha256(body).hexdigest()},
-        )
+        headers = {"Content-Type": "application/json", "Idempotency-Key": hashlib.sha256(body).hexdigest()}
+        try:
+            response = client.post(url, data=body, headers=headers, allow_redirects=False)
+        except HTTPError as error:
+            status = error.response.status_code if error.response is not None else None
+            if status is not None and 400 <= status < 500 and status != 429:
+                raise DestinationTerminalException(f"The endpoint refused a batch: HTTP {status}") from error
+            raise
+        if response.is_redirect:
+            raise DestinationTerminalException(f"The endpoint answered a redirect (HTTP {response.status_code}), not followed")
 
     factory = dlt.destination(
         post_batch, batch_size=HTTP_BATCH_SIZE, name="http_batch_api", loader_file_format="parquet"

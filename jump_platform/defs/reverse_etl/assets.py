@@ -19,6 +19,7 @@ import dagster as dg
 from dlt.common.destination import Destination
 
 from jump_platform import published, settings
+from jump_platform.notifications import check_webhook_url
 from jump_platform.reverse_etl.runner import SyncFailed, SyncRetries, SyncSpec, result_metadata, run_sync
 from jump_platform.reverse_etl.targets import http_destination, postgres_destination
 
@@ -44,6 +45,13 @@ def without_password(url: str) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def endpoint_origin(url: str) -> str:
+    """`scheme://host[:port]` of an endpoint: its path and query may carry a token (as Slack's and
+    Google's webhooks do), so they stay out of metadata and logs."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
 def sync_mart(spec: SyncSpec, mart: str, destination_for: Callable[[int, float], Destination], target: str) -> dg.MaterializeResult:
@@ -114,11 +122,15 @@ def finance__monthly_kpis(context: dg.AssetExecutionContext) -> Iterator[dg.Mate
     if url is None:
         context.log.warning("No finance endpoint configured (JUMP_KPI_ENDPOINT_URL): sync skipped.")
         return
+    try:
+        check_webhook_url(url, setting="JUMP_KPI_ENDPOINT_URL")
+    except ValueError as error:
+        raise dg.Failure(description=str(error)) from None
     yield sync_mart(
         KPI_SYNC,
         "kpi__monthly_turnover_by_entity",
         lambda attempts, wait: http_destination(url, KPI_SYNC.name, attempts, wait),
-        without_password(url),
+        endpoint_origin(url),
     )
 
 
