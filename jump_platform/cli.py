@@ -65,6 +65,10 @@ class RunSummary:
                 message = error.message.strip().splitlines()[-1] if error else "unknown error"
                 if error and error.cause:
                     message = error.cause.message.strip().splitlines()[0]
+                failure = event.step_failure_data.user_failure_data
+                if failure is not None and failure.description:
+                    # A `dg.Failure` raised on purpose: its description is written for people.
+                    message = failure.description.strip().replace("\n", "\n    ")
                 summary.failed_steps[event.step_key or "?"] = message
             elif event.event_type == dg.DagsterEventType.STEP_SKIPPED:
                 summary.skipped_steps.append(event.step_key or "?")
