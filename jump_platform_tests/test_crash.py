@@ -93,15 +93,11 @@ def test_a_run_killed_inside_the_dbt_build_does_not_block_the_next_run(home: Pat
 
 
 @pytest.mark.slow
-def test_a_cli_run_waiting_for_the_lakehouse_says_so_and_gives_up_after_the_timeout(home: Path, tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    env = _cli_env(home, data, JUMP_LOCK_TIMEOUT="3")
-    os.environ["JUMP_DATA_DIR"] = str(data)  # the holder below locks the same lakehouse
-    try:
-        with runs.lakehouse_turn(None, "the-holder", "refresh", say=print):
-            waiting = subprocess.run(_cli("transform"), env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS)
-    finally:
-        del os.environ["JUMP_DATA_DIR"]
+def test_a_cli_run_waiting_for_the_lakehouse_says_so_and_gives_up_after_the_timeout(home: Path, data_dir: Path) -> None:
+    env = _cli_env(home, data_dir, JUMP_LOCK_TIMEOUT="3")
+    # This process holds the lakehouse the CLI below wants (data_dir points both at it).
+    with runs.lakehouse_turn(None, "the-holder", "refresh", say=print):
+        waiting = subprocess.run(_cli("transform"), env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS)
 
     assert waiting.returncode == 1
     assert f"waiting for run the-holder (refresh, pid {os.getpid()} on {socket.gethostname()}" in waiting.stderr

@@ -217,17 +217,23 @@ def test_the_real_monthly_turnover_reconciles_with_the_generated_invoices(lakeho
     assert result.passed and result.metadata["offending_rows"].value == 0
 
 
-def test_a_blocking_failure_in_the_pipeline_leaves_the_marts_as_the_last_good_run_left_them(
-    lakehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Start from a copy of the session's clean lakehouse: the last good run.
+@pytest.fixture
+def last_good_run(lakehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the session's clean lakehouse (the last good run), which the platform points at."""
     data = tmp_path / "data"
     shutil.copytree(lakehouse, data)
-    turnover = _monthly_turnover_rows(data)
     monkeypatch.setenv("JUMP_DATA_DIR", str(data))
     monkeypatch.delenv("JUMP_DUCKDB_PATH", raising=False)
     monkeypatch.setenv("JUMP_AS_OF", CONFTEST_AS_OF.isoformat())
     monkeypatch.delenv("JUMP_SCALE", raising=False)
+    return data
+
+
+def test_a_blocking_failure_in_the_pipeline_leaves_the_marts_as_the_last_good_run_left_them(
+    last_good_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = last_good_run
+    turnover = _monthly_turnover_rows(data)
     monkeypatch.setenv("JUMP_ANOMALIES", "duplicate_ids")
 
     summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
@@ -278,14 +284,10 @@ def _deliver_invoice(data: Path, change: str) -> str:
     ],
 )
 def test_a_failed_blocking_check_stops_every_later_transform_until_the_sources_are_fixed(
-    lakehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, failing_check: str
+    last_good_run: Path, tmp_path: Path, change: str, failing_check: str
 ) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(lakehouse, data)
+    data = last_good_run
     turnover = _monthly_turnover_rows(data)
-    monkeypatch.setenv("JUMP_DATA_DIR", str(data))
-    monkeypatch.delenv("JUMP_DUCKDB_PATH", raising=False)
-    monkeypatch.setenv("JUMP_AS_OF", CONFTEST_AS_OF.isoformat())
     (tmp_path / "dagster_home").mkdir()
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
     bad_id = _deliver_invoice(data, change)

@@ -77,17 +77,30 @@ def checks_passed_in_this_run(context: dg.AssetExecutionContext) -> set[dg.Asset
     return {e.asset_check_key for e in evaluations if e.passed}
 
 
+def source_tables_upstream(context: dg.AssetExecutionContext) -> set[str]:
+    """The `sources` tables the selected models read, directly or not."""
+    graph = context.job_def.asset_layer.asset_graph
+    upstream = {key for selected in context.selected_asset_keys for key in graph.upstream_key_iterator(selected)}
+    return {key.path[-1] for key in upstream if key.path[0] == "sources"}
+
+
 def refuse_unchecked_sources(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> None:
     """Build on sources that hold every blocking rule, or not at all (until write-audit-publish).
 
     A blocking check that fails stops the dbt step of its own run; a run that does not load the
     table (`make transform` after a failed `make load`, a delivery of another table) would not see
-    it. So every blocking rule that did not pass earlier in this run is judged again, here, on the
-    tables dbt is about to read: the run holds the lakehouse from its first step to its last
-    (jump_platform/runs.py), so what passed earlier in the run is still what dbt reads.
+    it. So every blocking rule on the tables the selected models read that did not pass earlier in
+    this run is judged again, here, on the tables dbt is about to read: the run holds the lakehouse
+    from its first step to its last (jump_platform/runs.py), so what passed earlier in the run is
+    still what dbt reads.
     """
     passed = checks_passed_in_this_run(context)
-    rules = [rule for rule in SOURCE_RULES if rule.blocking and check_key(rule) not in passed]
+    tables = source_tables_upstream(context)
+    rules = [
+        rule
+        for rule in SOURCE_RULES
+        if rule.blocking and {rule.table, *rule.other_tables} <= tables and check_key(rule) not in passed
+    ]
     with duckdb.get_connection() as con:
         failures = blocking_rule_failures(con, rules)
     if not failures:
