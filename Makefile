@@ -17,11 +17,12 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export JUMP_DATA_DIR ?= $(CURDIR)/data
 export JUMP_DUCKDB_PATH ?= $(JUMP_DATA_DIR)/lakehouse/lakehouse.duckdb
+export JUMP_DASHBOARD_PORT ?= 8501
 
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
 
-.PHONY: help install prepare run extract load transform export test dev query docs bench clean
+.PHONY: help install prepare run extract load transform export test dev query docs dashboard postgres postgres-stop sync bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,8 +81,24 @@ docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080
 		$(VENV)/bin/dbt docs generate --profiles-dir .
 	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
 
+# The dashboard reads its own copy of the marts (the dashboard/marts asset, written by `make run`);
+# a lakehouse newer than the copy, or no copy at all, gets the copy refreshed first.
+dashboard: prepare ## Serve the dashboard on http://127.0.0.1:8501 (JUMP_DASHBOARD_PORT)
+	@test -f $(JUMP_DUCKDB_PATH) || { echo "No lakehouse at $(JUMP_DUCKDB_PATH): run 'make run' first."; exit 1; }
+	$(PY) -m jump_platform.dashboard --refresh
+
+postgres: install ## Start a throwaway PostgreSQL (the CRM) on 127.0.0.1:55432, in data/postgres/
+	$(PY) -m jump_platform.postgres start
+
+postgres-stop: install ## Stop the PostgreSQL of `make postgres`
+	$(PY) -m jump_platform.postgres stop
+
+sync: prepare ## Run the reverse ETL syncs: the CRM (PostgreSQL) and finance's KPI endpoint
+	$(PY) -m jump_platform.reverse_etl
+
 bench: install ## Benchmark generation and load at 1M and 10M invoices
 	$(PY) -m jump_platform.bench
 
-clean: ## Remove data/ (the lakehouse, extracts and exports)
+clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `make postgres`)
+	@if [ -x $(PY) ] && [ -d data/postgres ]; then $(PY) -m jump_platform.postgres stop; fi
 	rm -rf data

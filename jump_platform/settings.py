@@ -128,3 +128,88 @@ def lock_timeout() -> float:
     if value < 0:
         raise ValueError(f"JUMP_LOCK_TIMEOUT must be a number of seconds, found {raw!r}")
     return value
+
+
+# --- the dashboard and the reverse ETL --------------------------------------------------------------
+
+DEFAULT_DASHBOARD_PORT = 8501
+DEFAULT_POSTGRES_PORT = 55432
+SYNC_DELETE_MODES = ("delete", "flag")
+
+
+def _port(name: str, default: int) -> int:
+    raw = _env(name)
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a TCP port number, found {raw!r}") from None
+    if not 0 < value < 65536:
+        raise ValueError(f"{name} must be a TCP port number, found {raw!r}")
+    return value
+
+
+def dashboard_path() -> Path:
+    """The dashboard's copy of the marts it shows, refreshed by the `dashboard/marts` asset."""
+    return data_dir() / "dashboard" / "dashboard.duckdb"
+
+
+def dashboard_port() -> int:
+    """Where `make dashboard` serves on 127.0.0.1: `JUMP_DASHBOARD_PORT`, default 8501."""
+    return _port("JUMP_DASHBOARD_PORT", DEFAULT_DASHBOARD_PORT)
+
+
+def postgres_dir() -> Path:
+    """The throwaway local PostgreSQL cluster of `make postgres`: `<data dir>/postgres`."""
+    return data_dir() / "postgres"
+
+
+def postgres_port() -> int:
+    """The port `make postgres` creates its cluster on: `JUMP_POSTGRES_PORT`, default 55432."""
+    return _port("JUMP_POSTGRES_PORT", DEFAULT_POSTGRES_PORT)
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL database the CRM sync writes to: `JUMP_POSTGRES_URL`
+    (`postgresql://user:password@host:port/database`), else the local cluster of `make postgres` once
+    created, else None (the sync is not configured)."""
+    from jump_platform.postgres import LocalCluster
+
+    return _env("JUMP_POSTGRES_URL") or LocalCluster(postgres_dir()).url()
+
+
+def kpi_endpoint_url() -> str | None:
+    """The HTTP endpoint the finance KPI sync posts its JSON batches to: `JUMP_KPI_ENDPOINT_URL`, else
+    None (the sync is not configured)."""
+    return _env("JUMP_KPI_ENDPOINT_URL")
+
+
+def sync_delete_mode() -> str:
+    """What the syncs do with a row that left the mart: `JUMP_SYNC_DELETED` = `delete` (default: the
+    row is deleted from the target) or `flag` (it stays, with `deleted_in_lakehouse` true)."""
+    value = (_env("JUMP_SYNC_DELETED") or SYNC_DELETE_MODES[0]).lower()
+    if value not in SYNC_DELETE_MODES:
+        raise ValueError(f"JUMP_SYNC_DELETED must be one of {', '.join(SYNC_DELETE_MODES)}, found {value!r}")
+    return value
+
+
+def reverse_etl_dir() -> Path:
+    """dlt's pipeline folders of the syncs (their state and pending load packages)."""
+    return data_dir() / "reverse_etl"
+
+
+def sync_retries() -> tuple[int, float]:
+    """How the syncs retry a transient failure (an HTTP 5xx or 429, a lost connection): attempts
+    (`JUMP_SYNC_ATTEMPTS`, default 3) of each HTTP request and of each load step, with exponential
+    waits starting at `JUMP_SYNC_RETRY_WAIT` seconds (default 1)."""
+    raw_attempts, raw_wait = _env("JUMP_SYNC_ATTEMPTS"), _env("JUMP_SYNC_RETRY_WAIT")
+    try:
+        attempts = int(raw_attempts) if raw_attempts else 3
+        wait = float(raw_wait) if raw_wait else 1.0
+    except ValueError:
+        raise ValueError(
+            f"JUMP_SYNC_ATTEMPTS must be a whole number and JUMP_SYNC_RETRY_WAIT a number of seconds, "
+            f"found {raw_attempts!r} and {raw_wait!r}"
+        ) from None
+    if attempts < 1 or wait < 0:
+        raise ValueError(f"JUMP_SYNC_ATTEMPTS must be at least 1 and JUMP_SYNC_RETRY_WAIT not negative, found {attempts}, {wait}")
+    return attempts, wait

@@ -178,7 +178,7 @@ def test_with_real_extracts_the_daily_schedule_never_runs_the_generator() -> Non
     job = defs.resolve_job_def(schedule.job_name)
     graph = defs.resolve_asset_graph()
     groups = {graph.get(key).group_name for key in job.asset_layer.executable_asset_keys}
-    assert groups == {"staging", "intermediate", "marts", "exports"}
+    assert groups == {"staging", "intermediate", "marts", "exports", "dashboard", "reverse_etl"}
     request = _schedule_tick(schedule, dt.datetime(2026, 3, 2, 5, 0, tzinfo=dt.UTC))
     assert request.tags[AS_OF_TAG] == "2026-03-02"
     monthly = _schedule_tick(monthly_invoices_schedule("extracts"), dt.datetime(2026, 3, 1, 4, 0, tzinfo=dt.UTC))

@@ -37,7 +37,11 @@ MARTS = (
     "dim_job_contracts",
     "dim_dates",
     "fct_invoices",
+    "freelancer_health",
+    "kpi__turnover_by_cohort",
+    "lakehouse_as_of",
 )
+AT_RISK_MONTHS = 3  # dbt var `at_risk_months_without_invoice`
 CENT = Decimal("0.01")
 
 
@@ -153,6 +157,18 @@ class Sources:
             )
             .explode("month")
             .drop_nulls("month")
+        )
+
+    @property
+    def held_months_with_turnover(self) -> pl.DataFrame:
+        """One row per freelancer, entity and month they hold a contract of that entity, with what they
+        invoiced on it that month (0 when nothing): the auditor's rows."""
+        held = self.contract_months.select("user_id", "entity", "month").unique()
+        invoiced = self.invoices_with_contracts.group_by(
+            "user_id", "entity", pl.col("issue_month").alias("month")
+        ).agg(turnover=pl.col("amount").sum())
+        return held.join(invoiced, on=["user_id", "entity", "month"], how="left").with_columns(
+            pl.col("turnover").fill_null(0)
         )
 
     @property
@@ -376,6 +392,74 @@ def test_freelancer_movements_count_joiners_leavers_and_month_end_actives(
     assert_same_rows(built.marts["kpi__freelancer_movements"], expected)
 
 
+def test_turnover_by_cohort_sums_the_auditor_rows_per_cohort_entity_and_month(
+    built: Lakehouse, sources: Sources
+) -> None:
+    expected = (
+        sources.held_months_with_turnover.join(
+            sources.freelancers.select("user_id", "cohort_month"), on="user_id", how="left"
+        )
+        .group_by("cohort_month", "entity", "month")
+        .agg(freelancers=pl.col("user_id").n_unique(), turnover=pl.col("turnover").sum())
+        .select(
+            "cohort_month",
+            "entity",
+            "month",
+            months_since_cohort=(pl.col("month").dt.year() - pl.col("cohort_month").dt.year()) * 12
+            + pl.col("month").dt.month()
+            - pl.col("cohort_month").dt.month(),
+            freelancers="freelancers",
+            turnover="turnover",
+        )
+    )
+    assert (expected["turnover"] == 0).any() and expected["months_since_cohort"].max() > 12
+    assert_same_rows(built.marts["kpi__turnover_by_cohort"], expected)
+
+
+def test_freelancer_health_tells_care_who_is_at_risk(built: Lakehouse, sources: Sources) -> None:
+    twelve_months_ago = AS_OF.replace(year=AS_OF.year - 1)
+    recent_since = pl.lit(AS_OF).dt.offset_by(f"-{AT_RISK_MONTHS}mo")
+    latest_contracts = sources.ranked_contracts.filter(pl.col("contract_number") == pl.col("contract_count"))
+    invoiced = (
+        sources.invoices_with_contracts.filter(pl.col("user_id").is_not_null() & (pl.col("issue_date") <= AS_OF))
+        .group_by("user_id")
+        .agg(
+            last_invoice_date=pl.col("issue_date").max(),
+            turnover_last_12_months=pl.col("amount").filter(pl.col("issue_date") > twelve_months_ago).sum(),
+        )
+    )
+    expected = (
+        sources.freelancers.join(latest_contracts.select("user_id", "entity", "end_date"), on="user_id", how="left")
+        .join(invoiced, on="user_id", how="left")
+        .with_columns(
+            has_no_recent_invoice=pl.col("last_invoice_date").is_null() | (pl.col("last_invoice_date") <= recent_since)
+        )
+        .select(
+            "last_name",
+            "first_name",
+            "email",
+            "user_id",
+            current_entity="entity",
+            contract_status=pl.when(pl.col("entity").is_null())
+            .then(pl.lit("no_contract"))
+            .when(pl.col("end_date").is_null() | (pl.col("end_date") >= AS_OF))
+            .then(pl.lit("active"))
+            .otherwise(pl.lit("ended")),
+            last_invoice_date="last_invoice_date",
+            turnover_last_12_months=pl.col("turnover_last_12_months").fill_null(0),
+            nps_category="nps_category",
+            has_no_recent_invoice="has_no_recent_invoice",
+            is_at_risk=pl.col("has_no_recent_invoice") | (pl.col("nps_category") == "detractor").fill_null(False),
+        )
+    )
+    assert expected["is_at_risk"].any() and not expected["is_at_risk"].all()
+    assert_same_rows(built.marts["freelancer_health"], expected)
+
+
+def test_lakehouse_as_of_records_the_build_date(built: Lakehouse) -> None:
+    assert built.marts["lakehouse_as_of"].rows() == [(AS_OF, AS_OF_MONTH)]
+
+
 # --- the star schema ---------------------------------------------------------------------------------
 
 
@@ -488,20 +572,15 @@ def test_fct_invoices_has_one_row_per_invoice_with_keys_to_each_dimension(
 def test_the_auditor_export_lists_every_held_month_with_its_turnover_or_zero(
     built: Lakehouse, sources: Sources
 ) -> None:
-    held = sources.contract_months.select("user_id", "entity", "month").unique()
-    invoiced = sources.invoices_with_contracts.group_by("user_id", "entity", pl.col("issue_month").alias("month")).agg(
-        turnover=pl.col("amount").sum()
-    )
     expected = (
-        held.join(invoiced, on=["user_id", "entity", "month"], how="left")
-        .join(sources.freelancers, on="user_id", how="left")
+        sources.held_months_with_turnover.join(sources.freelancers, on="user_id", how="left")
         .select(
             "last_name",
             "first_name",
             cohort=year_month("cohort_month"),
             entity="entity",
             month=year_month("month"),
-            turnover=pl.col("turnover").fill_null(0).cast(pl.Decimal(38, 2)).cast(pl.String),
+            turnover=pl.col("turnover").cast(pl.Decimal(38, 2)).cast(pl.String),
         )
     )
     export = pl.read_csv(built.exports / "turnovers_by_cohort_for_auditor.csv", infer_schema=False)

@@ -44,6 +44,16 @@ refresh_downstream_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("sources").downstream() - dg.AssetSelection.groups("sources"),
     description="Rebuild every model and export from `sources` as they are, for the run's as-of date.",
 )
+dashboard_job = dg.define_asset_job(
+    "dashboard",
+    selection=dg.AssetSelection.groups("dashboard"),
+    description="Refresh the dashboard's copy of the marts from the published lakehouse.",
+)
+sync_job = dg.define_asset_job(
+    "sync",
+    selection=dg.AssetSelection.groups("reverse_etl"),
+    description="Push the marts back into the CRM and finance's endpoint (reverse ETL), changes only.",
+)
 invoices_by_month_job = dg.define_asset_job(
     "invoices_by_month",
     selection=MONTHLY_INVOICES,
@@ -58,5 +68,7 @@ JOBS = [
     refresh_job,
     load_and_refresh_job,
     refresh_downstream_job,
+    dashboard_job,
+    sync_job,
     invoices_by_month_job,
 ]
