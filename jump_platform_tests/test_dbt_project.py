@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -427,3 +428,39 @@ def test_auditor_cohort_analysis_lists_every_month_held_with_zeros(built_lakehou
         ("Martin", "Alice", "2024/01", "green", "2024/06", Decimal("0.00")),
         ("Petit", "Bruno", "2024/02", "blue", "2024/02", Decimal("200.00")),
     ]
+
+
+def test_unique_combination_test_reports_each_duplicated_combination_once(
+    built_lakehouse: Path, tmp_path: Path
+) -> None:
+    # The generic test groups on a hash of the combination on DuckDB (tests/generic/): it must still
+    # report exactly the repeated combinations, and nothing on unique rows.
+    _dbt(
+        [
+            "compile",
+            "--select",
+            "freelancer_entity_months,test_name:unique_combination_of_columns",
+            "--vars",
+            json.dumps({"as_of_date": AS_OF}),
+        ],
+        tmp_path,
+        built_lakehouse,
+    )
+    (compiled,) = (tmp_path / "target" / "compiled").rglob("unique_combination_of_columns*.sql")
+    copy = tmp_path / "copy" / built_lakehouse.name  # the compiled SQL names the database after the file
+    copy.parent.mkdir()
+    shutil.copyfile(built_lakehouse, copy)
+
+    assert _query(copy, compiled.read_text()) == []
+
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            """
+            insert into intermediate.freelancer_entity_months
+            select * from intermediate.freelancer_entity_months where user_id = 'u3' and month = '2024-06-01'
+            union all
+            select * replace (cast('2024-07-01' as date) as month)
+            from intermediate.freelancer_entity_months where user_id = 'u3' and month = '2024-06-01'
+            """
+        )
+    assert _query(copy, compiled.read_text()) == [("u3", "green", dt.date(2024, 6, 1), 2)]
