@@ -1,4 +1,9 @@
 # The Jump lakehouse: Dagster UI and daemon, with the locked dependencies and a prepared dbt manifest.
+#
+# !! SECURITY: the Dagster UI has NO authentication. Anyone who reaches port 3000 can launch,
+# !! cancel and wipe runs and read every table. Publish it on loopback only:
+# !!     docker run -p 127.0.0.1:3000:3000 -v "$PWD/data:/app/data" jump-platform
+# !! and put an authenticating reverse proxy in front of it before opening it to anyone else.
 FROM python:3.11-slim
 
 ENV UV_COMPILE_BYTECODE=1 \
@@ -15,16 +20,30 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 
+# The code, the virtualenv and the manifest stay owned by root: the runtime user can read them, not
+# change them. It may write only data/ (the lakehouse, landing zone, exports) and DAGSTER_HOME (run
+# history, and dbt's per-run target and log folders, see DBT_TARGET_PATH below).
 COPY . .
 RUN uv sync --frozen --no-dev \
     && dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project \
+    && chmod -R a+rX /app \
     && useradd --create-home --uid 1000 jump \
-    && mkdir -p "$DAGSTER_HOME" "$JUMP_DATA_DIR" \
+    && mkdir -p "$DAGSTER_HOME/dbt/target" "$DAGSTER_HOME/dbt/logs" "$JUMP_DATA_DIR" \
     && cp dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
-    && chown -R jump "$DAGSTER_HOME" "$JUMP_DATA_DIR" dbt_project
+    && cp dbt_project/target/partial_parse.msgpack "$DAGSTER_HOME/dbt/target/" \
+    && chown -R jump "$DAGSTER_HOME" "$JUMP_DATA_DIR"
+
+# Set after `dbt parse` above, which writes the manifest into the read-only dbt_project/target/
+# that dagster-dbt reads. Each dbt run of dagster-dbt then writes its artifacts and logs in a
+# subfolder of DBT_TARGET_PATH (it points DBT_LOG_PATH there too), outside the code.
+ENV DBT_TARGET_PATH=/app/.dagster_home/dbt/target \
+    DBT_LOG_PATH=/app/.dagster_home/dbt/logs
 
 USER jump
 VOLUME ["/app/data"]
 EXPOSE 3000
-# The UI and the daemon (schedules, sensors, automation), listening on all interfaces of the container.
-CMD ["dagster", "dev", "-w", "workspace.yaml", "-h", "0.0.0.0", "-p", "3000"]
+# The UI and the daemon (schedules, sensors, automation) as two processes; the container stops when
+# either does. Not `dagster dev`: under it dagster-dbt re-parses the project into dbt_project/target/,
+# which the runtime user may not write. The UI listens on all interfaces of the container and is
+# unauthenticated (see the top of this file): publish the port on 127.0.0.1 only.
+CMD ["bash", "-c", "dagster-daemon run -w workspace.yaml & dagster-webserver -w workspace.yaml -h 0.0.0.0 -p 3000 & wait -n; exit $?"]

@@ -28,7 +28,7 @@ def _peak_mib() -> float:
 
 def _generate(scale: float, folder: str) -> dict:
     from jump_platform.sources.generator import GeneratorParams, generate_small_tables, iter_invoice_chunks
-    from jump_platform.sources.landing import write_csv_atomically
+    from jump_platform.files import write_csv_atomically
 
     params = GeneratorParams(seed=42, as_of=AS_OF, scale=scale)
     start = time.perf_counter()

@@ -5,7 +5,11 @@
 
 Runs execute in process (DuckDB has one writer) on the Dagster instance of `DAGSTER_HOME`, so
 they show in the UI's run history too. The exit status is non-zero when a step or a blocking
-check failed.
+check failed, or when the run gave up waiting for another run to finish with the lakehouse.
+
+A run first takes its turn on the lakehouse (see `jump_platform.runs`): it waits, saying so on
+stderr, while another run holds it (up to `JUMP_LOCK_TIMEOUT`), then marks failed the runs of this
+instance whose process is gone and frees their pool slots, so a run killed earlier never blocks it.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import uuid
 from dataclasses import dataclass, field
 
 import dagster as dg
 
-from jump_platform import settings
+from jump_platform import runs, settings
 
 
 @dataclass
@@ -28,6 +33,8 @@ class RunSummary:
     checks: list[dict] = field(default_factory=list)
     failed_steps: dict[str, str] = field(default_factory=dict)
     skipped_steps: list[str] = field(default_factory=list)
+    # Why the run failed, when it failed outside any step (a resource, the executor).
+    run_failure: str | None = None
 
     @classmethod
     def from_events(cls, events: list[dg.DagsterEvent]) -> RunSummary:
@@ -58,9 +65,15 @@ class RunSummary:
                 message = error.message.strip().splitlines()[-1] if error else "unknown error"
                 if error and error.cause:
                     message = error.cause.message.strip().splitlines()[0]
+                failure = event.step_failure_data.user_failure_data
+                if failure is not None and failure.description:
+                    # A `dg.Failure` raised on purpose: its description is written for people.
+                    message = failure.description.strip().replace("\n", "\n    ")
                 summary.failed_steps[event.step_key or "?"] = message
             elif event.event_type == dg.DagsterEventType.STEP_SKIPPED:
                 summary.skipped_steps.append(event.step_key or "?")
+            elif event.event_type == dg.DagsterEventType.RUN_FAILURE:
+                summary.run_failure = event.message or "the run failed"
         return summary
 
     @property
@@ -69,7 +82,7 @@ class RunSummary:
 
     @property
     def ok(self) -> bool:
-        return not self.failed_steps and not self.blocking_failures
+        return not self.failed_steps and not self.blocking_failures and self.run_failure is None
 
     def render(self, job_name: str) -> str:
         lines = [f"Job `{job_name}`: {'succeeded' if self.ok else 'FAILED'}", ""]
@@ -86,20 +99,41 @@ class RunSummary:
                 lines.append(f"  [{kind}] {check['asset']} / {check['check']}: {detail}{sample}")
         for step, message in self.failed_steps.items():
             lines.append(f"  step {step} failed: {message}")
+        if self.run_failure and not self.failed_steps:
+            lines.append(f"  run failed: {self.run_failure}")
         if self.skipped_steps:
             lines.append(f"  skipped because upstream failed: {', '.join(sorted(self.skipped_steps))}")
         lines += ["", f"Lakehouse: {settings.duckdb_path()}", f"Exports:   {settings.exports_dir()}"]
         return "\n".join(lines)
 
 
+def say(message: str) -> None:
+    """Tell the person at the terminal what the run is doing (waiting, cleaning up)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterInstance | None = None) -> RunSummary:
+    """Run a job in this process, in its turn on the lakehouse, and summarize what it did.
+
+    Raises `runs.LakehouseBusy` when another run kept the lakehouse past `JUMP_LOCK_TIMEOUT`.
+    """
     from jump_platform.definitions import build_defs
 
     job = build_defs().resolve_job_def(job_name)
     instance = instance or (dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral())
     # Dagster's console log is for debugging; people read the summary. Warnings and errors still show.
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config={**quiet, **(run_config or {})})
+    run_id = str(uuid.uuid4())
+    # execute_in_process ignores the job's executor (`runs.lakehouse_executor`): take the turn here.
+    with runs.lakehouse_turn(instance, run_id, job_name, say=say):
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_id=run_id,
+            # Which process runs it: a later run can tell whether it died (see jump_platform.runs).
+            tags=runs.this_process_tags(),
+            run_config={**quiet, **(run_config or {})},
+        )
     return RunSummary.from_events(result.all_events)
 
 
@@ -113,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run a job and print its summary")
     run.add_argument("job", choices=["extract", "load", "transform", "export", "refresh"])
     args = parser.parse_args(argv)
-    summary = run_job(args.job)
+    try:
+        summary = run_job(args.job)
+    except runs.LakehouseBusy as busy:
+        say(f"Job `{args.job}`: not run. {busy}")
+        return 1
     print(summary.render(args.job))
     return 0 if summary.ok else 1
 

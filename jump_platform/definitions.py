@@ -17,6 +17,7 @@ from jump_platform.defs.sources.checks import source_checks
 from jump_platform.defs.transform.assets import jump_dbt_models
 from jump_platform.defs.transform.checks import mart_checks
 from jump_platform.defs.transform.resources import dbt_resource
+from jump_platform.runs import lakehouse_executor
 
 
 def build_defs() -> dg.Definitions:
@@ -28,8 +29,9 @@ def build_defs() -> dg.Definitions:
         schedules=schedules(),
         sensors=[*SENSORS, notify_on_run_failure, notify_on_run_success],
         resources={**lakehouse_resources(), "dbt": dbt_resource()},
-        # DuckDB has one writer: steps of a run execute one after the other, in one process.
-        executor=dg.in_process_executor,
+        # DuckDB has one writer: steps of a run execute one after the other, in one process, which
+        # holds the lakehouse from the first step to the last (see jump_platform/runs.py).
+        executor=lakehouse_executor,
     )
 
 

@@ -5,10 +5,16 @@ statements: if the insert fails (a new column, a full disk), the table is left e
 write runs in one transaction, so a failed write leaves the previous table intact, and:
 - an unpartitioned output replaces the table (`create or replace`, so its columns may change);
 - a partitioned output replaces only its partitions' rows;
-- an output whose runtime metadata says `write_mode: append` appends its rows, adding any new
-  columns to the table first (incremental deliveries of the landing zone).
+- an output whose runtime metadata says `write_mode: append` appends its rows (incremental
+  deliveries of the landing zone); an append never changes the table's columns: a column the
+  table does not have is refused.
 An output may be a polars DataFrame or `TableBatches`, DataFrames written one after the other in
 the same transaction, for tables larger than memory. Reading back is `DuckDBPolarsIOManager`'s own.
+
+Security: the data reaches DuckDB as Arrow, so the writing connection needs no file access. It is
+opened with external access off and its configuration locked (`LOCKED_DOWN`): SQL that slipped
+through could neither read nor write a file, nor turn that back on. Every schema, table and
+column name is quoted (`jump_platform.sql`).
 """
 
 from __future__ import annotations
@@ -27,7 +33,15 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 
+from jump_platform.sql import qualified, quote_identifier, short_repr
+
 APPEND = "append"
+# Settings of the connection that writes: no file access beyond the database (and its spill
+# files), then the configuration locked, so no statement can turn it back on.
+# NOTE: a loader that reads the landing zone with DuckDB itself (read_csv) would need file access:
+# use `allowed_directories` limited to the claimed batch folder instead of switching it off, and
+# keep `lock_configuration` last.
+LOCKED_DOWN: dict[str, Any] = {"enable_external_access": False, "lock_configuration": True}
 
 
 @dataclass(frozen=True)
@@ -46,36 +60,53 @@ def _markdown_preview(frame: pl.DataFrame) -> str:
     return header + "\n".join(rows)
 
 
-def table_metadata(connection: duckdb.DuckDBPyConnection, name: str, preview_rows: int = 5) -> dict[str, Any]:
+def table_metadata(
+    connection: duckdb.DuckDBPyConnection, schema: str, table: str, preview_rows: int = 5
+) -> dict[str, Any]:
     """What a user looks for on a table's materialization: row count, column schema, a preview."""
+    name = qualified(schema, table)
     columns = connection.execute(f"describe {name}").fetchall()
     return {
         "dagster/row_count": connection.execute(f"select count(*) from {name}").fetchone()[0],
         "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(row[0], row[1]) for row in columns]),
-        "preview": dg.MetadataValue.md(_markdown_preview(connection.sql(f"select * from {name} limit {preview_rows}").pl())),
+        "preview": dg.MetadataValue.md(
+            _markdown_preview(connection.execute(f"select * from {name} limit ?", [int(preview_rows)]).pl())
+        ),
     }
 
 
+class SchemaChangeError(ValueError):
+    """An append that would change a table's columns."""
+
+
+def _columns(connection: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [row[0] for row in connection.execute(f"describe {relation}").fetchall()]
+
+
 def _replace_or_append(connection: duckdb.DuckDBPyConnection, name: str, source: str, replace: bool) -> None:
-    """Fill table `name` from relation `source`: replace it, or insert by column name, adding the
-    columns the table does not have yet."""
+    """Fill table `name` from relation `source` (both already quoted): replace it, or insert by
+    column name. An append never adds a column: one the table does not have is refused."""
     if replace:
         connection.execute(f"create or replace table {name} as select * from {source}")
         return
     connection.execute(f"create table if not exists {name} as select * from {source} limit 0")
-    existing = {row[0] for row in connection.execute(f"describe {name}").fetchall()}
-    for column, kind, *_ in connection.execute(f"describe {source}").fetchall():
-        if column not in existing:
-            connection.execute(f'alter table {name} add column "{column}" {kind}')
+    existing = _columns(connection, name)
+    new = [column for column in _columns(connection, source) if column not in existing]
+    if new:
+        raise SchemaChangeError(
+            f"{name}: an append cannot add column(s) {', '.join(map(short_repr, new))}; "
+            f"the table has {', '.join(existing)}"
+        )
     connection.execute(f"insert into {name} by name select * from {source}")
 
 
 def write_batches(connection: duckdb.DuckDBPyConnection, name: str, batches: Iterable[pl.DataFrame], replace: bool) -> int:
-    """Write batches to a table in the open transaction; `replace` replaces it with the first one."""
+    """Write batches to table `name` (quoted, see `qualified`) in the open transaction; `replace`
+    replaces it with the first one."""
     rows = 0
     for index, batch in enumerate(batches):
         connection.register("_incoming", batch.to_arrow())
-        _replace_or_append(connection, name, "_incoming", replace=replace and index == 0)
+        _replace_or_append(connection, name, quote_identifier("_incoming"), replace=replace and index == 0)
         connection.unregister("_incoming")
         rows += batch.height
     return rows
@@ -95,9 +126,9 @@ def write_batches_bounded(
     swap, the table is untouched and the scratch table is dropped. Expects an open transaction, as
     `AtomicDuckDbClient` gives, and leaves one open for it to commit.
     """
-    name, scratch = f"{schema}.{table}", f'{SCRATCH_SCHEMA}."{schema}__{table}"'
+    name, scratch = qualified(schema, table), qualified(SCRATCH_SCHEMA, f"{schema}__{table}")
     connection.commit()
-    connection.execute(f"create schema if not exists {SCRATCH_SCHEMA}")
+    connection.execute(f"create schema if not exists {quote_identifier(SCRATCH_SCHEMA)}")
     rows, in_transaction = 0, False
     try:
         for index, batch in enumerate(batches):
@@ -140,7 +171,11 @@ class AtomicDuckDbClient(DuckDbClient):
         connection = backoff(
             fn=duckdb.connect,
             retry_on=(RuntimeError, duckdb.IOException),
-            kwargs={"database": database, "read_only": False, "config": context.resource_config["connection_config"]},
+            kwargs={
+                "database": database,
+                "read_only": False,
+                "config": {**context.resource_config["connection_config"], **LOCKED_DOWN},
+            },
             max_retries=10,
         )
         try:
@@ -170,21 +205,22 @@ class AtomicPolarsTypeHandler(DuckDBPolarsTypeHandler):
     def handle_output(
         self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection
     ) -> Mapping[str, Any]:  # noqa: ANN001
-        name = f"{table_slice.schema}.{table_slice.table}"
+        name = qualified(table_slice.schema, table_slice.table)
         append = _write_mode(context) == APPEND
         # A partitioned output's old rows were deleted by the client: insert the slice.
         written = write_batches(connection, name, [obj], replace=not (append or table_slice.partition_dimensions))
-        return {**table_metadata(connection, name), "rows_written": written, "write_mode": _write_mode(context)}
+        metadata = table_metadata(connection, table_slice.schema, table_slice.table)
+        return {**metadata, "rows_written": written, "write_mode": _write_mode(context)}
 
 
 class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
     def handle_output(
         self, context: dg.OutputContext, table_slice: TableSlice, obj: TableBatches, connection
     ) -> Mapping[str, Any]:  # noqa: ANN001
-        name = f"{table_slice.schema}.{table_slice.table}"
         replace = _write_mode(context) != APPEND
         written = write_batches_bounded(connection, table_slice.schema, table_slice.table, obj.batches, replace)
-        return {**table_metadata(connection, name), "rows_written": written, "write_mode": _write_mode(context)}
+        metadata = table_metadata(connection, table_slice.schema, table_slice.table)
+        return {**metadata, "rows_written": written, "write_mode": _write_mode(context)}
 
     def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> TableBatches:  # noqa: ANN001
         frame = DuckDBPolarsTypeHandler().load_input(context, table_slice, connection)

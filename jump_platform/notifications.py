@@ -7,10 +7,13 @@ the sensors in `jump_platform/defs/notifications/sensors.py` turn a run into a `
 Where a message goes is decided at send time from environment variables, first match wins:
 
 1. `JUMP_NOTIFY_WEBHOOK`: a JSON POST to that URL (the body carries a `text` field, so Slack or Mattermost
-   incoming webhooks display it as is);
-2. `JUMP_SMTP_HOST`: an email through that SMTP server (`JUMP_SMTP_PORT`, default 25; `JUMP_SMTP_FROM`;
-   `JUMP_SMTP_TO`, a comma-separated list; optional `JUMP_SMTP_USER` / `JUMP_SMTP_PASSWORD`;
-   `JUMP_SMTP_STARTTLS` truthy to upgrade the connection, verifying the server's certificate);
+   incoming webhooks display it as is). The URL must be `https://`, or `http://` to a loopback address;
+   redirects are not followed; the URL, which often carries a token, is never written to a log;
+2. `JUMP_SMTP_HOST`: an email through that SMTP server (`JUMP_SMTP_PORT`, default 25, or 465 with SMTPS;
+   `JUMP_SMTP_FROM`; `JUMP_SMTP_TO`, a comma-separated list; optional `JUMP_SMTP_USER` / `JUMP_SMTP_PASSWORD`;
+   `JUMP_SMTP_STARTTLS` truthy to upgrade the connection, or `JUMP_SMTP_SSL` truthy for SMTPS, both
+   verifying the server's certificate). A password is only ever sent encrypted: with credentials and
+   neither STARTTLS nor SMTPS, the email is refused, unless `JUMP_SMTP_ALLOW_PLAINTEXT=true` says so;
 3. otherwise one JSON line appended to `<data dir>/notifications.log` (`JUMP_DATA_DIR`, default `data/`).
 
 A delivery that fails is logged and the message falls back to the log file, with the reason, so that no
@@ -20,11 +23,13 @@ built or sent, never at import time.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
 import smtplib
 import ssl
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -39,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_UI_URL = "http://127.0.0.1:3000"
 DEFAULT_SMTP_PORT = 25
+DEFAULT_SMTPS_PORT = 465
 DEFAULT_SMTP_FROM = "jump-platform@localhost"
 # Seconds to wait for a webhook or an SMTP server before falling back to the log file. Short, because a
 # sensor tick that hangs delays every other notification.
@@ -173,16 +179,47 @@ def notifications_log_path() -> Path:
     return settings.data_dir() / LOG_FILE_NAME
 
 
+def check_webhook_url(url: str) -> None:
+    """Refuse a webhook URL that would send the message (and its token) in clear over a network:
+    only `https://`, or `http://` to a loopback address, is accepted. The error never quotes the URL."""
+    parsed = urllib.parse.urlsplit(url)
+    host = parsed.hostname or ""
+    if parsed.scheme == "https" and host:
+        return
+    if parsed.scheme == "http" and host:
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if loopback:
+            return
+        raise ValueError(
+            "JUMP_NOTIFY_WEBHOOK must be https:// (http:// is accepted to a loopback address only, such as 127.0.0.1)"
+        )
+    raise ValueError(
+        f"JUMP_NOTIFY_WEBHOOK must be an https:// URL (or http:// to a loopback address), found scheme {parsed.scheme!r}"
+        + ("" if host else " without a host")
+    )
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect could send the message elsewhere, even in clear: answer 3xx is an error instead."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
 def post_to_webhook(notification: Notification, url: str, timeout: float = SEND_TIMEOUT_SECONDS) -> None:
     """POST the notification as JSON to `url`; raise if the server does not answer with a 2xx status."""
+    check_webhook_url(url)
     request = urllib.request.Request(
         url,
         data=json.dumps(notification.to_dict()).encode("utf-8"),
         headers={"Content-Type": "application/json", "User-Agent": "jump_platform-notifications"},
         method="POST",
     )
-    # urlopen raises HTTPError for 4xx/5xx answers and URLError when nobody listens.
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    # The opener raises HTTPError for 4xx/5xx (and 3xx) answers and URLError when nobody listens.
+    with urllib.request.build_opener(_NoRedirect).open(request, timeout=timeout) as response:
         if not 200 <= response.status < 300:
             raise RuntimeError(f"webhook answered HTTP {response.status}")
 
@@ -192,20 +229,32 @@ def send_email(notification: Notification, timeout: float = SEND_TIMEOUT_SECONDS
     recipients = [address.strip() for address in _env("JUMP_SMTP_TO").split(",") if address.strip()]
     if not recipients:
         raise ValueError("JUMP_SMTP_HOST is set but JUMP_SMTP_TO names no recipient")
+    smtps, starttls = is_truthy(_env("JUMP_SMTP_SSL")), is_truthy(_env("JUMP_SMTP_STARTTLS"))
+    user = _env("JUMP_SMTP_USER")
+    if user and not (smtps or starttls) and not is_truthy(_env("JUMP_SMTP_ALLOW_PLAINTEXT")):
+        raise ValueError(
+            "JUMP_SMTP_USER is set but the connection would not be encrypted, so the password is not sent: "
+            "set JUMP_SMTP_STARTTLS=true or JUMP_SMTP_SSL=true (or JUMP_SMTP_ALLOW_PLAINTEXT=true to send it in clear)"
+        )
     message = EmailMessage()
     message["Subject"] = notification.subject
     message["From"] = _env("JUMP_SMTP_FROM") or DEFAULT_SMTP_FROM
     message["To"] = ", ".join(recipients)
     message.set_content(notification.text)
 
-    port = int(_env("JUMP_SMTP_PORT") or DEFAULT_SMTP_PORT)
-    with smtplib.SMTP(_env("JUMP_SMTP_HOST"), port, timeout=timeout) as smtp:
-        if is_truthy(_env("JUMP_SMTP_STARTTLS")):
-            # A verifying context: smtplib's default would accept any certificate.
-            smtp.starttls(context=ssl.create_default_context())
-        if _env("JUMP_SMTP_USER"):
+    # A verifying context: smtplib's default would accept any certificate.
+    context = ssl.create_default_context()
+    port = int(_env("JUMP_SMTP_PORT") or (DEFAULT_SMTPS_PORT if smtps else DEFAULT_SMTP_PORT))
+    if smtps:
+        connection = smtplib.SMTP_SSL(_env("JUMP_SMTP_HOST"), port, timeout=timeout, context=context)
+    else:
+        connection = smtplib.SMTP(_env("JUMP_SMTP_HOST"), port, timeout=timeout)
+    with connection as smtp:
+        if starttls and not smtps:
+            smtp.starttls(context=context)
+        if user:
             # The password is taken as is: leading or trailing spaces may be part of it.
-            smtp.login(_env("JUMP_SMTP_USER"), os.environ.get("JUMP_SMTP_PASSWORD", ""))
+            smtp.login(user, os.environ.get("JUMP_SMTP_PASSWORD", ""))
         smtp.send_message(message)
 
 
@@ -241,6 +290,9 @@ def send_notification(notification: Notification) -> Channel:
             return channel
     except Exception as error:  # noqa: BLE001 (any delivery failure must end in the log file, not vanish)
         reason = f"{channel} delivery failed: {type(error).__name__}: {error}"
+        if webhook:
+            # The URL may carry a token: never in a log, even inside an error message.
+            reason = reason.replace(webhook, "<JUMP_NOTIFY_WEBHOOK>")
         logger.error("Notification for run %s: %s; appending it to %s", notification.run_id, reason, log_path)
         append_to_log(notification, log_path, delivery_error=reason)
         return "log"

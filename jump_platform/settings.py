@@ -112,3 +112,19 @@ def schedules_on() -> bool:
 def dbt_env() -> dict[str, str]:
     """Environment for dbt subprocesses, so dbt and Dagster always open the same file."""
     return {"JUMP_DUCKDB_PATH": str(duckdb_path())}
+
+
+DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0
+
+
+def lock_timeout() -> float:
+    """How long a run waits for another run to finish with the lakehouse before it gives up:
+    `JUMP_LOCK_TIMEOUT` seconds, default 1800 (30 minutes); 0 gives up at once."""
+    raw = _env("JUMP_LOCK_TIMEOUT")
+    try:
+        value = float(raw) if raw else DEFAULT_LOCK_TIMEOUT_SECONDS
+    except ValueError:
+        raise ValueError(f"JUMP_LOCK_TIMEOUT must be a number of seconds, found {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"JUMP_LOCK_TIMEOUT must be a number of seconds, found {raw!r}")
+    return value

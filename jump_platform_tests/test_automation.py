@@ -38,6 +38,14 @@ USERS_CSV = (
 INVOICES_HEADER = "id,job_contract_id,client_id,reference,amount,issue_date\n"
 
 
+def uid(n: int, prefix: str = "0") -> str:
+    """A readable UUID: `uid(3, "c")` is `c0000000-0000-4000-8000-000000000003`."""
+    return f"{prefix}0000000-0000-4000-8000-{n:012d}"
+
+
+CONTRACT, CLIENT = uid(1, "c"), uid(1, "d")
+
+
 def drop(root: Path, relative: str, content: str, age_seconds: float = 10.0) -> Path:
     """Deliver a file whose copy finished `age_seconds` ago (the sensor waits for files to settle)."""
     path = root / relative
@@ -122,7 +130,7 @@ def test_a_file_still_being_copied_waits_for_the_next_tick(data_dir: Path, no_la
 
 def test_increments_and_several_tables_go_in_one_run(data_dir: Path, no_lakehouse: None) -> None:
     root = settings.landing_dir()
-    drop(root, "app/invoices/2026-10.csv", INVOICES_HEADER + "i1,c1,k1,JMP00001,10.00,2026-10-01\n")
+    drop(root, "app/invoices/2026-10.csv", INVOICES_HEADER + f"{uid(1)},{CONTRACT},{CLIENT},JMP00001,10.00,2026-10-01\n")
     drop(root, "crm/customers.csv", "last_name,first_name,email,satisfaction_score\nDurand,Ana,a@x.fr,9\n")
     [request] = tick().run_requests
     assert request.tags[DELIVERED_TABLES_TAG] == "app__invoices,crm__customers"
@@ -237,14 +245,14 @@ def test_a_snapshot_then_an_increment_loaded_twice_then_corrected_leave_one_row_
 ) -> None:
     root = settings.landing_dir()
     instance = dg.DagsterInstance.ephemeral()
-    drop(root, "app/invoices.csv", INVOICES_HEADER + "i1,c1,k1,JMP00001,100.00,2026-09-01\n")
+    drop(root, "app/invoices.csv", INVOICES_HEADER + f"{uid(1)},{CONTRACT},{CLIENT},JMP00001,100.00,2026-09-01\n")
     _load(instance)
-    october = INVOICES_HEADER + "i2,c1,k1,JMP00002,200.00,2026-10-01\ni3,c1,k1,JMP00003,300.00,2026-10-02\n"
+    october = INVOICES_HEADER + f"{uid(2)},{CONTRACT},{CLIENT},JMP00002,200.00,2026-10-01\n{uid(3)},{CONTRACT},{CLIENT},JMP00003,300.00,2026-10-02\n"
     drop(root, "app/invoices/2026-10.csv", october)
     _load(instance)
     drop(root, "app/invoices/2026-10.csv", october)
     _load(instance)
-    drop(root, "app/invoices/2026-10-fix.csv", INVOICES_HEADER + "i3,c1,k1,JMP00003,333.00,2026-10-03\n")
+    drop(root, "app/invoices/2026-10-fix.csv", INVOICES_HEADER + f"{uid(3)},{CONTRACT},{CLIENT},JMP00003,333.00,2026-10-03\n")
     _load(instance, stage=True)
 
     with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
@@ -254,16 +262,16 @@ def test_a_snapshot_then_an_increment_loaded_twice_then_corrected_leave_one_row_
         ).fetchall()
     assert delivered == 6
     assert staged == [
-        ("i1", "100.00", dt.date(2026, 9, 1)),
-        ("i2", "200.00", dt.date(2026, 10, 1)),
-        ("i3", "333.00", dt.date(2026, 10, 3)),
+        (uid(1), "100.00", dt.date(2026, 9, 1)),
+        (uid(2), "200.00", dt.date(2026, 10, 1)),
+        (uid(3), "333.00", dt.date(2026, 10, 3)),
     ]
 
     # A second snapshot replaces everything delivered before (staging is a view on it).
-    drop(root, "app/invoices.csv", INVOICES_HEADER + "i9,c1,k1,JMP00009,9.00,2026-11-01\n")
+    drop(root, "app/invoices.csv", INVOICES_HEADER + f"{uid(9)},{CONTRACT},{CLIENT},JMP00009,9.00,2026-11-01\n")
     _load(instance)
     with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
-        assert con.sql("select invoice_id from staging.app__invoices").fetchall() == [("i9",)]
+        assert con.sql("select invoice_id from staging.app__invoices").fetchall() == [(uid(9),)]
 
 
 # --- monthly invoices -------------------------------------------------------------------------

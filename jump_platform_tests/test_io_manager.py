@@ -2,13 +2,14 @@
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import duckdb
 import polars as pl
 import pytest
 
-from jump_platform.io_manager import APPEND, AtomicPolarsTypeHandler, LakehouseIOManager, TableBatches
+from jump_platform.io_manager import APPEND, AtomicDuckDbClient, AtomicPolarsTypeHandler, LakehouseIOManager, TableBatches
 
 ROWS = {"value": [1, 2]}
 
@@ -50,15 +51,31 @@ def test_a_replacement_may_change_the_columns(tmp_path: Path) -> None:
     assert _rows(database) == [(3, "new")]
 
 
-def test_an_append_keeps_the_rows_and_adds_new_columns(tmp_path: Path) -> None:
+def test_an_append_keeps_the_rows(tmp_path: Path) -> None:
     database = tmp_path / "lake.duckdb"
     assert _write(database, pl.DataFrame(ROWS), APPEND).success
-    result = _write(database, pl.DataFrame({"value": [3], "note": ["new"]}), APPEND)
+    result = _write(database, pl.DataFrame({"value": [3]}), APPEND)
     assert result.success
-    assert _rows(database) == [(1, None), (2, None), (3, "new")]
+    assert _rows(database) == [(1,), (2,), (3,)]
     [materialization] = result.asset_materializations_for_node("sources__things")
     assert materialization.metadata["dagster/row_count"].value == 3
     assert materialization.metadata["rows_written"].value == 1
+
+
+def _columns(database: Path) -> list[str]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return [row[0] for row in con.sql("describe sources.things").fetchall()]
+
+
+def test_an_append_never_adds_a_column_and_leaves_the_table_as_it_was(tmp_path: Path) -> None:
+    database = tmp_path / "lake.duckdb"
+    assert _write(database, pl.DataFrame(ROWS), APPEND).success
+    result = _write(database, pl.DataFrame({"value": [3], "note": ["new"]}), APPEND)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "an append cannot add column(s) 'note'; the table has value" in str(failure.step_failure_data.error)
+    assert _columns(database) == ["value"]
+    assert _rows(database) == [(1,), (2,)]
 
 
 def _write_batches(database: Path, batches: Iterator[pl.DataFrame], write_mode: str = "replace") -> dg.ExecuteInProcessResult:
@@ -88,5 +105,59 @@ def test_batches_replace_or_append_like_a_single_frame(tmp_path: Path) -> None:
     database = tmp_path / "lake.duckdb"
     assert _write_batches(database, iter([pl.DataFrame({"value": [1]}), pl.DataFrame({"value": [2]})])).success
     assert _rows(database) == [(1,), (2,)]
-    assert _write_batches(database, iter([pl.DataFrame({"value": [3], "note": ["x"]})]), APPEND).success
-    assert _rows(database) == [(1, None), (2, None), (3, "x")]
+    assert _write_batches(database, iter([pl.DataFrame({"value": [3]})]), APPEND).success
+    assert _rows(database) == [(1,), (2,), (3,)]
+    assert not _write_batches(database, iter([pl.DataFrame({"value": [4], "note": ["x"]})]), APPEND).success
+    assert _columns(database) == ["value"]
+    assert _rows(database) == [(1,), (2,), (3,)]
+
+
+# Column names an attacker could put in a delivered file's header: each tries to close the quoted
+# identifier and run its own statement.
+HOSTILE_NAMES = [
+    'x" varchar; commit; drop table sources.things; begin; --',
+    "x'; drop table sources.things; --",
+    'a"\n; copy sources.things to \'/tmp/stolen.csv\'; --',
+    "line\nbreak; -- comment",
+    'x"; attach \'/tmp/evil.duckdb\' as evil; --"',
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_hostile_column_name_runs_no_sql_and_changes_no_table(tmp_path: Path, name: str) -> None:
+    database = tmp_path / "lake.duckdb"
+    assert _write(database, pl.DataFrame(ROWS), APPEND).success
+    # An append may not add it; the table keeps its one column and its rows.
+    assert not _write(database, pl.DataFrame({"value": [3], name: ["boom"]}), APPEND).success
+    assert _columns(database) == ["value"] and _rows(database) == [(1,), (2,)]
+    # A replacement takes it as one plain column name, quoted; nothing else runs.
+    assert _write(database, pl.DataFrame({"value": [3], name: ["boom"]})).success
+    assert _columns(database) == ["value", name]
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = con.sql("select schema_name, table_name from duckdb_tables() order by all").fetchall()
+    assert tables == [("sources", "things")]
+    assert [p.name for p in tmp_path.iterdir()] == ["lake.duckdb"]
+
+
+def test_the_writing_connection_can_neither_read_nor_write_files(tmp_path: Path) -> None:
+    """Even SQL that slipped through could not reach a file, nor unlock the configuration; the
+    data, which arrives as Arrow, is still written."""
+    database, outside = tmp_path / "lake.duckdb", tmp_path / "outside.csv"
+    outside.write_text("secret\n")
+    assert _write(database, pl.DataFrame(ROWS)).success  # through the same locked-down connection
+    context = SimpleNamespace(resource_config={"database": str(database), "connection_config": {"memory_limit": "1GB"}})
+    attempts = [
+        f"select * from read_csv('{outside}')",
+        f"copy (select 1) to '{tmp_path / 'stolen.csv'}'",
+        f"attach '{tmp_path / 'other.duckdb'}' as other",
+        "set enable_external_access = true",
+        "set lock_configuration = false",
+    ]
+    with AtomicDuckDbClient.connect(context, None) as connection:
+        for sql in attempts:
+            with pytest.raises(duckdb.Error, match="disabled by config|configuration has been locked"):
+                connection.execute(sql)
+            connection.rollback()  # the failed statement aborted the client's transaction
+            connection.begin()
+        assert connection.sql("select count(*) from sources.things").fetchone() == (2,)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lake.duckdb", "outside.csv"]

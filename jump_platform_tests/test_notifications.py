@@ -30,6 +30,7 @@ from jump_platform.notifications import (
     FailedStep,
     Notification,
     build_notification,
+    check_webhook_url,
     readable_run_name,
     send_notification,
 )
@@ -45,6 +46,8 @@ NOTIFICATION_VARIABLES = [
     "JUMP_SMTP_USER",
     "JUMP_SMTP_PASSWORD",
     "JUMP_SMTP_STARTTLS",
+    "JUMP_SMTP_SSL",
+    "JUMP_SMTP_ALLOW_PLAINTEXT",
 ]
 
 
@@ -71,6 +74,8 @@ class WebhookReceiver:
     bodies: list[dict[str, object]] = field(default_factory=list)
     content_types: list[str] = field(default_factory=list)
     answer_status: int = 200
+    location: str | None = None  # sent with the answer, to play a redirect
+    gets: int = 0
 
 
 @pytest.fixture
@@ -84,6 +89,13 @@ def webhook() -> Iterator[WebhookReceiver]:
             receiver.bodies.append(json.loads(self.rfile.read(length)))
             receiver.content_types.append(self.headers["Content-Type"])
             self.send_response(receiver.answer_status)
+            if receiver.location:
+                self.send_header("Location", receiver.location)
+            self.end_headers()
+
+        def do_GET(self) -> None:  # what a followed 302 would send
+            receiver.gets += 1
+            self.send_response(200)
             self.end_headers()
 
         def log_message(self, format: str, *args: object) -> None:  # silence request logging
@@ -265,6 +277,42 @@ def test_a_webhook_answering_an_error_falls_back_to_the_log_file_with_the_reason
     assert "webhook delivery failed" in str(logged["delivery_error"])
     assert "500" in str(logged["delivery_error"])
     assert "webhook delivery failed" in caplog.text
+    assert "/hooks/jump" not in caplog.text + json.dumps(logged)  # the URL may carry a token
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://hooks.example.com/T0K3N", "http:// is accepted to a loopback address only"),
+        ("ftp://hooks.example.com/T0K3N", "found scheme 'ftp'"),
+        ("file:///etc/passwd", "found scheme 'file'"),
+        ("hooks.example.com/T0K3N", "found scheme ''"),
+    ],
+)
+def test_a_webhook_url_that_is_not_https_or_loopback_is_refused_without_being_logged(
+    url: str, expected: str, monkeypatch: pytest.MonkeyPatch, clean_environment: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("JUMP_NOTIFY_WEBHOOK", url)
+    with caplog.at_level(logging.DEBUG):
+        assert send_notification(invoice_failure()) == "log"
+    [logged] = read_log(clean_environment)
+    assert expected in str(logged["delivery_error"])
+    assert "T0K3N" not in caplog.text + json.dumps(logged) and "passwd" not in caplog.text
+
+
+def test_webhook_urls_accepted_are_https_and_loopback_http() -> None:
+    for url in ("https://hooks.example.com/x", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]/x"):
+        check_webhook_url(url)
+
+
+def test_a_webhook_redirect_is_not_followed(
+    webhook: WebhookReceiver, monkeypatch: pytest.MonkeyPatch, clean_environment: Path
+) -> None:
+    monkeypatch.setenv("JUMP_NOTIFY_WEBHOOK", webhook.url)
+    webhook.answer_status, webhook.location = 302, webhook.url + "/elsewhere"  # urllib would follow it by default
+    assert send_notification(invoice_failure()) == "log"
+    assert webhook.gets == 0 and len(webhook.bodies) == 1
+    assert "302" in str(read_log(clean_environment)[0]["delivery_error"])
 
 
 # --- SMTP --------------------------------------------------------------------------------------------------
@@ -301,11 +349,48 @@ def test_smtp_credentials_are_used_to_log_in(smtp_with_login: SmtpReceiver, monk
     monkeypatch.setenv("JUMP_SMTP_TO", "data@jump.example")
     monkeypatch.setenv("JUMP_SMTP_USER", "jump")
     monkeypatch.setenv("JUMP_SMTP_PASSWORD", "s3cret")
+    monkeypatch.setenv("JUMP_SMTP_ALLOW_PLAINTEXT", "true")  # the explicit opt-in to AUTH in clear
 
     assert send_notification(invoice_failure()) == "smtp"
 
     assert smtp_with_login.logins == [("jump", "s3cret")]
     assert len(smtp_with_login.envelopes) == 1
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_credentials_are_never_sent_over_plain_text_by_default(
+    smtp_with_login: SmtpReceiver, monkeypatch: pytest.MonkeyPatch, clean_environment: Path
+) -> None:
+    monkeypatch.setenv("JUMP_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("JUMP_SMTP_PORT", str(smtp_with_login.port))
+    monkeypatch.setenv("JUMP_SMTP_TO", "data@jump.example")
+    monkeypatch.setenv("JUMP_SMTP_USER", "jump")
+    monkeypatch.setenv("JUMP_SMTP_PASSWORD", "s3cret")
+
+    assert send_notification(invoice_failure()) == "log"
+
+    assert smtp_with_login.logins == [] and smtp_with_login.envelopes == []
+    [logged] = read_log(clean_environment)
+    assert "set JUMP_SMTP_STARTTLS=true or JUMP_SMTP_SSL=true" in str(logged["delivery_error"])
+    assert "s3cret" not in json.dumps(logged)
+
+
+def test_smtps_delivers_over_implicit_tls_to_a_trusted_server(
+    loopback_certificate: TlsIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_context.load_cert_chain(loopback_certificate.certificate, loopback_certificate.key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(loopback_certificate.certificate))
+    controller, receiver = _start_smtp(ssl_context=tls_context)
+    try:
+        monkeypatch.setenv("JUMP_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("JUMP_SMTP_PORT", str(receiver.port))
+        monkeypatch.setenv("JUMP_SMTP_TO", "data@jump.example")
+        monkeypatch.setenv("JUMP_SMTP_SSL", "true")
+        assert send_notification(invoice_failure()) == "smtp"
+    finally:
+        controller.stop()
+    assert len(receiver.envelopes) == 1
 
 
 def test_starttls_upgrades_the_connection_to_a_trusted_server(

@@ -217,17 +217,23 @@ def test_the_real_monthly_turnover_reconciles_with_the_generated_invoices(lakeho
     assert result.passed and result.metadata["offending_rows"].value == 0
 
 
-def test_a_blocking_failure_in_the_pipeline_leaves_the_marts_as_the_last_good_run_left_them(
-    lakehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Start from a copy of the session's clean lakehouse: the last good run.
+@pytest.fixture
+def last_good_run(lakehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the session's clean lakehouse (the last good run), which the platform points at."""
     data = tmp_path / "data"
     shutil.copytree(lakehouse, data)
-    turnover = _monthly_turnover_rows(data)
     monkeypatch.setenv("JUMP_DATA_DIR", str(data))
     monkeypatch.delenv("JUMP_DUCKDB_PATH", raising=False)
     monkeypatch.setenv("JUMP_AS_OF", CONFTEST_AS_OF.isoformat())
     monkeypatch.delenv("JUMP_SCALE", raising=False)
+    return data
+
+
+def test_a_blocking_failure_in_the_pipeline_leaves_the_marts_as_the_last_good_run_left_them(
+    last_good_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = last_good_run
+    turnover = _monthly_turnover_rows(data)
     monkeypatch.setenv("JUMP_ANOMALIES", "duplicate_ids")
 
     summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
@@ -248,3 +254,57 @@ def test_a_check_whose_tables_are_missing_fails_and_says_so(tmp_path: Path) -> N
     result = check(duckdb=DuckDBResource(database=str(tmp_path / "empty.duckdb")))
     assert not result.passed
     assert result.metadata["missing_tables"].value == "sources.app__users"
+
+
+# --- a failed check stops every later transform; cross-table checks judge the current tables ----
+
+
+def _deliver_invoice(data: Path, change: str) -> str:
+    """Write an increment of one invoice to the landing zone: an existing invoice under a new id,
+    with `change` applied (a SQL select list over the invoice `i` and its contract `c`). Returns its id."""
+    new_id = "00000000-0000-4000-8000-000000000001"
+    path = data / "sources" / "app" / "invoices" / "2026-12.csv"
+    path.parent.mkdir(parents=True)
+    with duckdb.connect(str(data / "lakehouse" / "lakehouse.duckdb"), read_only=True) as con:
+        con.execute(
+            f"copy (select '{new_id}' as id, i.job_contract_id, i.client_id, i.reference, {change} "
+            "from sources.app__invoices i join sources.app__job_contracts c on c.id = i.job_contract_id "
+            f"order by i.id limit 1) to '{path}' (header)"
+        )
+    return new_id
+
+
+@pytest.mark.parametrize(
+    ("change", "failing_check"),
+    [
+        # (a) a row breaking a single-table rule, loaded by `make load`, then `make transform`
+        ("-i.amount as amount, i.issue_date", "amount_is_positive_with_two_decimals"),
+        # (b) an invoices-only delivery: dated before its contract, judged against the contracts loaded earlier
+        ("i.amount, c.start_date - 1 as issue_date", "issue_date_is_inside_the_job_contract"),
+    ],
+)
+def test_a_failed_blocking_check_stops_every_later_transform_until_the_sources_are_fixed(
+    last_good_run: Path, tmp_path: Path, change: str, failing_check: str
+) -> None:
+    data = last_good_run
+    turnover = _monthly_turnover_rows(data)
+    (tmp_path / "dagster_home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
+    bad_id = _deliver_invoice(data, change)
+
+    load = run_job("load", instance=instance)
+
+    assert [(c["asset"], c["check"]) for c in load.blocking_failures] == [("sources/app__invoices", failing_check)]
+    # Every check of the invoices ran, the cross-table ones included, against the current tables.
+    judged = {c["check"] for c in load.checks if c["asset"] == "sources/app__invoices"}
+    assert judged == {rule.name for rule in SOURCE_RULES if rule.table == "app__invoices"}
+    assert not [step for step in load.skipped_steps if "app__invoices" in step]
+
+    transform = run_job("transform", instance=instance)
+
+    assert not transform.ok
+    message = transform.failed_steps["jump_dbt_models"]
+    assert f"sources.app__invoices / {failing_check}: 1 row(s) break it (e.g. {bad_id})" in message
+    assert "Last checked " in message and "failed" in message
+    assert not [key for key in transform.materialized if key.split("/")[0] in ("staging", "intermediate", "marts")]
+    assert _monthly_turnover_rows(data) == turnover

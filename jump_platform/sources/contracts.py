@@ -23,11 +23,19 @@ LOAD_METADATA_COLUMNS: dict[str, pl.DataType] = {
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a source table.
+
+    `nullable`: whether a value may be missing (an empty field); a non-null column refuses empty
+    values and the literal text NULL, and matches dbt's `not_null` test on the staging model.
+    `uuid`: the value must be a UUID written 8-4-4-4-12 hex digits.
+    """
+
     name: str
     dtype: pl.DataType
     description: str
     nullable: bool = False
     accepted_values: tuple[str, ...] | None = None
+    uuid: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -45,6 +53,9 @@ class TableContract:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     foreign_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Whether a delivery may carry columns beyond these (kept, on a snapshot only). Off for every
+    # table: an unexpected column is refused, so a delivery never changes a table's schema.
+    allow_extra_columns: bool = False
 
     @property
     def table(self) -> str:
@@ -68,7 +79,7 @@ USERS = TableContract(
     name="users",
     description="Freelancers registered in the Jump app, one row per user.",
     columns=(
-        Column("id", pl.String(), "User id (uuid)."),
+        Column("id", pl.String(), "User id (uuid).", uuid=True),
         Column("first_name", pl.String(), "First name."),
         Column("last_name", pl.String(), "Last name."),
         Column("email", pl.String(), "Email address, the key shared with the CRM."),
@@ -81,7 +92,7 @@ CLIENTS = TableContract(
     name="clients",
     description="Companies the freelancers invoice. One company may appear twice under two ids.",
     columns=(
-        Column("id", pl.String(), "Client id (uuid)."),
+        Column("id", pl.String(), "Client id (uuid).", uuid=True),
         Column("name", pl.String(), "Company name, as typed in the app."),
     ),
     primary_key=("id",),
@@ -92,8 +103,8 @@ JOB_CONTRACTS = TableContract(
     name="job_contracts",
     description="Permanent job contracts between Jump and a freelancer, under Jump Blue or Jump Green.",
     columns=(
-        Column("id", pl.String(), "Job contract id (uuid)."),
-        Column("user_id", pl.String(), "The freelancer holding the contract (app__users.id)."),
+        Column("id", pl.String(), "Job contract id (uuid).", uuid=True),
+        Column("user_id", pl.String(), "The freelancer holding the contract (app__users.id).", uuid=True),
         Column("entity", pl.String(), "The Jump offer: blue or green.", accepted_values=("blue", "green")),
         Column("start_date", pl.Date(), "First day of the contract."),
         Column("end_date", pl.Date(), "Last day of the contract; null while it is open.", nullable=True),
@@ -107,9 +118,9 @@ INVOICES = TableContract(
     name="invoices",
     description="Invoices a freelancer issued to a client through Jump.",
     columns=(
-        Column("id", pl.String(), "Invoice id (uuid)."),
-        Column("job_contract_id", pl.String(), "The contract it was issued under (app__job_contracts.id)."),
-        Column("client_id", pl.String(), "The invoiced client (app__clients.id)."),
+        Column("id", pl.String(), "Invoice id (uuid).", uuid=True),
+        Column("job_contract_id", pl.String(), "The contract it was issued under (app__job_contracts.id).", uuid=True),
+        Column("client_id", pl.String(), "The invoiced client (app__clients.id).", uuid=True),
         Column("reference", pl.String(), "JMP followed by a zero-padded sequence in issue order."),
         Column("amount", AMOUNT_DTYPE, "Amount excluding tax, in euros, 2 decimals."),
         Column("issue_date", pl.Date(), "Date the invoice was issued."),

@@ -28,6 +28,7 @@ from typing import Any
 import duckdb
 
 from jump_platform.sources.contracts import CONTRACTS, INVOICES, JOB_CONTRACTS, TableContract
+from jump_platform.sql import qualified, quote_identifier
 
 SAMPLE_SIZE = 10
 MISSING_REFERENCES_LISTED = 50
@@ -60,9 +61,7 @@ class RuleResult:
         return self.offending_rows == 0
 
 
-def _q(identifier: str) -> str:
-    """Quote a column name for DuckDB."""
-    return '"' + identifier.replace('"', '""') + '"'
+_q = quote_identifier  # short, as it is used on every column name below
 
 
 def _key_sql(columns: Sequence[str], alias: str = "") -> str:
@@ -428,7 +427,7 @@ class SourceRule:
 
 
 def _relation(schema: str, table: str) -> str:
-    return f"{schema}.{table}"
+    return qualified(schema, table)
 
 
 def _primary_key_rule(contract: TableContract, key: tuple[str, ...], name: str) -> SourceRule:

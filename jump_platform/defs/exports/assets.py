@@ -16,9 +16,10 @@ from dagster_duckdb import DuckDBResource
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.transform.assets import dbt_vars, translator, use_lakehouse_path
+from jump_platform.defs.transform.checks import MONTHLY_TURNOVER
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.exports import for_spreadsheet
-from jump_platform.sources.landing import write_csv_atomically
+from jump_platform.files import write_csv_atomically
 
 
 def _analyses() -> dict[str, dict]:
@@ -41,7 +42,9 @@ ANALYSES = _analyses()
             dg.AssetKey(["exports", name]),
             description=(node.get("description") or f"Export of the dbt analysis `{name}`.")
             + f"\n\nWritten to `data/exports/{name}.csv`.",
-            deps=node["upstream"],
+            # Every export also waits for the monthly turnover and its blocking reconciliation check
+            # (defs/transform/checks.py): nothing is exported from marts that do not add up.
+            deps=list(dict.fromkeys([*node["upstream"], MONTHLY_TURNOVER])),
             group_name="exports",
             kinds={"csv", "duckdb"},
             metadata={"path": f"data/exports/{name}.csv", "analysis": node["original_file_path"]},

@@ -9,6 +9,7 @@ into the lakehouse's `sources` schema.
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
@@ -16,6 +17,7 @@ from pydantic import Field
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.sources.partitions import INVOICE_MONTHS
+from jump_platform.files import write_csv_atomically
 from jump_platform.io_manager import APPEND, TableBatches
 from jump_platform.sources import landing
 from jump_platform.sources.anomalies import inject_anomalies
@@ -103,18 +105,18 @@ def demo_extracts(context: dg.AssetExecutionContext, config: ExtractConfig) -> I
     if anomalies:
         # Anomalies rewrite rows across tables, so this path holds the tables in memory (demo scale).
         tables = inject_anomalies(generate_tables(params), anomalies, as_of=params.as_of, seed=params.seed)
-        written = {table: landing.write_csv_atomically(frame, root / _extract_path(table)) for table, frame in tables.items()}
+        written = {table: write_csv_atomically(frame, root / _extract_path(table)) for table, frame in tables.items()}
     else:
         small = generate_small_tables(params)
         written = {
-            "app__users": landing.write_csv_atomically(small.users, root / _extract_path("app__users")),
-            "app__clients": landing.write_csv_atomically(small.clients, root / _extract_path("app__clients")),
-            "app__job_contracts": landing.write_csv_atomically(small.job_contracts, root / _extract_path("app__job_contracts")),
+            "app__users": write_csv_atomically(small.users, root / _extract_path("app__users")),
+            "app__clients": write_csv_atomically(small.clients, root / _extract_path("app__clients")),
+            "app__job_contracts": write_csv_atomically(small.job_contracts, root / _extract_path("app__job_contracts")),
             # Invoices stream to disk one month at a time, so memory stays bounded at any scale.
-            "app__invoices": landing.write_csv_atomically(
+            "app__invoices": write_csv_atomically(
                 iter_invoice_chunks(params, small.contracts_timeline, small.clients), root / _extract_path("app__invoices")
             ),
-            "crm__customers": landing.write_csv_atomically(small.crm_customers, root / _extract_path("crm__customers")),
+            "crm__customers": write_csv_atomically(small.crm_customers, root / _extract_path("crm__customers")),
         }
     for table, rows in written.items():
         yield dg.MaterializeResult(
@@ -150,6 +152,20 @@ def _source_out(table: str) -> dg.AssetOut:
     )
 
 
+def _stray_messages(root: Path, strays: dict[Path, str]) -> list[str]:
+    # The name is shown escaped: it may hold newlines or quotes.
+    return [f"{path.relative_to(root).as_posix()!r}: {reason}" for path, reason in strays.items()]
+
+
+def _fail_if_refused(batch_id: str, refused: list[str]) -> None:
+    """Fail the step when anything was refused, listing each file with its reason."""
+    if refused:
+        raise dg.Failure(
+            description=f"{len(refused)} file(s) refused and moved to _rejected/{batch_id}/",
+            metadata={"errors": dg.MetadataValue.md("\n".join(f"- {message}" for message in refused))},
+        )
+
+
 @dg.multi_asset(
     outs={table: _source_out(table) for table in CONTRACTS},
     deps=[*(landing_key(table) for table in CONTRACTS), INVOICES_BY_MONTH],
@@ -167,15 +183,24 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableB
     written in one transaction per table. A snapshot replaces its table; increments are appended.
     Loaded files are archived under `_archive/<batch id>/`; refused ones go to
     `_rejected/<batch id>/` with the reason beside them, and the run fails, leaving those tables as
-    they were.
+    they were. Strays (unknown files, a directory where a file is expected, symbolic links) go to
+    `_rejected/<batch id>/` too, whatever tables are selected, and fail the run the same way:
+    a run that leaves a file unloaded never reports success.
     """
     root = settings.landing_dir()
     selected = {key.path[-1] for key in context.selected_asset_keys}
     now = dt.datetime.now(dt.UTC)
     batch_id = landing.batch_id_for(now, context.run.run_id)
+    # Strays first, so that none is mistaken for a delivery; entries still being written wait.
+    strays = landing.stray_entries(root)
+    if strays:
+        landing.reject_strays(root, batch_id, strays)
+        for message in _stray_messages(root, strays):
+            context.log.error(message)
     pending = [d for d in landing.deliveries_in(root, landing.pending_files(root, settle_seconds=None)) if d.contract.table in selected]
     if not pending:
         context.log.info(f"Nothing waiting in {root} for {sorted(selected)}.")
+        _fail_if_refused(batch_id, _stray_messages(root, strays))
         return
     files = sorted({d.path for d in pending})
     batch_root, _ = landing.claim(root, files, batch_id)
@@ -216,9 +241,10 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableB
                 for p in parts
                 for batch in landing.iter_delivery(p.delivery, batch_root)
             )
+            # Only a contract with `allow_extra_columns` lets extra columns through.
             extras = sorted({column for p in parts for column in p.extra_columns})
             if extras:
-                context.log.warning(f"{table}: kept unexpected column(s) {', '.join(extras)}")
+                context.log.warning(f"{table}: kept extra column(s) {', '.join(map(repr, extras))}")
             yield dg.Output(
                 TableBatches(batches),
                 output_name=table,
@@ -239,11 +265,7 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableB
         landing.settle(batch_root, root, "_archive")
         landing.remove_empty_dirs(batch_root)
         landing.remove_empty_dirs(root / "_batches")
-        if errors:
-            raise dg.Failure(
-                description=f"{len(errors)} extract file(s) refused and moved to _rejected/{batch_id}/",
-                metadata={"errors": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in errors.values()))},
-            )
+        _fail_if_refused(batch_id, [*_stray_messages(root, strays), *errors.values()])
     except BaseException as error:
         # A write that failed (the lakehouse locked, a full disk) or a run stopped midway: the
         # tables keep their previous content, and no claimed file is left behind in `_batches/`.
@@ -301,7 +323,7 @@ def demo_invoices_by_month(context: dg.AssetExecutionContext, config: ExtractCon
                 # The loader refuses a file without rows: a month without invoices delivers nothing.
                 continue
             path = root / contract.system / contract.name / f"{month:%Y-%m}.csv"
-            rows_by_month[f"{month:%Y-%m}"] = landing.write_csv_atomically(chunk, path)
+            rows_by_month[f"{month:%Y-%m}"] = write_csv_atomically(chunk, path)
     context.log.info(f"Wrote {sum(rows_by_month.values())} invoices in {len(rows_by_month)} monthly file(s).")
     return dg.MaterializeResult(
         metadata={

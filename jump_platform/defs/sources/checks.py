@@ -5,6 +5,13 @@ judges. A blocking check that fails keeps every downstream asset (staging, inter
 exports) from materializing in that run, so the marts keep the numbers of the last good run.
 Warnings (reference gaps, dates after the as-of date) are reported without stopping anything.
 
+A check runs whenever its table is loaded, against the other tables as they are now: a rule that
+reads other tables (an invoice's client must exist...) does not wait for them to be re-loaded, so
+an invoices-only delivery is judged against the clients and contracts already in the lakehouse. And
+since a failed check is no longer there to stop a later run that does not load its table (`make
+transform` after a failed `make load`, a clients-only delivery), the dbt step judges the sources
+again before building (`blocking_rule_failures`, see defs/transform/assets.py).
+
 Every check records `offending_rows` and `sample_ids` (at most 10) in its metadata, plus the
 rule's extras (missing references, unexpected values...). The SQL runs inside DuckDB; only counts
 and samples come back.
@@ -64,7 +71,9 @@ def _source_check(rule: SourceRule) -> dg.AssetChecksDefinition:
         name=rule.name,
         description=f"{rule.description} {consequence}",
         blocking=rule.blocking,
-        additional_deps=[source_key(table) for table in rule.other_tables],
+        # No `additional_deps` on `rule.other_tables`: in a run that loads this table but not the
+        # others (load_sources yields only the tables delivered), the check would be skipped as
+        # "upstream failed" and stop nothing. It reads the other tables as they are.
         # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
         pool="lakehouse",
     )
@@ -83,6 +92,26 @@ def _source_check(rule: SourceRule) -> dg.AssetChecksDefinition:
         return check_result(result, rule.blocking)
 
     return _check
+
+
+def check_key(rule: SourceRule) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(source_key(rule.table), rule.name)
+
+
+def blocking_rule_failures(con: duckdb.DuckDBPyConnection, rules: list[SourceRule]) -> list[tuple[SourceRule, str]]:
+    """The blocking rules among `rules` that the current source tables break, each with the
+    reason: the offending rows (a sample of their ids), or the tables missing to judge it."""
+    failures = []
+    for rule in (r for r in rules if r.blocking):
+        missing = missing_tables(con, [rule.table, *rule.other_tables])
+        if missing:
+            failures.append((rule, f"cannot be judged: {', '.join(missing)} not in the lakehouse"))
+            continue
+        result = rule.evaluate(con, SOURCES_SCHEMA, settings.as_of_date())
+        if not result.passed:
+            sample = f" (e.g. {', '.join(result.sample_ids)})" if result.sample_ids else ""
+            failures.append((rule, f"{result.offending_rows} row(s) break it{sample}"))
+    return failures
 
 
 source_checks: list[dg.AssetChecksDefinition] = [_source_check(rule) for rule in SOURCE_RULES]

@@ -17,7 +17,7 @@ MONTHLY_TURNOVER = dg.AssetKey(["marts", "kpi__monthly_turnover"])
     description=(
         "marts.kpi__monthly_turnover adds up, month by month, to the amounts of sources.app__invoices "
         "(latest version of each invoice), so its total equals the invoices' total. Blocking: "
-        "exports wait for a turnover that reconciles."
+        "every export depends on this mart, so no export is written from a turnover that does not reconcile."
     ),
     blocking=True,
     additional_deps=[source_key("app__invoices")],

@@ -1,0 +1,71 @@
+"""The landing zone: where extracts arrive, how they are read and validated, where they end up.
+
+Layout under the landing root (`data/sources/`):
+- `<system>/<table>.<csv|parquet>`: a snapshot, the table's full current content;
+- `<system>/<table>/<batch>.<csv|parquet>`: increments, new or changed rows;
+- `<system>.sqlite`: a SQLite database holding snapshots of that system's tables;
+- `_batches/<batch id>/`: deliveries claimed by a load that is running;
+- `_archive/<batch id>/`: deliveries that were loaded;
+- `_rejected/<batch id>/`: deliveries that were refused, each with a `<file>.error.txt`, and
+  strays: anything else found in the landing zone (unknown files, a directory where a file is
+  expected, symbolic links, which are never followed).
+
+A load claims what is pending by moving it into its own batch folder (a rename: atomic, and no two
+batches ever share a folder, so nothing is overwritten), reads and validates every file against
+its table's contract, and then archives or rejects it.
+
+The modules: `layout` (where files sit, claiming and settling them), `reading` (typed batches of
+a delivery) and `validation` (the contract's columns and values).
+"""
+
+from jump_platform.sources.contracts import CONTRACTS
+from jump_platform.sources.landing.layout import (
+    FORMATS,
+    SETTLE_SECONDS,
+    SQLITE_SUFFIX,
+    SYMLINK_REASON,
+    Delivery,
+    batch_id_for,
+    claim,
+    deliveries_in,
+    pending_files,
+    reject_strays,
+    remove_empty_dirs,
+    settle,
+    stray_entries,
+)
+from jump_platform.sources.landing.reading import (
+    BATCH_ROWS,
+    CheckedDelivery,
+    check_delivery,
+    iter_delivery,
+    read_delivery,
+    with_load_metadata,
+)
+from jump_platform.sources.landing.validation import ExtractError, check_columns, validate
+
+__all__ = [
+    "BATCH_ROWS",
+    "CONTRACTS",
+    "FORMATS",
+    "SETTLE_SECONDS",
+    "SQLITE_SUFFIX",
+    "SYMLINK_REASON",
+    "CheckedDelivery",
+    "Delivery",
+    "ExtractError",
+    "batch_id_for",
+    "check_columns",
+    "check_delivery",
+    "claim",
+    "deliveries_in",
+    "iter_delivery",
+    "pending_files",
+    "read_delivery",
+    "reject_strays",
+    "remove_empty_dirs",
+    "settle",
+    "stray_entries",
+    "validate",
+    "with_load_metadata",
+]
