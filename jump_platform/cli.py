@@ -147,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run a job and print its summary")
     run.add_argument("job", choices=["extract", "load", "transform", "export", "refresh"])
     args = parser.parse_args(argv)
+    # Settings first: a bad value stops here, in one line each, before anything is loaded or written.
+    errors = settings.validate()
+    if errors:
+        print("
+".join(str(error) for error in errors), file=sys.stderr)
+        return 2
     try:
         summary = run_job(args.job)
     except runs.LakehouseBusy as busy:

@@ -6,6 +6,7 @@ database: resources connect only when a step runs.
 
 import dagster as dg
 
+from jump_platform import settings
 from jump_platform.defs.automation.schedules import schedules
 from jump_platform.defs.automation.sensors import SENSORS
 from jump_platform.defs.dashboard.assets import dashboard_marts
@@ -23,7 +24,12 @@ from jump_platform.runs import lakehouse_executor
 
 
 def build_defs() -> dg.Definitions:
-    """The definitions, with resources configured from the environment as it is now."""
+    """The definitions, with resources configured from the environment as it is now.
+
+    A setting that cannot be used stops the code location from loading, with its one-line error:
+    no run starts with it, whoever launches it.
+    """
+    settings.check()
     return dg.Definitions(
         assets=[
             demo_extracts,

@@ -69,7 +69,7 @@ class ExtractConfig(dg.Config):
         """The generator's parameters; `run_as_of` is the run's as-of date (see `defs/as_of.py`)."""
         return GeneratorParams(
             seed=settings.seed() if self.seed is None else self.seed,
-            as_of=run_as_of if self.as_of is None else dt.date.fromisoformat(self.as_of),
+            as_of=run_as_of if self.as_of is None else settings.parse_as_of(self.as_of, "config as_of"),
             scale=settings.scale() if self.scale is None else self.scale,
         )
 
