@@ -251,7 +251,7 @@ def test_a_check_whose_tables_are_missing_fails_and_says_so(tmp_path: Path) -> N
     (check,) = [c for c in source_checks if "user_id_exists_in_app__users" in {s.name for s in c.check_specs}]
     with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
         con.execute("create schema sources; create table sources.app__job_contracts (id varchar, user_id varchar)")
-    result = check(duckdb=DuckDBResource(database=str(tmp_path / "empty.duckdb")))
+    result = check(dg.build_asset_check_context(), duckdb=DuckDBResource(database=str(tmp_path / "empty.duckdb")))
     assert not result.passed
     assert result.metadata["missing_tables"].value == "sources.app__users"
 
@@ -308,3 +308,32 @@ def test_a_failed_blocking_check_stops_every_later_transform_until_the_sources_a
     assert "Last checked " in message and "failed" in message
     assert not [key for key in transform.materialized if key.split("/")[0] in ("staging", "intermediate", "marts")]
     assert _monthly_turnover_rows(data) == turnover
+
+
+@dg.asset(key=dg.AssetKey(["sources", "app__invoices"]))
+def invoices_already_loaded() -> None:
+    """Stands for the invoices already in the lakehouse."""
+
+
+@pytest.mark.parametrize(("tag", "passes"), [(None, True), ("2025-01-31", False)])
+def test_the_as_of_checks_judge_against_the_run_s_own_as_of_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tag: str | None, passes: bool
+) -> None:
+    """An invoice of 2025-03-01 is in the future for a run tagged as of 2025-01-31 (a backfill),
+    whatever JUMP_AS_OF says."""
+    monkeypatch.setenv("JUMP_AS_OF", "2026-01-01")
+    database = tmp_path / "lakehouse.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "create schema sources; create table sources.app__invoices as "
+            "select 'i1' as id, date '2025-03-01' as issue_date"
+        )
+    (check,) = [c for c in source_checks if "no_invoice_after_the_as_of_date" in {s.name for s in c.check_specs}]
+    result = dg.materialize(
+        [invoices_already_loaded, check],
+        resources={"duckdb": DuckDBResource(database=str(database))},
+        tags={"jump/as_of": tag} if tag else {},
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.passed == passes

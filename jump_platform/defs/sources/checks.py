@@ -17,8 +17,6 @@ rule's extras (missing references, unexpected values...). The SQL runs inside Du
 and samples come back.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import dagster as dg
@@ -26,6 +24,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from jump_platform import settings
+from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.sources.assets import source_key
 from jump_platform.sources.rules import SOURCE_RULES, RuleResult, SourceRule
 
@@ -77,7 +76,7 @@ def _source_check(rule: SourceRule) -> dg.AssetChecksDefinition:
         # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
         pool="lakehouse",
     )
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
             missing = missing_tables(con, [rule.table, *rule.other_tables])
             if missing:
@@ -88,7 +87,8 @@ def _source_check(rule: SourceRule) -> dg.AssetChecksDefinition:
                     description=f"Cannot judge the rule: {', '.join(missing)} not in the lakehouse yet.",
                     metadata={"missing_tables": ", ".join(missing)},
                 )
-            result = rule.evaluate(con, SOURCES_SCHEMA, settings.as_of_date())
+            # "After the as-of date" means after the run's own as-of date (its tag, for a backfill).
+            result = rule.evaluate(con, SOURCES_SCHEMA, run_as_of(context))
         return check_result(result, rule.blocking)
 
     return _check
