@@ -57,6 +57,14 @@ def duckdb_path() -> Path:
     return Path(configured).resolve() if configured else data_dir() / "lakehouse" / "lakehouse.duckdb"
 
 
+def build_duckdb_path() -> Path:
+    """The build copy of the lakehouse, which runs write and check before publishing it:
+    `build/<same name>` beside the published file. DuckDB names a database after its file, and the
+    views dbt creates refer to that name, so the build keeps the published file's name."""
+    published = duckdb_path()
+    return published.parent / "build" / published.name
+
+
 def duckdb_config() -> dict[str, str]:
     """DuckDB settings for the platform's connections: a memory cap (`JUMP_DUCKDB_MEMORY_LIMIT`,
     default 1GB) past which DuckDB spills to disk, so loads stay bounded as data grows."""
@@ -196,10 +204,6 @@ def check() -> None:
     if errors:
         raise errors[0]
 
-
-def dbt_env() -> dict[str, str]:
-    """Environment for dbt subprocesses, so dbt and Dagster always open the same file."""
-    return {"JUMP_DUCKDB_PATH": str(duckdb_path())}
 
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0
