@@ -115,7 +115,7 @@ class LakehouseBuild(DuckDBResource):
 
     def add_batch(self, batch_id: str) -> None:
         """A batch claimed into the build: its files wait in `_batches/` until it is published."""
-        self.open(writing=True)
+        self.open()
         self.state.batches.append(batch_id)
         self.state.save(self.layout)
 
