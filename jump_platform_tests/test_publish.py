@@ -83,6 +83,9 @@ def test_a_publish_makes_the_build_what_readers_see_with_its_exports_and_archive
     # The published file is never written again: read-only, and the build is a separate file.
     assert not os.stat(layout.published).st_mode & 0o222
     assert not os.path.samefile(layout.build, layout.published)
+    # Readers open stable paths; they lead to the snapshot through `current`.
+    assert os.readlink(layout.published) == "current/lakehouse.duckdb"
+    assert layout.exports.resolve() == layout.snapshot_exports(published.snapshot.snapshot_id).resolve()
 
 
 def test_a_reader_of_the_previous_snapshot_keeps_reading_it_and_a_new_connection_sees_the_new_one(
@@ -133,7 +136,7 @@ def test_a_publish_stopped_before_its_rename_leaves_readers_on_the_previous_snap
     def stop(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(snapshots, "_point_published_at", stop)
+    monkeypatch.setattr(snapshots, "_point_current_at", stop)
     with pytest.raises(KeyboardInterrupt):
         _publish(layout, state, "run-2")
     monkeypatch.undo()
@@ -159,11 +162,11 @@ def test_a_publish_stopped_after_its_rename_is_finished_by_the_next_run(
     with pytest.raises(KeyboardInterrupt):
         _publish(layout, state, "run-2")
     monkeypatch.undo()
-    # Published, but its exports and batch not settled yet.
-    assert _answer(layout.published) == 2 and (layout.exports / "report.csv").read_text() == "one\n"
+    # Published, with its exports (one rename switched both); its batch is not archived yet.
+    assert _answer(layout.published) == 2 and (layout.exports / "report.csv").read_text() == "two\n"
+    assert (layout.landing / "_batches" / "b2").exists()
 
     opened = open_build(layout, "run-3")
-    assert (layout.exports / "report.csv").read_text() == "two\n"
     assert (layout.landing / "_archive" / "b2" / "app" / "users.csv").exists()
     assert opened.returned_files == []
     assert _answer(layout.build) == 2
@@ -269,3 +272,27 @@ def test_a_run_waiting_for_the_build_says_for_whom_gives_up_after_its_timeout_an
     lock.acquire("me", 0, messages.append)
     assert lock.held
     lock.release()
+
+
+def test_the_lakehouse_and_its_exports_switch_together_in_one_rename(layout: Layout) -> None:
+    """Between any two steps of a publish, readers see the lakehouse and the exports of one
+    snapshot: both are reached through the single link `current`."""
+    _publish(layout, _build_run(layout, "run-1", 1, export="one\n"), "run-1")
+    _publish(layout, _build_run(layout, "run-2", 2, export="two\n"), "run-2")
+    for path in (layout.published, layout.exports):
+        assert path.resolve().parent == layout.current.resolve() or path.resolve() == layout.current.resolve() / "exports"
+
+
+def test_a_lakehouse_copied_without_its_links_is_published_over_and_rolled_back(layout: Layout, tmp_path: Path) -> None:
+    import shutil
+
+    _publish(layout, _build_run(layout, "run-1", 1, export="one\n"), "run-1")
+    copy = Layout(tmp_path / "copy" / "lakehouse" / "lakehouse.duckdb", tmp_path / "copy" / "exports", tmp_path / "copy" / "sources")
+    shutil.copytree(tmp_path / "lakehouse", copy.folder)  # links become plain files and folders
+    shutil.copytree(layout.exports, copy.exports)
+    assert not copy.published.is_symlink()
+
+    _publish(copy, _build_run(copy, "run-2", 2, export="two\n"), "run-2")
+    assert _answer(copy.published) == 2 and (copy.exports / "report.csv").read_text() == "two\n"
+    snapshots.rollback(copy)
+    assert _answer(copy.published) == 1 and (copy.exports / "report.csv").read_text() == "one\n"

@@ -49,6 +49,11 @@ class Layout:
     def snapshots(self) -> Path:
         return self.folder / "snapshots"
 
+    @property
+    def current(self) -> Path:
+        """The symbolic link to the published snapshot's folder: renaming it publishes."""
+        return self.folder / "current"
+
     def snapshot_folder(self, snapshot_id: str) -> Path:
         return self.snapshots / snapshot_id
 

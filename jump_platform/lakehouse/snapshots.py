@@ -1,11 +1,14 @@
 """Published snapshots: publishing the build, rolling back, and finishing an interrupted publish.
 
-A publish copies the build into a new snapshot folder (with its exports), then renames a hard link
-of it onto the published path: that rename is the moment of publishing, atomic, and the published
-path never disappears. Readers that opened the previous file keep reading it (a rename does not
-disturb an open file) until they reconnect. Then `data/exports/` is pointed at the snapshot's
-exports and the snapshot's batches are archived: `settle_published` does that, and redoes it at the
-start of the next run if the publish was interrupted, so both always end at the published snapshot.
+A snapshot is a folder, `snapshots/<id>/`, holding a copy of the build (`lakehouse.duckdb`), its
+exports and `snapshot.json`; nobody writes it again. Readers reach the published one through
+symbolic links that never change: `lakehouse.duckdb -> current/lakehouse.duckdb` and `data/exports
+-> .../current/exports`. Publishing renames one link, `current`, from the previous snapshot to the
+new one: a single atomic step that switches the lakehouse and its exports together, so readers see
+both from the same snapshot, never half of a publish. A reader that opened the previous file keeps
+reading it until it reconnects (renaming does not disturb an open file). After the rename, the
+snapshot's batches are archived and old snapshots dropped: `settle_published` does that, and does
+it again at the start of the next run if a publish stopped halfway.
 """
 
 from __future__ import annotations
@@ -89,15 +92,15 @@ def read_snapshot(layout: Layout, snapshot_id: str) -> Snapshot | None:
 def current_snapshot_id(layout: Layout) -> str | None:
     """The id of the published snapshot; None when nothing was ever published.
 
-    The published file is a hard link to its snapshot's file, so it is found without opening it.
-    A copy of it (a restored backup) is read, read-only, for its own record.
+    It is where `current` points. A lakehouse copied without its links (a restored backup, a copy
+    by `cp -r`) is read, read-only, for the record it holds.
     """
+    if layout.current.is_symlink():
+        target = Path(os.readlink(layout.current)).name
+        if layout.snapshot_folder(target).is_dir():
+            return target
     if not layout.published.exists():
         return None
-    for snapshot_id in reversed(snapshot_ids(layout)):
-        snapshot_file = layout.snapshot_file(snapshot_id)
-        if snapshot_file.exists() and os.path.samefile(snapshot_file, layout.published):
-            return snapshot_id
     try:
         with duckdb.connect(str(layout.published), read_only=True) as con:
             return con.execute(f"select snapshot_id from {SNAPSHOT_TABLE}").fetchone()[0]
@@ -130,14 +133,6 @@ def _stamp(build: Path, snapshot: Snapshot) -> list[str]:
     return tables
 
 
-def _current_exports(layout: Layout) -> Path | None:
-    current = current_snapshot_id(layout)
-    if current in snapshot_ids(layout):
-        return layout.snapshot_exports(current)
-    # Nothing published yet, or a lakehouse published before snapshots existed: what readers see now.
-    return layout.exports if layout.exports.is_dir() else None
-
-
 def publish(layout: Layout, snapshot: Snapshot, export_names: list[str]) -> Published:
     """Publish the build as `snapshot`. The build must be closed (no connection open on it).
 
@@ -146,82 +141,91 @@ def publish(layout: Layout, snapshot: Snapshot, export_names: list[str]) -> Publ
     """
     started = dt.datetime.now()
     tables = _stamp(layout.build, snapshot)
+    previous = current_snapshot_id(layout)
     layout.snapshots.mkdir(parents=True, exist_ok=True)
     staging = layout.snapshots / f".{snapshot.snapshot_id}"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    (staging / "exports").mkdir(parents=True)
     target = staging / layout.published.name
     copied_by = copy_durably(layout.build, target)
     # Nobody writes a snapshot again: read-only, so that a reader opening it read-write fails.
     target.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    previous_exports = _current_exports(layout)
+    previous_exports = layout.snapshot_exports(previous) if previous in snapshot_ids(layout) else layout.exports
     for name in export_names:
         for folder in (layout.build_exports, previous_exports):
-            source = folder / f"{name}.csv" if folder else None
-            if source and source.exists():
-                link_or_copy(source, staging / "exports" / source.name)
+            if (folder / f"{name}.csv").is_file():
+                link_or_copy(folder / f"{name}.csv", staging / "exports" / f"{name}.csv")
                 break
     (staging / "snapshot.json").write_text(json.dumps(snapshot.as_dict(), indent=2) + "\n", encoding="utf-8")
+    fsync_dir(staging / "exports")
     fsync_dir(staging)
     os.replace(staging, layout.snapshot_folder(snapshot.snapshot_id))
     fsync_dir(layout.snapshots)
-    _point_published_at(layout, snapshot.snapshot_id)
+    _point_current_at(layout, snapshot.snapshot_id)
     settle_published(layout)
     # The build's exports are published: the build holds none of its own until the next export.
     for path in layout.build_exports.glob("*") if layout.build_exports.is_dir() else []:
         path.unlink()
     seconds = (dt.datetime.now() - started).total_seconds()
-    size = layout.published.stat().st_size
+    size = layout.snapshot_file(snapshot.snapshot_id).stat().st_size
     return Published(snapshot, layout.published, size, tables, copied_by, seconds)
 
 
-def _point_published_at(layout: Layout, snapshot_id: str) -> None:
-    """The moment of publishing: one rename puts the snapshot's file at the published path."""
-    link_or_copy(layout.snapshot_file(snapshot_id), layout.published)
-    fsync_dir(layout.folder)
+def _replace_with_link(path: Path, target: str) -> None:
+    """Make `path` a symbolic link to `target` in one rename. What was there (a folder or file left
+    by a copy of the lakehouse, or by a version that published without links) is dropped first."""
+    if path.is_symlink() and os.readlink(path) == target:
+        return
+    if path.is_dir() and not path.is_symlink():
+        _remove(path)
+    temporary = path.with_name(f".{path.name}.link.tmp")
+    temporary.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, temporary)
+    os.replace(temporary, path)
+    fsync_dir(path.parent)
+
+
+def _point_current_at(layout: Layout, snapshot_id: str) -> None:
+    """The moment of publishing: `current` now names this snapshot, for the lakehouse and its
+    exports at once. Then the links readers open are made sure of (created at the first publish)."""
+    _replace_with_link(layout.current, os.path.join(layout.snapshots.name, snapshot_id))
+    _link_readers(layout)
+
+
+def _link_readers(layout: Layout) -> None:
+    current = layout.current
+    _replace_with_link(layout.published, os.path.join(current.name, layout.published.name))
+    _replace_with_link(layout.exports, os.path.relpath(current / "exports", layout.exports.parent))
 
 
 def settle_published(layout: Layout) -> None:
-    """Bring everything around the published file in line with it, whatever stopped halfway:
-    `data/exports/` holds the published snapshot's exports, its batches are archived, and only the
-    snapshots to keep remain. Doing it twice changes nothing."""
+    """Finish whatever a publish left halfway: the links readers open point through `current`,
+    the published snapshot's batches are archived, and only the snapshots to keep remain (the
+    current one and the one before it). Doing it twice changes nothing."""
+    for leftover in [*layout.folder.glob(".*.tmp"), *layout.exports.parent.glob(f".{layout.exports.name}.link.tmp")]:
+        leftover.unlink(missing_ok=True)
     current = current_snapshot_id(layout)
     ids = snapshot_ids(layout)
-    for leftover in layout.folder.glob(".*.tmp"):
-        leftover.unlink(missing_ok=True)
     if current in ids:
-        _point_exports_at(layout, current)
+        if not layout.current.is_symlink():
+            # A copy of the lakehouse without its links: point `current` at its snapshot again.
+            _replace_with_link(layout.current, os.path.join(layout.snapshots.name, current))
+        _link_readers(layout)
         snapshot = read_snapshot(layout, current)
         for batch_id in snapshot.batches if snapshot else []:
             landing.archive_batch(layout.landing, batch_id)
-    # Keep the current snapshot and the one before it; a snapshot never published (a publish that
-    # stopped before its rename) or left behind by a rollback goes.
-    keep = {current} | ({max(i for i in ids if i < current)} if current in ids and ids[0] < current else set())
+    # A snapshot never published (a publish stopped before its rename), or dropped by a rollback, goes.
+    earlier = [i for i in ids if current in ids and i < current]
+    keep = {current, *earlier[-(KEPT - 1):]} if KEPT > 1 else {current}
     if layout.snapshots.is_dir():
         for folder in layout.snapshots.iterdir():
             if folder.name not in keep:
                 _remove(folder)
 
 
-def _point_exports_at(layout: Layout, snapshot_id: str) -> None:
-    for leftover in layout.exports.glob(".*.tmp") if layout.exports.is_dir() else []:
-        leftover.unlink(missing_ok=True)
-    exports = layout.snapshot_exports(snapshot_id)
-    wanted = {path.name: path for path in exports.glob("*.csv")} if exports.is_dir() else {}
-    for name, source in sorted(wanted.items()):
-        target = layout.exports / name
-        if not (target.exists() and os.path.samefile(source, target)):
-            link_or_copy(source, target)
-    for stale in layout.exports.glob("*.csv") if layout.exports.is_dir() else []:
-        if stale.name not in wanted:
-            stale.unlink()
-
-
 def _remove(folder: Path) -> None:
-    # Snapshot files are read-only: make them writable so that they can be removed.
-    for path in folder.rglob("*"):
-        if path.is_file():
-            path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    """Remove a snapshot folder (or a copy of one); readers that opened its file keep reading it."""
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -236,6 +240,6 @@ def rollback(layout: Layout) -> tuple[str, str]:
     if not earlier:
         raise LookupError(f"no earlier snapshot is kept in {layout.snapshots}: nothing to roll back to")
     back = earlier[-1]
-    _point_published_at(layout, back)
+    _point_current_at(layout, back)
     settle_published(layout)
     return str(current), back
