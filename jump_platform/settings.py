@@ -54,7 +54,9 @@ def data_dir() -> Path:
 def duckdb_path() -> Path:
     """The lakehouse file: `JUMP_DUCKDB_PATH`, default `<data dir>/lakehouse/lakehouse.duckdb`."""
     configured = _env("JUMP_DUCKDB_PATH")
-    return Path(configured).resolve() if configured else data_dir() / "lakehouse" / "lakehouse.duckdb"
+    # Absolute, but not resolved: the published file is a link to a snapshot, and it is the link
+    # that is published (and the folder beside it that holds the build and the snapshots).
+    return Path(os.path.abspath(configured)) if configured else data_dir() / "lakehouse" / "lakehouse.duckdb"
 
 
 def build_duckdb_path() -> Path:

@@ -91,3 +91,16 @@ def test_the_code_location_refuses_to_load_with_a_bad_setting(monkeypatch: pytes
     monkeypatch.setenv("JUMP_SEED", "abc")
     with pytest.raises(settings.SettingsError, match="JUMP_SEED: expected a non-negative integer"):
         build_defs()
+
+
+def test_the_lakehouse_path_is_kept_as_given_not_followed_to_the_snapshot_it_links_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot = tmp_path / "lakehouse" / "snapshots" / "s1" / "lakehouse.duckdb"
+    snapshot.parent.mkdir(parents=True)
+    snapshot.touch()
+    published = tmp_path / "lakehouse" / "lakehouse.duckdb"
+    published.symlink_to(snapshot)
+    monkeypatch.setenv("JUMP_DUCKDB_PATH", str(published))
+    assert settings.duckdb_path() == published
+    assert settings.build_duckdb_path() == tmp_path / "lakehouse" / "build" / "lakehouse.duckdb"

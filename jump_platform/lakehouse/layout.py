@@ -16,6 +16,13 @@ class Layout:
     exports: Path
     landing: Path
 
+    def __post_init__(self) -> None:
+        if self.folder.parent.name == "snapshots":
+            raise ValueError(
+                f"{self.published} is inside a snapshot: the published path must be the link readers open, "
+                "not the snapshot file it leads to"
+            )
+
     @classmethod
     def from_settings(cls) -> Layout:
         return cls(settings.duckdb_path(), settings.exports_dir(), settings.landing_dir())
