@@ -7,6 +7,8 @@ before died. The run keeps the lock until it ends: its steps then judge and buil
 with no other run's load in between. See `jump_platform/lakehouse/` for the mechanism.
 """
 
+import datetime as dt
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,7 +45,7 @@ class LakehouseBuild(DuckDBResource):
 
     _run: dg.DagsterRun | None = PrivateAttr(default=None)
     _instance: dg.DagsterInstance | None = PrivateAttr(default=None)
-    _log: object | None = PrivateAttr(default=None)
+    _log: dg.DagsterLogManager | None = PrivateAttr(default=None)
     _lock: BuildLock | None = PrivateAttr(default=None)
     _state: BuildState | None = PrivateAttr(default=None)
     _wrote: bool = PrivateAttr(default=False)
@@ -69,8 +71,6 @@ class LakehouseBuild(DuckDBResource):
         (self._log or dg.get_dagster_logger()).warning(message)
 
     def _owner(self) -> str:
-        import os
-
         run = f"run {self._run.run_id} (job {self._run.job_name})" if self._run else "a run"
         return f"{run}, pid {os.getpid()}"
 
@@ -128,8 +128,6 @@ class LakehouseBuild(DuckDBResource):
         self, as_of: str | None, export_names: list[str], downstream: dict[str, set[str]]
     ) -> snapshots.Published | str:
         """Publish the build if it can be, else say why not (see `build.unpublishable`)."""
-        import datetime as dt
-
         self.open()
         if not self.state.written:
             return "nothing changed in the build since the last publish"
