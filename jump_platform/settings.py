@@ -18,8 +18,6 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_SEED = 42
 PRODUCERS = ("generator", "extracts")
 DEFAULT_MEMORY_LIMIT = "1GB"
-# How long a run waits for another run to finish with the lakehouse build before giving up.
-DEFAULT_BUILD_WAIT_SECONDS = 3600.0
 _MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
 
 
@@ -173,26 +171,13 @@ def schedules_on() -> bool:
     return value == "on"
 
 
-def build_wait_seconds() -> float:
-    """How long a run waits for another run to finish with the lakehouse build before it gives up:
-    `JUMP_BUILD_WAIT_SECONDS` (default 3600)."""
-    raw = _env("JUMP_BUILD_WAIT_SECONDS")
-    try:
-        value = float(raw) if raw else DEFAULT_BUILD_WAIT_SECONDS
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise SettingsError("JUMP_BUILD_WAIT_SECONDS", "a number of seconds, 0 or more", raw)
-    return value
-
-
 def validate() -> list[SettingsError]:
     """Every setting whose value cannot be used, one error each; empty when all are fine.
 
     `make run`, the CLI and the code location call it before anything runs or is written.
     """
     errors = []
-    for read in (seed, scale, as_of_date, anomalies, producer, schedules_on, duckdb_config, build_wait_seconds):
+    for read in (seed, scale, as_of_date, anomalies, producer, schedules_on, duckdb_config, lock_timeout):
         try:
             read()
         except SettingsError as error:
@@ -218,9 +203,9 @@ def lock_timeout() -> float:
     try:
         value = float(raw) if raw else DEFAULT_LOCK_TIMEOUT_SECONDS
     except ValueError:
-        raise ValueError(f"JUMP_LOCK_TIMEOUT must be a number of seconds, found {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"JUMP_LOCK_TIMEOUT must be a number of seconds, found {raw!r}")
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise SettingsError("JUMP_LOCK_TIMEOUT", "a number of seconds, 0 or more", raw)
     return value
 
 

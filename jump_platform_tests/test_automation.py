@@ -389,18 +389,16 @@ def test_models_and_exports_downstream_of_an_updated_source_are_requested() -> N
 # --- one writer at a time ---------------------------------------------------------------------
 
 
-def test_every_step_opening_the_lakehouse_goes_through_the_build_and_none_waits_on_a_pool() -> None:
-    """The build resource (`duckdb`) holds the run's lock on the build from its first step to its
-    end; a step pool on top of it could deadlock (a run holding the lock waiting for a slot that a
-    run waiting for the lock holds)."""
+def test_every_step_opening_the_lakehouse_goes_through_the_build_and_is_in_the_lakehouse_pool() -> None:
     for assets_def in (load_sources, jump_dbt_models, analysis_exports, published_lakehouse, *source_checks, *mart_checks):
         assert "duckdb" in assets_def.required_resource_keys, assets_def.node_def.name
-        assert assets_def.node_def.pool is None, assets_def.node_def.name
+        assert assets_def.node_def.pool == "lakehouse", assets_def.node_def.name
     assert isinstance(defs.resources["duckdb"], LakehouseBuild)
 
 
-def test_the_instance_starts_one_queued_run_at_a_time(tmp_path: Path) -> None:
+def test_the_instance_runs_one_run_and_one_lakehouse_step_at_a_time(tmp_path: Path) -> None:
     overrides = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
     with dg.instance_for_test(overrides=overrides, temp_dir=str(tmp_path)) as instance:
         config = instance.get_concurrency_config()
     assert config.run_queue_config.max_concurrent_runs == 1
+    assert config.pool_config.default_pool_limit == 1

@@ -1,11 +1,11 @@
-"""Write-audit-publish, piece by piece on tiny files: the run lock, the build's recovery, publishing,
-finishing an interrupted publish, and rollback. The whole pipeline is in test_wap.py."""
+"""Write-audit-publish, piece by piece on tiny files: the build's recovery, publishing, finishing
+an interrupted publish, and rollback. The whole pipeline is in test_wap.py; the run lock in
+test_crash.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +15,6 @@ import pytest
 
 from jump_platform.lakehouse import Layout, snapshots
 from jump_platform.lakehouse.build import FAILED, OPEN, READY, BuildState, close_build, open_build, unpublishable
-from jump_platform.lakehouse.lock import BuildBusy, BuildLock
 
 
 @pytest.fixture
@@ -240,38 +239,6 @@ def test_a_build_is_published_only_once_every_change_went_through_its_downstream
 ) -> None:
     downstream = {"sources/a": {"staging/a", "exports/a"}, "staging/a": {"exports/a"}, "exports/a": set()}
     assert unpublishable(BuildState(base=None, written=written), downstream) == problems
-
-
-# --- one run at a time --------------------------------------------------------------------------
-
-HOLDER = """
-import sys, time
-from pathlib import Path
-from jump_platform.lakehouse.lock import BuildLock
-BuildLock(Path(sys.argv[1])).acquire("run holder-run (job refresh), pid 1", 0, print)
-print("held", flush=True)
-time.sleep(600)
-"""
-
-
-def test_a_run_waiting_for_the_build_says_for_whom_gives_up_after_its_timeout_and_a_killed_holder_frees_it(
-    layout: Layout,
-) -> None:
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(layout.lock_file)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        messages: list[str] = []
-        with pytest.raises(BuildBusy, match="gave up after 2 s waiting for run holder-run"):
-            BuildLock(layout.lock_file).acquire("me", 2, messages.append)
-        assert messages and messages[0].startswith("waiting for run holder-run (job refresh), pid 1 to finish")
-    finally:
-        os.kill(holder.pid, signal.SIGKILL)
-        holder.wait()
-    # Its process is gone: the lock is free at once, with no waiting at all.
-    lock = BuildLock(layout.lock_file)
-    lock.acquire("me", 0, messages.append)
-    assert lock.held
-    lock.release()
 
 
 def test_the_lakehouse_and_its_exports_switch_together_in_one_rename(layout: Layout) -> None:

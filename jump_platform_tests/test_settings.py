@@ -29,7 +29,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
         ("JUMP_PRODUCER", "dlt", "JUMP_PRODUCER: expected one of generator, extracts, found 'dlt'"),
         ("JUMP_SCHEDULES", "maybe", "JUMP_SCHEDULES: expected on or off, found 'maybe'"),
         ("JUMP_DUCKDB_MEMORY_LIMIT", "lots", "JUMP_DUCKDB_MEMORY_LIMIT: expected a size DuckDB understands, like 1GB"),
-        ("JUMP_BUILD_WAIT_SECONDS", "soon", "JUMP_BUILD_WAIT_SECONDS: expected a number of seconds, 0 or more, found 'soon'"),
+        ("JUMP_LOCK_TIMEOUT", "soon", "JUMP_LOCK_TIMEOUT: expected a number of seconds, 0 or more, found 'soon'"),
+        ("JUMP_LOCK_TIMEOUT", "-1", "JUMP_LOCK_TIMEOUT: expected a number of seconds, 0 or more, found '-1'"),
     ],
 )
 def test_each_invalid_setting_stops_the_cli_with_one_line_and_status_2_writing_nothing(
@@ -60,7 +61,7 @@ def test_valid_settings_pass(data_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
         "JUMP_PRODUCER": "Extracts",
         "JUMP_SCHEDULES": "off",
         "JUMP_DUCKDB_MEMORY_LIMIT": "512MiB",
-        "JUMP_BUILD_WAIT_SECONDS": "0",
+        "JUMP_LOCK_TIMEOUT": "0",
     }.items():
         monkeypatch.setenv(variable, value)
     assert settings.validate() == []

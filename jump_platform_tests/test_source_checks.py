@@ -260,7 +260,7 @@ def test_a_check_whose_tables_are_missing_fails_and_says_so(tmp_path: Path) -> N
     assert result.metadata["missing_tables"].value == "sources.app__users"
 
 
-# --- a failed check stops every later transform; cross-table checks judge the current tables ----
+# --- a failed check publishes nothing and stops its rows for good; cross-table checks judge the current tables
 
 
 def _deliver_invoice(data: Path, change: str) -> str:
@@ -287,7 +287,7 @@ def _deliver_invoice(data: Path, change: str) -> str:
         ("i.amount, c.start_date - 1 as issue_date", "issue_date_is_inside_the_job_contract"),
     ],
 )
-def test_a_failed_blocking_check_stops_every_later_transform_until_the_sources_are_fixed(
+def test_a_failed_blocking_check_publishes_nothing_and_no_later_transform_builds_on_its_rows(
     last_good_run: Path, tmp_path: Path, change: str, failing_check: str
 ) -> None:
     data = last_good_run
@@ -303,14 +303,18 @@ def test_a_failed_blocking_check_stops_every_later_transform_until_the_sources_a
     judged = {c["check"] for c in load.checks if c["asset"] == "sources/app__invoices"}
     assert judged == {rule.name for rule in SOURCE_RULES if rule.table == "app__invoices"}
     assert not [step for step in load.skipped_steps if "app__invoices" in step]
+    # Nothing published; the delivery is rejected with the failed check as its reason.
+    [rejected] = list((data / "sources" / "_rejected").rglob("2026-12.csv"))
+    reason = rejected.with_name("2026-12.csv.error.txt").read_text()
+    assert reason.startswith(f"not published: blocking check sources/app__invoices/{failing_check} failed")
 
     transform = run_job("transform", instance=instance)
 
-    assert not transform.ok
-    message = transform.failed_steps["jump_dbt_models"]
-    assert f"sources.app__invoices / {failing_check}: 1 row(s) break it (e.g. {bad_id})" in message
-    assert "Last checked " in message and "failed" in message
-    assert not [key for key in transform.materialized if key.split("/")[0] in ("staging", "intermediate", "marts")]
+    # The next run starts its build again from the published lakehouse: the refused row is not in it.
+    assert transform.ok, transform.render("transform")
+    with duckdb.connect(str(data / "lakehouse" / "build" / "lakehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from staging.app__invoices where invoice_id = ?", [bad_id]).fetchone() == (0,)
+        assert con.execute("select count(*) from marts.kpi__monthly_turnover").fetchone()[0] > 0
     assert _monthly_turnover_rows(data) == turnover
 
 

@@ -9,12 +9,12 @@ Under the lakehouse folder (`data/lakehouse/`, beside the published file):
   CSVs of `data/exports/` are hard links to them) and `snapshot.json`.
 - `build/`: what runs write and check: `lakehouse.duckdb` (a copy of the published snapshot, then
   the run's loads and models), `exports/` (exports not published yet) and `state.json`.
-- `build.lock`: held by the run that owns the build (one at a time), released by the OS when its
-  process ends, however it ends.
+- `lakehouse.duckdb.lock`: held by the run that owns the lakehouse, and so the build, one at a time
+  (`jump_platform/runs.py`), released by the OS when its process ends, however it ends.
 
-The modules: `layout` (where things are), `lock` (one run at a time), `snapshots` (publish,
-rollback, and finishing an interrupted publish) and `build` (preparing the build, recovering it
-after a crash, and what a run leaves in it).
+The modules: `layout` (where things are), `snapshots` (publish, rollback, and finishing an
+interrupted publish) and `build` (preparing the build, recovering it after a crash, and what a run
+leaves in it). They expect the caller to hold the lakehouse.
 """
 
 from jump_platform.lakehouse.layout import Layout

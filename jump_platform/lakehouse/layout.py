@@ -49,10 +49,6 @@ class Layout:
         return self.build_folder / "state.json"
 
     @property
-    def lock_file(self) -> Path:
-        return self.folder / "build.lock"
-
-    @property
     def snapshots(self) -> Path:
         return self.folder / "snapshots"
 

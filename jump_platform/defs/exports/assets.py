@@ -58,6 +58,7 @@ ANALYSES = _analyses()
         for name, node in ANALYSES.items()
     ],
     can_subset=True,
+    pool="lakehouse",
 )
 def analysis_exports(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: LakehouseBuild

@@ -41,6 +41,7 @@ def downstream_in_build() -> dict[str, set[str]]:
     group_name="lakehouse",
     kinds={"duckdb"},
     output_required=False,
+    pool="lakehouse",
     # After the marts refresh (in a run that did not publish, say from the UI), publish them.
     automation_condition=dg.AutomationCondition.eager(),
     description=(

@@ -1,14 +1,13 @@
 """The `duckdb` resource of every step that opens the lakehouse: the build, owned by one run at a time.
 
 Steps ask it for DuckDB connections as they would ask `DuckDBResource`; the connections go to the
-build copy, never to the published file. The first step of a run that needs the build takes the
-run's lock on it (waiting, and saying so, while another run holds it), and recovers it if the run
-before died. The run keeps the lock until it ends: its steps then judge and build the same data,
-with no other run's load in between. See `jump_platform/lakehouse/` for the mechanism.
+build copy, never to the published file. The run holds the lakehouse from its first step to its
+last (`jump_platform/runs.py`), so one run at a time owns the build, and its steps judge and build
+the same data. The first step that needs the build recovers it if the run before died; the end of
+the run leaves it ready, clean or failed. See `jump_platform/lakehouse/` for the mechanism.
 """
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +21,6 @@ from jump_platform import settings
 from jump_platform.lakehouse import snapshots
 from jump_platform.lakehouse.build import BuildState, close_build, open_build, unpublishable
 from jump_platform.lakehouse.layout import Layout
-from jump_platform.lakehouse.lock import BuildLock
 
 # Errors of a run stopped from outside (Ctrl-C, SIGTERM): treated as a crash, not as a failed audit.
 _INTERRUPTIONS = {"DagsterExecutionInterruptedError", "KeyboardInterrupt"}
@@ -38,15 +36,10 @@ class LakehouseBuild(DuckDBResource):
     published: str = Field(description="The published lakehouse file, which readers open read-only.")
     exports: str = Field(description="Where readers find the published exports.")
     landing: str = Field(description="The landing zone, whose loaded batches wait for the publish.")
-    wait_seconds: float = Field(
-        default=settings.DEFAULT_BUILD_WAIT_SECONDS,
-        description="How long a run waits for another run to finish with the build (JUMP_BUILD_WAIT_SECONDS).",
-    )
 
     _run: dg.DagsterRun | None = PrivateAttr(default=None)
     _instance: dg.DagsterInstance | None = PrivateAttr(default=None)
     _log: dg.DagsterLogManager | None = PrivateAttr(default=None)
-    _lock: BuildLock | None = PrivateAttr(default=None)
     _state: BuildState | None = PrivateAttr(default=None)
     _wrote: bool = PrivateAttr(default=False)
 
@@ -70,24 +63,14 @@ class LakehouseBuild(DuckDBResource):
     def _say(self, message: str) -> None:
         (self._log or dg.get_dagster_logger()).warning(message)
 
-    def _owner(self) -> str:
-        run = f"run {self._run.run_id} (job {self._run.job_name})" if self._run else "a run"
-        return f"{run}, pid {os.getpid()}"
-
     def open(self, writing: bool = False) -> Path:
-        """Take the run's hold on the build (once per run), recovering it if needed; return its path.
+        """Open the build for this run (once per run), recovering it if needed; return its path.
 
         `writing`: the step is about to change the build, so a failure from here on fails its audit.
         """
         if self._state is None:
-            lock = BuildLock(self.layout.lock_file)
-            lock.acquire(self._owner(), self.wait_seconds, on_wait=self._say)
-            try:
-                opened = open_build(self.layout, self._run.run_id if self._run else "outside-a-run")
-            except BaseException:
-                lock.release()
-                raise
-            self._lock, self._state = lock, opened.state
+            opened = open_build(self.layout, self._run.run_id if self._run else "outside-a-run")
+            self._state = opened.state
             if opened.reset_because and opened.reset_because != "there was no build yet":
                 self._say(f"Started the build again from the published lakehouse: {opened.reset_because}.")
             if opened.returned_files:
@@ -175,8 +158,9 @@ class LakehouseBuild(DuckDBResource):
         return "; ".join(reasons) or None
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        """At the end of the run: leave the build ready, clean or failed, and give the lock back."""
-        if self._lock is None:
+        """At the end of the run (still holding the lakehouse): leave the build ready, clean or failed.
+        A run interrupted from outside leaves it open, like a crash, for the next run to recover."""
+        if self._state is None:
             return
         try:
             failure = self._audit_failure()
@@ -188,8 +172,7 @@ class LakehouseBuild(DuckDBResource):
                         "_rejected/ with that reason."
                     )
         finally:
-            self._lock.release()
-            self._lock, self._state, self._wrote = None, None, False
+            self._state, self._wrote = None, False
 
 
 def lakehouse_build() -> LakehouseBuild:
@@ -200,5 +183,4 @@ def lakehouse_build() -> LakehouseBuild:
         published=str(settings.duckdb_path()),
         exports=str(settings.exports_dir()),
         landing=str(settings.landing_dir()),
-        wait_seconds=settings.build_wait_seconds(),
     )

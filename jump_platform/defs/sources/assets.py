@@ -175,6 +175,8 @@ def _fail_if_refused(batch_id: str, refused: list[str], batch_size: int = 0) -> 
         table: {landing_key(table), *([INVOICES_BY_MONTH] if table == "app__invoices" else [])} for table in CONTRACTS
     },
     can_subset=True,
+    # Every step opening the lakehouse is in this pool (see dagster.yaml).
+    pool="lakehouse",
 )
 def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> Iterator[dg.Output[TableBatches]]:
     """Load every extract waiting in the landing zone into `sources`, in the build.

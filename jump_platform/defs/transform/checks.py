@@ -21,6 +21,8 @@ MONTHLY_TURNOVER = dg.AssetKey(["marts", "kpi__monthly_turnover"])
     ),
     blocking=True,
     additional_deps=[source_key("app__invoices")],
+    # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
+    pool="lakehouse",
 )
 def monthly_turnover_reconciles_with_invoices(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
