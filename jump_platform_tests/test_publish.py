@@ -126,19 +126,24 @@ def test_two_snapshots_are_kept_and_rollback_puts_the_previous_one_back_with_its
     assert _answer(layout.build) == 2
 
 
-def test_a_publish_stopped_before_its_rename_leaves_readers_on_the_previous_snapshot(
-    layout: Layout, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    before = _publish(layout, _build_run(layout, "run-1", 1, export="one\n"), "run-1").snapshot.snapshot_id
+def _publish_stopped_at(layout: Layout, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    """Run 2 loads batch b2 and an export, and its publish stops at `step` (as if killed there)."""
     state = _build_run(layout, "run-2", 2, batch="b2", export="two\n")
 
     def stop(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(snapshots, "_point_current_at", stop)
+    monkeypatch.setattr(snapshots, step, stop)
     with pytest.raises(KeyboardInterrupt):
         _publish(layout, state, "run-2")
     monkeypatch.undo()
+
+
+def test_a_publish_stopped_before_its_rename_leaves_readers_on_the_previous_snapshot(
+    layout: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _publish(layout, _build_run(layout, "run-1", 1, export="one\n"), "run-1").snapshot.snapshot_id
+    _publish_stopped_at(layout, monkeypatch, "_point_current_at")
 
     assert _answer(layout.published) == 1 and (layout.exports / "report.csv").read_text() == "one\n"
     # The next run finds the snapshot that was never published, drops it, and starts again.
@@ -152,15 +157,7 @@ def test_a_publish_stopped_after_its_rename_is_finished_by_the_next_run(
     layout: Layout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _publish(layout, _build_run(layout, "run-1", 1, export="one\n"), "run-1")
-    state = _build_run(layout, "run-2", 2, batch="b2", export="two\n")
-
-    def stop(*args: object) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(snapshots, "settle_published", stop)
-    with pytest.raises(KeyboardInterrupt):
-        _publish(layout, state, "run-2")
-    monkeypatch.undo()
+    _publish_stopped_at(layout, monkeypatch, "settle_published")
     # Published, with its exports (one rename switched both); its batch is not archived yet.
     assert _answer(layout.published) == 2 and (layout.exports / "report.csv").read_text() == "two\n"
     assert (layout.landing / "_batches" / "b2").exists()
