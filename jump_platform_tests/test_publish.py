@@ -260,3 +260,10 @@ def test_a_lakehouse_copied_without_its_links_is_published_over_and_rolled_back(
     assert _answer(copy.published) == 2 and (copy.exports / "report.csv").read_text() == "two\n"
     snapshots.rollback(copy)
     assert _answer(copy.published) == 1 and (copy.exports / "report.csv").read_text() == "one\n"
+
+
+def test_a_real_exports_folder_from_before_snapshots_is_kept_aside_not_deleted(layout: Layout) -> None:
+    _write(layout.exports / "notes-of-an-analyst.txt", "mine\n")
+    _publish(layout, _build_run(layout, "run-1", 1, export="one\n"), "run-1")
+    assert layout.exports.is_symlink() and (layout.exports / "report.csv").read_text() == "one\n"
+    assert (layout.exports.with_name("exports.before-publish") / "notes-of-an-analyst.txt").read_text() == "mine\n"

@@ -171,13 +171,17 @@ def publish(layout: Layout, snapshot: Snapshot, export_names: list[str]) -> Publ
     return Published(snapshot, layout.published, size, tables, copied_by, seconds)
 
 
-def _replace_with_link(path: Path, target: str) -> None:
-    """Make `path` a symbolic link to `target` in one rename. What was there (a folder or file left
-    by a copy of the lakehouse, or by a version that published without links) is dropped first."""
+def _replace_with_link(path: Path, target: str, keep_folder_as: Path | None = None) -> None:
+    """Make `path` a symbolic link to `target` in one rename. A file there (a copy of a published
+    file) is replaced; a folder (a copy of a snapshot, or the exports folder of a version that
+    published without links) is moved to `keep_folder_as` if given and free, else removed."""
     if path.is_symlink() and os.readlink(path) == target:
         return
     if path.is_dir() and not path.is_symlink():
-        _remove(path)
+        if keep_folder_as is not None and not keep_folder_as.exists():
+            os.rename(path, keep_folder_as)
+        else:
+            _remove(path)
     temporary = path.with_name(f".{path.name}.link.tmp")
     temporary.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +200,9 @@ def _point_current_at(layout: Layout, snapshot_id: str) -> None:
 def _link_readers(layout: Layout) -> None:
     current = layout.current
     _replace_with_link(layout.published, os.path.join(current.name, layout.published.name))
-    _replace_with_link(layout.exports, os.path.relpath(current / "exports", layout.exports.parent))
+    # A real exports folder (from before snapshots) is kept aside once, in case it holds other files.
+    kept = layout.exports.with_name(f"{layout.exports.name}.before-publish")
+    _replace_with_link(layout.exports, os.path.relpath(current / "exports", layout.exports.parent), kept)
 
 
 def settle_published(layout: Layout) -> None:
