@@ -142,7 +142,11 @@ class RunSummary:
                 ]
             return [*lines, ""]
         if self.not_published:
-            return [f"Not published yet: {self.not_published}.", ""]
+            return [
+                f"Not published yet: {self.not_published}.",
+                "The build keeps it; a run that rebuilds what follows publishes it (make transform export, or make run).",
+                "",
+            ]
         return []
 
 

@@ -116,7 +116,8 @@ class LakehouseBuild(DuckDBResource):
             return "nothing changed in the build since the last publish"
         problems = unpublishable(self.state, downstream)
         if problems:
-            return "; ".join(problems)
+            more = f" (and {len(problems) - 1} more change(s) like it)" if len(problems) > 1 else ""
+            return f"{problems[0]}{more}"
         run_id = self._run.run_id if self._run else "outside-a-run"
         now = dt.datetime.now(dt.UTC)
         snapshot = snapshots.Snapshot(
