@@ -142,11 +142,10 @@ class RunSummary:
                 ]
             return [*lines, ""]
         if self.not_published:
-            return [
-                f"Not published yet: {self.not_published}.",
-                "The build keeps it; a run that rebuilds what follows publishes it (make transform export, or make run).",
-                "",
-            ]
+            lines = [f"Not published: {self.not_published}."]
+            if "not rebuilt" in self.not_published:
+                lines.append("The build keeps it; a run rebuilding what follows publishes it (make transform export, or make run).")
+            return [*lines, ""]
         return []
 
 
