@@ -84,6 +84,37 @@ def test_a_blocking_anomaly_publishes_nothing_the_lakehouse_and_exports_stay_byt
         assert reason.startswith("not published: blocking check sources/app__job_contracts/job_contracts_never_overlap")
 
 
+def test_make_load_transform_export_publishes_at_the_export_once_everything_downstream_was_rebuilt(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("JUMP_SCALE", "0.05")
+    (tmp_path / "dagster_home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
+    layout = Layout.from_settings()
+    assert run_job("extract", instance=instance).ok
+
+    load = run_job("load", instance=instance)
+    assert load.ok and not load.published and not layout.published.exists()
+    assert "sources/app__clients changed but" in load.not_published and "were not rebuilt since" in load.not_published
+    assert "make transform export" in load.render("load")
+    assert len(list((layout.landing / "_batches").rglob("*.csv"))) == 5
+
+    transform = run_job("transform", instance=instance)
+    assert transform.ok and not transform.published
+    assert "exports/turnovers_by_cohort_for_auditor" in transform.not_published
+
+    export = run_job("export", instance=instance)
+    assert export.ok and export.published
+    assert snapshot_id(layout.published) == export.published["snapshot_id"]
+    assert (layout.exports / "turnovers_by_cohort_for_auditor.csv").exists()
+    assert len(list((layout.landing / "_archive").rglob("*.csv"))) == 5 and not (layout.landing / "_batches").exists()
+
+    again = run_job("export", instance=instance)
+    assert again.ok and again.published  # the export was rewritten: a new snapshot, the same data
+    # Models rebuilt after the publish, their export not: not published again until it is.
+    assert "but exports/turnovers_by_cohort_for_auditor was not rebuilt since" in run_job("transform", instance=instance).not_published
+
+
 # --- readers and runs at the same time ----------------------------------------------------------
 
 READER = """
