@@ -11,6 +11,8 @@ UV := $(TOOLS)/bin/uv
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 SCHEMA ?= marts
+# `make query` opens the published lakehouse; LAKEHOUSE=build opens the build a run left (a failed one).
+LAKEHOUSE ?= published
 
 export UV_COMPILE_BYTECODE := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -22,7 +24,7 @@ export JUMP_DASHBOARD_PORT ?= 8501
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
 
-.PHONY: help install prepare run extract load transform export test dev query docs dashboard postgres postgres-stop sync bench clean
+.PHONY: help install prepare run extract load transform export rollback test dev query docs dashboard postgres postgres-stop sync bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,6 +64,9 @@ transform: prepare ## Build the dbt models: staging, intermediate, marts
 export: prepare ## Rewrite the CSV exports in data/exports/
 	$(PY) -m jump_platform.cli run export
 
+rollback: install ## Put the previously published lakehouse (and its exports) back
+	$(PY) -m jump_platform.cli rollback
+
 test: prepare ## Run the test suite
 	$(VENV)/bin/pytest
 
@@ -69,16 +74,21 @@ dev: prepare ## Start the Dagster UI and daemon on http://127.0.0.1:3000
 	# dagster-dbt re-parses the dbt project under `dagster dev` with the `dbt` found on PATH.
 	PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-query: install ## Open a read-only SQL shell on the lakehouse (SCHEMA=marts by default)
-	@test -f $(JUMP_DUCKDB_PATH) || { echo "No lakehouse at $(JUMP_DUCKDB_PATH): run 'make run' first."; exit 1; }
-	$(VENV)/bin/duckdb -readonly $(JUMP_DUCKDB_PATH) -cmd "use $(SCHEMA); show tables;"
+QUERIED = $(if $(filter build,$(LAKEHOUSE)),$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)),$(JUMP_DUCKDB_PATH))
+
+# Read-only: any number of shells may stay open, and runs never wait for them (they write a build copy).
+query: install ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
+	@test -f $(QUERIED) || { echo "No lakehouse at $(QUERIED): run 'make run' first."; exit 1; }
+	$(VENV)/bin/duckdb -readonly $(QUERIED) -cmd "use $(SCHEMA); show tables;"
 
 # Without a lakehouse yet (fresh clone), the docs are generated against an empty in-memory DuckDB:
 # every model, column and description shows, only the table statistics are missing.
+# With a lakehouse, dbt reads the published file through the profile's `published` target, read-only.
 docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080
 	@test -f $(JUMP_DUCKDB_PATH) || echo "No lakehouse at $(JUMP_DUCKDB_PATH) yet: docs without table statistics ('make run' builds it)."
-	cd dbt_project && JUMP_DUCKDB_PATH="$$(test -f $(JUMP_DUCKDB_PATH) && echo $(JUMP_DUCKDB_PATH) || echo :memory:)" \
-		$(VENV)/bin/dbt docs generate --profiles-dir .
+	cd dbt_project && if test -f $(JUMP_DUCKDB_PATH); then \
+		$(VENV)/bin/dbt docs generate --profiles-dir . --target published; \
+	else JUMP_BUILD_DUCKDB_PATH=:memory: $(VENV)/bin/dbt docs generate --profiles-dir .; fi
 	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
 
 # The dashboard reads its own copy of the marts (the dashboard/marts asset, written by `make run`);

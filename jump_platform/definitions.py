@@ -6,11 +6,13 @@ database: resources connect only when a step runs.
 
 import dagster as dg
 
+from jump_platform import settings
 from jump_platform.defs.automation.schedules import schedules
 from jump_platform.defs.automation.sensors import SENSORS
 from jump_platform.defs.dashboard.assets import dashboard_marts
 from jump_platform.defs.exports.assets import analysis_exports
 from jump_platform.defs.jobs import JOBS
+from jump_platform.defs.lakehouse.assets import published_lakehouse
 from jump_platform.defs.notifications.sensors import notify_on_run_failure, notify_on_run_success
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.reverse_etl.assets import reverse_etl_assets
@@ -23,7 +25,12 @@ from jump_platform.runs import lakehouse_executor
 
 
 def build_defs() -> dg.Definitions:
-    """The definitions, with resources configured from the environment as it is now."""
+    """The definitions, with resources configured from the environment as it is now.
+
+    A setting that cannot be used stops the code location from loading, with its one-line error:
+    no run starts with it, whoever launches it.
+    """
+    settings.check()
     return dg.Definitions(
         assets=[
             demo_extracts,
@@ -31,6 +38,7 @@ def build_defs() -> dg.Definitions:
             load_sources,
             jump_dbt_models,
             analysis_exports,
+            published_lakehouse,
             dashboard_marts,
             *reverse_etl_assets,
         ],
@@ -39,8 +47,8 @@ def build_defs() -> dg.Definitions:
         schedules=schedules(),
         sensors=[*SENSORS, notify_on_run_failure, notify_on_run_success],
         resources={**lakehouse_resources(), "dbt": dbt_resource()},
-        # DuckDB has one writer: steps of a run execute one after the other, in one process, which
-        # holds the lakehouse from the first step to the last (see jump_platform/runs.py).
+        # Steps of a run execute one after the other, in one process, which holds the lakehouse from
+        # the first step to the last (see jump_platform/runs.py): its checks judge what it builds.
         executor=lakehouse_executor,
     )
 

@@ -7,7 +7,9 @@ platform elsewhere by setting an environment variable.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -15,6 +17,26 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 DEFAULT_SEED = 42
 PRODUCERS = ("generator", "extracts")
+DEFAULT_MEMORY_LIMIT = "1GB"
+_MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
+
+
+class SettingsError(ValueError):
+    """A setting whose value cannot be used: its variable, what was expected, what was found.
+
+    Its message is one line, `JUMP_X: expected ..., found '...'`, which the CLI prints as it is.
+    """
+
+    def __init__(self, variable: str, expected: str, found: str | None):
+        self.variable, self.expected, self.found = variable, expected, found
+        super().__init__(f"{variable}: expected {expected}, found {_shown(found)}")
+
+
+def _shown(value: str | None) -> str:
+    """A value as an error message quotes it: escaped, and cut short if it is long."""
+    if value is None:
+        return "nothing"
+    return repr(value if len(value) <= 60 else value[:57] + "...")
 
 
 def _env(name: str) -> str | None:
@@ -30,13 +52,26 @@ def data_dir() -> Path:
 def duckdb_path() -> Path:
     """The lakehouse file: `JUMP_DUCKDB_PATH`, default `<data dir>/lakehouse/lakehouse.duckdb`."""
     configured = _env("JUMP_DUCKDB_PATH")
-    return Path(configured).resolve() if configured else data_dir() / "lakehouse" / "lakehouse.duckdb"
+    # Absolute, but not resolved: the published file is a link to a snapshot, and it is the link
+    # that is published (and the folder beside it that holds the build and the snapshots).
+    return Path(os.path.abspath(configured)) if configured else data_dir() / "lakehouse" / "lakehouse.duckdb"
+
+
+def build_duckdb_path() -> Path:
+    """The build copy of the lakehouse, which runs write and check before publishing it:
+    `build/<same name>` beside the published file. DuckDB names a database after its file, and the
+    views dbt creates refer to that name, so the build keeps the published file's name."""
+    published = duckdb_path()
+    return published.parent / "build" / published.name
 
 
 def duckdb_config() -> dict[str, str]:
     """DuckDB settings for the platform's connections: a memory cap (`JUMP_DUCKDB_MEMORY_LIMIT`,
     default 1GB) past which DuckDB spills to disk, so loads stay bounded as data grows."""
-    return {"memory_limit": _env("JUMP_DUCKDB_MEMORY_LIMIT") or "1GB"}
+    raw = _env("JUMP_DUCKDB_MEMORY_LIMIT")
+    if raw and not _MEMORY_LIMIT.match(raw):
+        raise SettingsError("JUMP_DUCKDB_MEMORY_LIMIT", "a size DuckDB understands, like 1GB or 512MiB", raw)
+    return {"memory_limit": raw or DEFAULT_MEMORY_LIMIT}
 
 
 def landing_dir() -> Path:
@@ -49,38 +84,63 @@ def exports_dir() -> Path:
 
 
 def seed() -> int:
+    """The generator's random seed: `JUMP_SEED`, a non-negative integer (default 42)."""
     raw = _env("JUMP_SEED")
-    try:
-        return int(raw) if raw else DEFAULT_SEED
-    except ValueError:
-        raise ValueError(f"JUMP_SEED must be an integer, found {raw!r}") from None
+    if not raw:
+        return DEFAULT_SEED
+    if not re.fullmatch(r"[0-9]+", raw):
+        raise SettingsError("JUMP_SEED", "a non-negative integer like 42", raw)
+    return int(raw)
 
 
 def scale() -> float:
+    """How much demo data the generator draws: `JUMP_SCALE`, a positive number (default 1)."""
     raw = _env("JUMP_SCALE")
     try:
         value = float(raw) if raw else 1.0
     except ValueError:
-        raise ValueError(f"JUMP_SCALE must be a positive number, found {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"JUMP_SCALE must be a positive number, found {raw!r}")
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise SettingsError("JUMP_SCALE", "a positive number like 1 or 0.5 (1 = about 5,000 invoices)", raw)
+    return value
+
+
+def first_as_of() -> dt.date:
+    """The earliest as-of date with data: the first day of Jump's history (the generator's)."""
+    from jump_platform.sources.generator import HISTORY_START
+
+    return HISTORY_START
+
+
+def parse_as_of(raw: str, source: str) -> dt.date:
+    """An as-of date given as text by `source` (a variable, a tag, a config field): an ISO date on
+    or after the first day of Jump's history, before which no data can exist."""
+    try:
+        value = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(source, "an ISO date like 2026-01-31", raw) from None
+    if value < first_as_of():
+        raise SettingsError(
+            source, f"a date on or after {first_as_of()}, when Jump's data starts (before it every table is empty)", raw
+        )
     return value
 
 
 def as_of_date(default: dt.date | None = None) -> dt.date:
     """The date the lakehouse describes: `JUMP_AS_OF` (ISO date), else `default`, else today."""
     raw = _env("JUMP_AS_OF")
-    if not raw:
-        return default or dt.date.today()
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise ValueError(f"JUMP_AS_OF must be an ISO date like 2026-01-31, found {raw!r}") from None
+    return parse_as_of(raw, "JUMP_AS_OF") if raw else default or dt.date.today()
 
 
 def anomalies() -> list[str]:
-    """Anomalies to inject into generated data: `JUMP_ANOMALIES`, a comma-separated list."""
-    return [name.strip() for name in (_env("JUMP_ANOMALIES") or "").split(",") if name.strip()]
+    """Anomalies to inject into generated data: `JUMP_ANOMALIES`, a comma-separated list of names."""
+    from jump_platform.sources.anomalies import ANOMALIES
+
+    names = [name.strip() for name in (_env("JUMP_ANOMALIES") or "").split(",") if name.strip()]
+    unknown = [name for name in names if name not in ANOMALIES]
+    if unknown:
+        raise SettingsError("JUMP_ANOMALIES", f"comma-separated names among {', '.join(ANOMALIES)}", ", ".join(unknown))
+    return names
 
 
 def producer() -> str:
@@ -92,9 +152,10 @@ def producer() -> str:
       so no generated data ever overwrites a delivery; the daily schedule only rebuilds the models
       and exports for the new day, and the landing-zone sensor loads what is delivered.
     """
-    value = (_env("JUMP_PRODUCER") or PRODUCERS[0]).lower()
+    raw = _env("JUMP_PRODUCER")
+    value = (raw or PRODUCERS[0]).lower()
     if value not in PRODUCERS:
-        raise ValueError(f"JUMP_PRODUCER must be one of {', '.join(PRODUCERS)}, found {value!r}")
+        raise SettingsError("JUMP_PRODUCER", f"one of {', '.join(PRODUCERS)}", raw)
     return value
 
 
@@ -103,15 +164,33 @@ def schedules_on() -> bool:
 
     It sets their default status only: a toggle in the UI overrides it, and is kept by the instance.
     """
-    value = (_env("JUMP_SCHEDULES") or "on").lower()
+    raw = _env("JUMP_SCHEDULES")
+    value = (raw or "on").lower()
     if value not in ("on", "off"):
-        raise ValueError(f"JUMP_SCHEDULES must be on or off, found {value!r}")
+        raise SettingsError("JUMP_SCHEDULES", "on or off", raw)
     return value == "on"
 
 
-def dbt_env() -> dict[str, str]:
-    """Environment for dbt subprocesses, so dbt and Dagster always open the same file."""
-    return {"JUMP_DUCKDB_PATH": str(duckdb_path())}
+def validate() -> list[SettingsError]:
+    """Every setting whose value cannot be used, one error each; empty when all are fine.
+
+    `make run`, the CLI and the code location call it before anything runs or is written.
+    """
+    errors = []
+    for read in (seed, scale, as_of_date, anomalies, producer, schedules_on, duckdb_config, lock_timeout):
+        try:
+            read()
+        except SettingsError as error:
+            errors.append(error)
+    return errors
+
+
+def check() -> None:
+    """Raise the first unusable setting's error (see `validate`)."""
+    errors = validate()
+    if errors:
+        raise errors[0]
+
 
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0
@@ -124,9 +203,9 @@ def lock_timeout() -> float:
     try:
         value = float(raw) if raw else DEFAULT_LOCK_TIMEOUT_SECONDS
     except ValueError:
-        raise ValueError(f"JUMP_LOCK_TIMEOUT must be a number of seconds, found {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"JUMP_LOCK_TIMEOUT must be a number of seconds, found {raw!r}")
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise SettingsError("JUMP_LOCK_TIMEOUT", "a number of seconds, 0 or more", raw)
     return value
 
 

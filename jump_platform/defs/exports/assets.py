@@ -1,6 +1,10 @@
 """The `exports` group: every dbt analysis in `dbt_project/analyses/`, written to
 `data/exports/<name>.csv` for people who read it in a spreadsheet.
 
+A run writes its exports beside the build (`data/lakehouse/build/exports/`), from the build; they
+reach `data/exports/` when the build is published, so the exports people read always come from the
+published lakehouse.
+
 Adding a `.sql` file to the analyses folder adds an export: the specs come from the dbt manifest,
 with the models each analysis reads as upstream assets.
 """
@@ -11,11 +15,10 @@ from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
-from dagster_duckdb import DuckDBResource
 
-from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
-from jump_platform.defs.transform.assets import dbt_vars, translator, use_lakehouse_path
+from jump_platform.defs.lakehouse.resources import LakehouseBuild
+from jump_platform.defs.transform.assets import dbt_vars, point_dbt_at, translator
 from jump_platform.defs.transform.checks import MONTHLY_TURNOVER
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.exports import for_spreadsheet
@@ -41,7 +44,7 @@ ANALYSES = _analyses()
         dg.AssetSpec(
             dg.AssetKey(["exports", name]),
             description=(node.get("description") or f"Export of the dbt analysis `{name}`.")
-            + f"\n\nWritten to `data/exports/{name}.csv`.",
+            + f"\n\nPublished to `data/exports/{name}.csv` with the lakehouse.",
             # Every export also waits for the monthly turnover and its blocking reconciliation check
             # (defs/transform/checks.py): nothing is exported from marts that do not add up.
             deps=list(dict.fromkeys([*node["upstream"], MONTHLY_TURNOVER])),
@@ -58,20 +61,26 @@ ANALYSES = _analyses()
     pool="lakehouse",
 )
 def analysis_exports(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: LakehouseBuild
 ) -> Iterator[dg.MaterializeResult]:
-    """Compile the selected analyses with dbt, run them on the lakehouse, write each CSV atomically."""
+    """Compile the selected analyses with dbt, run them on the build, write each CSV atomically
+    beside the build; the publish puts them in `data/exports/`."""
     names = [key.path[-1] for key in context.selected_asset_keys]
-    use_lakehouse_path()
+    point_dbt_at(duckdb.open(writing=True))
     arguments = ["compile", "--select", *names, "--vars", dbt_vars(run_as_of(context))]
     invocation = dbt.cli(arguments, raise_on_error=True).wait()
     for name in names:
         compiled = Path(invocation.target_path) / "compiled" / dbt_project.name / ANALYSES[name]["original_file_path"]
         with duckdb.get_connection() as con:
             frame = for_spreadsheet(con.sql(compiled.read_text()).pl())
-        path = settings.exports_dir() / f"{name}.csv"
-        rows = write_csv_atomically(frame, path)
+        staged = duckdb.layout.build_exports / f"{name}.csv"
+        rows = write_csv_atomically(frame, staged)
+        duckdb.record_written([dg.AssetKey(["exports", name])])
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["exports", name]),
-            metadata={"dagster/row_count": rows, "path": dg.MetadataValue.path(str(path))},
+            metadata={
+                "dagster/row_count": rows,
+                "path": dg.MetadataValue.path(str(duckdb.layout.exports / staged.name)),
+                "staged_at": dg.MetadataValue.path(str(staged)),
+            },
         )

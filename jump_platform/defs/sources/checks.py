@@ -1,23 +1,20 @@
 """Asset checks that stop bad data where it enters the lakehouse.
 
 One check per business rule of `jump_platform.sources.rules.SOURCE_RULES`, on the source table it
-judges. A blocking check that fails keeps every downstream asset (staging, intermediate, marts,
-exports) from materializing in that run, so the marts keep the numbers of the last good run.
-Warnings (reference gaps, dates after the as-of date) are reported without stopping anything.
+judges, in the run's build. A blocking check that fails keeps every downstream asset (staging,
+intermediate, marts, exports, and the publish) from materializing in that run: nothing of the run
+is published, and the next run starts its build again from the published lakehouse (see
+`jump_platform/lakehouse/`), so no later run builds on the rows it refused. Warnings (reference
+gaps, dates after the as-of date) are reported without stopping anything.
 
 A check runs whenever its table is loaded, against the other tables as they are now: a rule that
 reads other tables (an invoice's client must exist...) does not wait for them to be re-loaded, so
-an invoices-only delivery is judged against the clients and contracts already in the lakehouse. And
-since a failed check is no longer there to stop a later run that does not load its table (`make
-transform` after a failed `make load`, a clients-only delivery), the dbt step judges the sources
-again before building (`blocking_rule_failures`, see defs/transform/assets.py).
+an invoices-only delivery is judged against the clients and contracts already in the build.
 
 Every check records `offending_rows` and `sample_ids` (at most 10) in its metadata, plus the
 rule's extras (missing references, unexpected values...). The SQL runs inside DuckDB; only counts
 and samples come back.
 """
-
-from __future__ import annotations
 
 from typing import Any
 
@@ -25,7 +22,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from jump_platform import settings
+from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.sources.assets import source_key
 from jump_platform.sources.rules import SOURCE_RULES, RuleResult, SourceRule
 
@@ -77,7 +74,7 @@ def _source_check(rule: SourceRule) -> dg.AssetChecksDefinition:
         # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
         pool="lakehouse",
     )
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
             missing = missing_tables(con, [rule.table, *rule.other_tables])
             if missing:
@@ -88,30 +85,11 @@ def _source_check(rule: SourceRule) -> dg.AssetChecksDefinition:
                     description=f"Cannot judge the rule: {', '.join(missing)} not in the lakehouse yet.",
                     metadata={"missing_tables": ", ".join(missing)},
                 )
-            result = rule.evaluate(con, SOURCES_SCHEMA, settings.as_of_date())
+            # "After the as-of date" means after the run's own as-of date (its tag, for a backfill).
+            result = rule.evaluate(con, SOURCES_SCHEMA, run_as_of(context))
         return check_result(result, rule.blocking)
 
     return _check
-
-
-def check_key(rule: SourceRule) -> dg.AssetCheckKey:
-    return dg.AssetCheckKey(source_key(rule.table), rule.name)
-
-
-def blocking_rule_failures(con: duckdb.DuckDBPyConnection, rules: list[SourceRule]) -> list[tuple[SourceRule, str]]:
-    """The blocking rules among `rules` that the current source tables break, each with the
-    reason: the offending rows (a sample of their ids), or the tables missing to judge it."""
-    failures = []
-    for rule in (r for r in rules if r.blocking):
-        missing = missing_tables(con, [rule.table, *rule.other_tables])
-        if missing:
-            failures.append((rule, f"cannot be judged: {', '.join(missing)} not in the lakehouse"))
-            continue
-        result = rule.evaluate(con, SOURCES_SCHEMA, settings.as_of_date())
-        if not result.passed:
-            sample = f" (e.g. {', '.join(result.sample_ids)})" if result.sample_ids else ""
-            failures.append((rule, f"{result.offending_rows} row(s) break it{sample}"))
-    return failures
 
 
 source_checks: list[dg.AssetChecksDefinition] = [_source_check(rule) for rule in SOURCE_RULES]
