@@ -1,8 +1,8 @@
 """The `dashboard` group: the dashboard's copy of the marts it shows (see `jump_platform/dashboard/`).
 
-`make dashboard` serves the Streamlit app on that copy. The asset runs after the marts it copies
-(eager), once their blocking checks passed, so the dashboard refreshes after each build and shows
-only figures that passed their checks.
+`make dashboard` serves the Streamlit app on that copy. The asset is downstream of
+`lakehouse/published` (eager): it refreshes after each publish, and since only a build whose blocking
+checks all passed is published, it shows only figures that passed their checks.
 """
 
 import datetime as dt
@@ -10,13 +10,13 @@ import datetime as dt
 import dagster as dg
 
 from jump_platform import settings
-from jump_platform.dashboard.snapshot import MARTS, write_snapshot
+from jump_platform.dashboard.snapshot import write_snapshot
+from jump_platform.defs.lakehouse.resources import PUBLISHED
 
-MART_KEYS = [dg.AssetKey(["marts", name]) for name in MARTS]
 
 
 def last_published(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dt.datetime:
-    """When the lakehouse was last published: the latest materialization of the assets read."""
+    """When the lakehouse was last published: the latest materialization of `keys` (the publish)."""
     stamps = [
         event.timestamp
         for event in (instance.get_latest_materialization_event(key) for key in keys)
@@ -30,7 +30,8 @@ def last_published(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dt.
 
 @dg.asset(
     key=dg.AssetKey(["dashboard", "marts"]),
-    deps=MART_KEYS,
+    # The marts it shows reach it through the publish: it copies only what was published.
+    deps=[PUBLISHED],
     group_name="dashboard",
     kinds={"streamlit", "duckdb"},
     automation_condition=dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed(),
@@ -42,7 +43,7 @@ def dashboard_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     turnover per freelancer, the as-of date), copied from the published lakehouse into
     `data/dashboard/dashboard.duckdb`, which `make dashboard` serves. Written to a temporary file and
     renamed, so the dashboard never sees half a copy, and never opens the lakehouse itself."""
-    published_at = last_published(context.instance, MART_KEYS)
+    published_at = last_published(context.instance, [PUBLISHED])
     rows = write_snapshot(settings.duckdb_path(), settings.dashboard_path(), published_at)
     return dg.MaterializeResult(
         metadata={

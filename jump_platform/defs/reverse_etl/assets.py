@@ -19,6 +19,7 @@ import dagster as dg
 from dlt.common.destination import Destination
 
 from jump_platform import published, settings
+from jump_platform.defs.lakehouse.resources import PUBLISHED
 from jump_platform.notifications import check_webhook_url
 from jump_platform.reverse_etl.runner import SyncFailed, SyncRetries, SyncSpec, result_metadata, run_sync
 from jump_platform.reverse_etl.targets import http_destination, postgres_destination
@@ -80,7 +81,8 @@ def sync_mart(spec: SyncSpec, mart: str, destination_for: Callable[[int, float],
 
 @dg.asset(
     key=dg.AssetKey(["reverse_etl", CRM_SYNC.name]),
-    deps=[dg.AssetKey(["marts", "freelancer_health"])],
+    # marts.freelancer_health, as published (the sync reads only the published lakehouse)
+    deps=[PUBLISHED],
     group_name="reverse_etl",
     kinds={"postgres", "dlt"},
     automation_condition=SYNC_AUTOMATION,
@@ -106,7 +108,8 @@ def crm__freelancer_health(context: dg.AssetExecutionContext) -> Iterator[dg.Mat
 
 @dg.asset(
     key=dg.AssetKey(["reverse_etl", KPI_SYNC.name]),
-    deps=[dg.AssetKey(["marts", "kpi__monthly_turnover_by_entity"])],
+    # marts.kpi__monthly_turnover_by_entity, as published
+    deps=[PUBLISHED],
     group_name="reverse_etl",
     kinds={"http", "dlt"},
     automation_condition=SYNC_AUTOMATION,
