@@ -123,6 +123,14 @@ def test_make_dashboard_refreshes_a_copy_missing_or_older_than_the_lakehouse(
 # --- the queries -------------------------------------------------------------------------------------
 
 
+def changed_copy(lakehouse: Path, snapshot: Path, *statements: str) -> None:
+    """A dashboard copy of the session's marts at `snapshot`, then changed by `statements`."""
+    write_snapshot(lakehouse_file(lakehouse), snapshot, dt.datetime.now(dt.UTC))
+    with duckdb.connect(str(snapshot)) as con:
+        for statement in statements:
+            con.execute(statement)
+
+
 def test_the_emptied_month_shows_as_zero(lakehouse: Path, lakehouse_with_empty_month: Path) -> None:
     def monthly(data_dir: Path) -> pl.DataFrame:
         months = data.months(snapshot_file(data_dir))
@@ -137,13 +145,13 @@ def test_the_emptied_month_shows_as_zero(lakehouse: Path, lakehouse_with_empty_m
 
 def test_search_by_name_ignores_case_accents_and_order(lakehouse: Path, tmp_path: Path) -> None:
     snapshot = tmp_path / "dashboard.duckdb"
-    write_snapshot(lakehouse_file(lakehouse), snapshot, dt.datetime.now(dt.UTC))
-    with duckdb.connect(str(snapshot)) as con:
-        con.execute(
-            "insert into marts.kpi__freelancer_cumulative_turnover values "
-            "('Zzyzx', 'Émilienne', date '2020-01-01', null, 'green', date '2020-01-01', 10.00), "
-            "('100%', 'Pure', date '2020-01-01', null, 'blue', date '2020-01-01', 1.00)"
-        )
+    changed_copy(
+        lakehouse,
+        snapshot,
+        "insert into marts.kpi__freelancer_cumulative_turnover values "
+        "('Zzyzx', 'Émilienne', date '2020-01-01', null, 'green', date '2020-01-01', 10.00), "
+        "('100%', 'Pure', date '2020-01-01', null, 'blue', date '2020-01-01', 1.00)",
+    )
     for text in ("emilienne zz", "ZZYZX", "Émilienne Zzyzx", "zzyzx emilienne"):
         assert data.find_freelancers(snapshot, text, ["blue", "green"]).rows() == [("Zzyzx", "Émilienne")], text
     assert data.find_freelancers(snapshot, "zzyzx", ["blue"]).is_empty()
@@ -351,26 +359,23 @@ def data_with_invoices_issued_in_advance(lakehouse: Path, tmp_path_factory: pyte
     and active freelancers null (not known yet). Returns its data folder (no lakehouse in it, so the
     dashboard serves the copy as it is)."""
     data_dir = tmp_path_factory.mktemp("dashboard_in_advance")
-    snapshot = snapshot_file(data_dir)
-    write_snapshot(lakehouse_file(lakehouse), snapshot, dt.datetime.now(dt.UTC))
-    with duckdb.connect(str(snapshot)) as con:
-        con.execute(
-            "insert into marts.kpi__monthly_turnover by name "
-            "select month + interval 1 month as month, 1234.50 as amount, 1234.50 as scheduled_amount "
-            "from marts.lakehouse_as_of, (select max(month) as month from marts.kpi__monthly_turnover) "
-            "where month = as_of_month"
-        )
-        con.execute(
-            "insert into marts.kpi__monthly_turnover_by_entity by name "
-            "select month + interval 1 month as month, entity, "
-            "case entity when 'blue' then 1234.50 else 0 end as turnover, "
-            "case entity when 'blue' then 2 else 0 end as invoice_count, "
-            "null as active_freelancers, "
-            "case entity when 'blue' then 1 else 0 end as invoicing_freelancers, "
-            "turnover as previous_month_turnover, null as turnover_change_pct, "
-            "case entity when 'blue' then 1234.50 else 0 end as scheduled_turnover "
-            "from marts.kpi__monthly_turnover_by_entity where month = (select as_of_month from marts.lakehouse_as_of)"
-        )
+    changed_copy(
+        lakehouse,
+        snapshot_file(data_dir),
+        "insert into marts.kpi__monthly_turnover by name "
+        "select month + interval 1 month as month, 1234.50 as amount, 1234.50 as scheduled_amount "
+        "from marts.lakehouse_as_of, (select max(month) as month from marts.kpi__monthly_turnover) "
+        "where month = as_of_month",
+        "insert into marts.kpi__monthly_turnover_by_entity by name "
+        "select month + interval 1 month as month, entity, "
+        "case entity when 'blue' then 1234.50 else 0 end as turnover, "
+        "case entity when 'blue' then 2 else 0 end as invoice_count, "
+        "null as active_freelancers, "
+        "case entity when 'blue' then 1 else 0 end as invoicing_freelancers, "
+        "turnover as previous_month_turnover, null as turnover_change_pct, "
+        "case entity when 'blue' then 1234.50 else 0 end as scheduled_turnover "
+        "from marts.kpi__monthly_turnover_by_entity where month = (select as_of_month from marts.lakehouse_as_of)",
+    )
     return data_dir
 
 
