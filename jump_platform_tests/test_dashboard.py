@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -122,6 +123,14 @@ def test_make_dashboard_refreshes_a_copy_missing_or_older_than_the_lakehouse(
 # --- the queries -------------------------------------------------------------------------------------
 
 
+def changed_copy(lakehouse: Path, snapshot: Path, *statements: str) -> None:
+    """A dashboard copy of the session's marts at `snapshot`, then changed by `statements`."""
+    write_snapshot(lakehouse_file(lakehouse), snapshot, dt.datetime.now(dt.UTC))
+    with duckdb.connect(str(snapshot)) as con:
+        for statement in statements:
+            con.execute(statement)
+
+
 def test_the_emptied_month_shows_as_zero(lakehouse: Path, lakehouse_with_empty_month: Path) -> None:
     def monthly(data_dir: Path) -> pl.DataFrame:
         months = data.months(snapshot_file(data_dir))
@@ -136,13 +145,13 @@ def test_the_emptied_month_shows_as_zero(lakehouse: Path, lakehouse_with_empty_m
 
 def test_search_by_name_ignores_case_accents_and_order(lakehouse: Path, tmp_path: Path) -> None:
     snapshot = tmp_path / "dashboard.duckdb"
-    write_snapshot(lakehouse_file(lakehouse), snapshot, dt.datetime.now(dt.UTC))
-    with duckdb.connect(str(snapshot)) as con:
-        con.execute(
-            "insert into marts.kpi__freelancer_cumulative_turnover values "
-            "('Zzyzx', 'Émilienne', date '2020-01-01', null, 'green', date '2020-01-01', 10.00), "
-            "('100%', 'Pure', date '2020-01-01', null, 'blue', date '2020-01-01', 1.00)"
-        )
+    changed_copy(
+        lakehouse,
+        snapshot,
+        "insert into marts.kpi__freelancer_cumulative_turnover values "
+        "('Zzyzx', 'Émilienne', date '2020-01-01', null, 'green', date '2020-01-01', 10.00), "
+        "('100%', 'Pure', date '2020-01-01', null, 'blue', date '2020-01-01', 1.00)",
+    )
     for text in ("emilienne zz", "ZZYZX", "Émilienne Zzyzx", "zzyzx emilienne"):
         assert data.find_freelancers(snapshot, text, ["blue", "green"]).rows() == [("Zzyzx", "Émilienne")], text
     assert data.find_freelancers(snapshot, "zzyzx", ["blue"]).is_empty()
@@ -156,8 +165,15 @@ def test_search_by_name_ignores_case_accents_and_order(lakehouse: Path, tmp_path
 @pytest.fixture(scope="module")
 def dashboard(lakehouse: Path) -> Iterator[str]:
     """The app served as `make dashboard` serves it, on the session's lakehouse; yields its URL."""
+    with serve(lakehouse) as url:
+        yield url
+
+
+@contextmanager
+def serve(data_dir: Path) -> Iterator[str]:
+    """Serve the app with `python -m jump_platform.dashboard` on `data_dir`; yields its URL."""
     port = free_port()
-    env = {**os.environ, "JUMP_DATA_DIR": str(lakehouse)}
+    env = {**os.environ, "JUMP_DATA_DIR": str(data_dir)}
     env.pop("JUMP_DUCKDB_PATH", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "jump_platform.dashboard", "--port", str(port)],
@@ -258,13 +274,13 @@ def test_turnover_figures_for_a_few_months_equal_the_marts(dashboard: str, page:
     open_page(page, f"{dashboard}/?from=2024-01&to=2024-04")
     assert_no_error(page)
     [header, *rows] = figures_table(page, "Figures: monthly turnover")
-    assert header == ["Month", "Turnover (€)"]
+    assert header == ["Month", "Turnover (€)", "Issued in advance (€)"]
     marts = read(
         lakehouse_file(lakehouse),
-        "select strftime(month, '%Y-%m') as month, amount from marts.kpi__monthly_turnover "
+        "select strftime(month, '%Y-%m') as month, amount, scheduled_amount from marts.kpi__monthly_turnover "
         "where month between date '2024-01-01' and date '2024-04-01' order by month",
     )
-    assert [(month, amount(text)) for month, text in rows] == marts.rows()
+    assert [(month, amount(total), amount(scheduled)) for month, total, scheduled in rows] == marts.rows()
 
     [header, *rows] = figures_table(page, "Figures: turnover by entity")
     assert header[:4] == ["Month", "Entity", "Turnover (€)", "Previous month (€)"]
@@ -334,3 +350,53 @@ def test_searching_a_freelancer_shows_their_cumulative_turnover(dashboard: str, 
     assert [(row[2], amount(row[-1])) for row in rows] == marts.rows()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "freelancer_search.png"))
+
+
+@pytest.fixture(scope="module")
+def data_with_invoices_issued_in_advance(lakehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dashboard copy of the session's marts plus the month after the as-of month, as the turnover
+    reports give it when invoices are dated after the as-of date: only invoices issued in advance,
+    and active freelancers null (not known yet). Returns its data folder (no lakehouse in it, so the
+    dashboard serves the copy as it is)."""
+    data_dir = tmp_path_factory.mktemp("dashboard_in_advance")
+    changed_copy(
+        lakehouse,
+        snapshot_file(data_dir),
+        "insert into marts.kpi__monthly_turnover by name "
+        "select month + interval 1 month as month, 1234.50 as amount, 1234.50 as scheduled_amount "
+        "from marts.lakehouse_as_of, (select max(month) as month from marts.kpi__monthly_turnover) "
+        "where month = as_of_month",
+        "insert into marts.kpi__monthly_turnover_by_entity by name "
+        "select month + interval 1 month as month, entity, "
+        "case entity when 'blue' then 1234.50 else 0 end as turnover, "
+        "case entity when 'blue' then 2 else 0 end as invoice_count, "
+        "null as active_freelancers, "
+        "case entity when 'blue' then 1 else 0 end as invoicing_freelancers, "
+        "turnover as previous_month_turnover, null as turnover_change_pct, "
+        "case entity when 'blue' then 1234.50 else 0 end as scheduled_turnover "
+        "from marts.kpi__monthly_turnover_by_entity where month = (select as_of_month from marts.lakehouse_as_of)",
+    )
+    return data_dir
+
+
+@pytest.mark.slow
+def test_months_after_the_as_of_month_show_invoices_issued_in_advance_and_unknown_actives(
+    data_with_invoices_issued_in_advance: Path, page: Page
+) -> None:
+    as_of_month, next_month = f"{AS_OF:%Y-%m}", f"{(AS_OF.replace(day=1) + dt.timedelta(days=32)):%Y-%m}"
+    with serve(data_with_invoices_issued_in_advance) as url:
+        open_page(page, f"{url}/?from={as_of_month}&to={next_month}")
+        assert_no_error(page)
+        # the headline month is the as-of month, the latest that has come
+        assert page.get_by_text(f"Turnover in {as_of_month} (€)").count() == 1
+        [header, *rows] = figures_table(page, "Figures: monthly turnover")
+        assert header == ["Month", "Turnover (€)", "Issued in advance (€)"]
+        assert rows[-1] == [next_month, "1,234.50", "1,234.50"]
+        [header, *rows] = figures_table(page, "Figures: turnover by entity")
+        active = header.index("Active freelancers")
+        shown = {(row[0], row[1]): row for row in rows}
+        assert shown[(next_month, "blue")][active] == shown[(next_month, "green")][active] == "–"
+        assert shown[(next_month, "blue")][header.index("Issued in advance (€)")] == "1,234.50"
+        assert int(shown[(as_of_month, "blue")][active]) > 0
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "turnover_after_the_as_of_month.png"))

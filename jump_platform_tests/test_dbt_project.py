@@ -400,6 +400,29 @@ def test_dimensions_keep_dates_after_the_as_of_date_as_scheduled(built_lakehouse
     assert after_as_of == [("i6",), ("i7",)]
 
 
+def test_freelancer_health_describes_each_freelancer_as_of_the_as_of_date(built_lakehouse: Path) -> None:
+    rows = _query(
+        built_lakehouse,
+        """
+        select user_id, current_entity, contract_status, scheduled_end_date, last_invoice_date,
+               turnover_last_12_months, is_at_risk
+        from marts.freelancer_health
+        order by user_id
+        """,
+    )
+
+    # Alice: i6 (June 20) is after the as-of date, so her last invoice is i4 (April 10, within the
+    # last 3 months) and her turnover leaves i6 out. Chloe's end (September 30) is only scheduled:
+    # active. Denis's contract starts in July: upcoming, and i7 (August 5, issued in advance) counts
+    # nowhere, so he has no invoice yet (and is at risk, as anyone who never invoiced).
+    assert rows == [
+        ("u1", "green", "active", None, dt.date(2024, 4, 10), Decimal("450.50"), False),
+        ("u2", "blue", "ended", None, dt.date(2024, 2, 20), Decimal("200.00"), True),
+        ("u3", "green", "active", dt.date(2024, 9, 30), dt.date(2024, 6, 1), Decimal("25.25"), False),
+        ("u4", None, "upcoming", None, None, Decimal("0.00"), True),
+    ]
+
+
 def test_dim_dates_covers_whole_years_of_data(built_lakehouse: Path) -> None:
     rows = _query(built_lakehouse, "select min(date_day), max(date_day), count(*) from marts.dim_dates")
 

@@ -481,11 +481,16 @@ def test_turnover_by_cohort_sums_the_auditor_rows_per_cohort_entity_and_month(
 
 
 def test_freelancer_health_tells_care_who_is_at_risk(built: Lakehouse, sources: Sources) -> None:
+    # As of AS_OF: the status is the latest contract started by then, an end date after it is only
+    # scheduled, a freelancer whose contracts all start later is upcoming, and only the invoices
+    # issued by AS_OF count (freelancer_health.yml).
     twelve_months_ago = AS_OF.replace(year=AS_OF.year - 1)
     recent_since = pl.lit(AS_OF).dt.offset_by(f"-{AT_RISK_MONTHS}mo")
-    latest_contracts = sources.ranked_contracts.filter(pl.col("contract_number") == pl.col("contract_count"))
+    contracts = sources.ranked_contracts
+    latest_contracts = contracts.filter(pl.col("has_started") & (pl.col("contract_number") == pl.col("started_count")))
+    upcoming = contracts.filter(~pl.col("has_started")).select("user_id", has_upcoming=pl.lit(True)).unique()
     invoiced = (
-        sources.invoices_with_contracts.filter(pl.col("user_id").is_not_null() & (pl.col("issue_date") <= AS_OF))
+        sources.invoices_by_the_as_of_date.filter(pl.col("user_id").is_not_null())
         .group_by("user_id")
         .agg(
             last_invoice_date=pl.col("issue_date").max(),
@@ -493,7 +498,10 @@ def test_freelancer_health_tells_care_who_is_at_risk(built: Lakehouse, sources: 
         )
     )
     expected = (
-        sources.freelancers.join(latest_contracts.select("user_id", "entity", "end_date"), on="user_id", how="left")
+        sources.freelancers.join(
+            latest_contracts.select("user_id", "entity", "end_date", "scheduled_end_date"), on="user_id", how="left"
+        )
+        .join(upcoming, on="user_id", how="left")
         .join(invoiced, on="user_id", how="left")
         .with_columns(
             has_no_recent_invoice=pl.col("last_invoice_date").is_null() | (pl.col("last_invoice_date") <= recent_since)
@@ -504,11 +512,14 @@ def test_freelancer_health_tells_care_who_is_at_risk(built: Lakehouse, sources: 
             "email",
             "user_id",
             current_entity="entity",
-            contract_status=pl.when(pl.col("entity").is_null())
-            .then(pl.lit("no_contract"))
-            .when(pl.col("end_date").is_null() | (pl.col("end_date") >= AS_OF))
+            contract_status=pl.when(pl.col("entity").is_not_null() & pl.col("end_date").is_null())
             .then(pl.lit("active"))
-            .otherwise(pl.lit("ended")),
+            .when(pl.col("entity").is_not_null())
+            .then(pl.lit("ended"))
+            .when(pl.col("has_upcoming"))
+            .then(pl.lit("upcoming"))
+            .otherwise(pl.lit("no_contract")),
+            scheduled_end_date="scheduled_end_date",
             last_invoice_date="last_invoice_date",
             turnover_last_12_months=pl.col("turnover_last_12_months").fill_null(0),
             nps_category="nps_category",
@@ -704,8 +715,24 @@ def test_later_extracts_show_the_same_facts_as_the_extracts_cut_at_the_as_of_dat
     assert raw.contracts["scheduled_end_date"].is_not_null().any(), "end dates after the as-of date"
     assert raw.invoices["is_after_as_of"].any(), "invoices after the as-of date"
 
-    for mart in ("kpi__freelancer_cumulative_turnover", "kpi__freelancer_movements", "kpi__nps", "dim_freelancers"):
+    for mart in (
+        "kpi__freelancer_cumulative_turnover",
+        "kpi__freelancer_movements",
+        "kpi__nps",
+        "dim_freelancers",
+        "kpi__turnover_by_cohort",
+        "lakehouse_as_of",
+    ):
         assert_same_rows(later.marts[mart], cut.marts[mart])
+    # The care team's view: the same, but for what only the later extracts know: the ends scheduled
+    # after AS_OF, and the contracts starting after it (those freelancers are upcoming, not without
+    # a contract; nothing else about them changes).
+    health = later.marts["freelancer_health"]
+    assert (health["contract_status"] == "upcoming").any() and health["scheduled_end_date"].is_not_null().any()
+    assert_same_rows(
+        health.drop("scheduled_end_date").with_columns(pl.col("contract_status").replace("upcoming", "no_contract")),
+        cut.marts["freelancer_health"].drop("scheduled_end_date"),
+    )
     export = "turnovers_by_cohort_for_auditor.csv"
     assert (later.exports / export).read_text() == (cut.exports / export).read_text()
     started = later.marts["dim_job_contracts"].filter(pl.col("status") != "upcoming")

@@ -220,7 +220,7 @@ def test_crm_sync_inserts_updates_and_deletes_until_the_crm_equals_the_mart(crm:
         "update marts.freelancer_health set turnover_last_12_months = turnover_last_12_months + 1, is_at_risk = not is_at_risk "
         "where user_id in (select user_id from marts.freelancer_health order by user_id desc limit 2)",
         "insert into marts.freelancer_health values ('Zola', 'Émile', 'emile.zola@jump.fr', 'u-new', 'green', 'active', "
-        "date '2026-11-02', 1234.56, 'promoter', false, false)",
+        "date '2027-03-31', date '2026-11-02', 1234.56, 'promoter', false, false)",
     )
     second = sync(crm__freelancer_health)
     assert second.success
@@ -402,6 +402,23 @@ def test_kpi_sync_sends_only_the_months_that_changed(finance: Receiver, publishe
     latest = finance.rows[sent:]
     assert len(latest) == 3
     assert sorted((row["entity"], row[DELETED]) for row in latest) == [("blue", False), ("blue", True), ("green", True)]
+
+
+def test_kpi_sync_sends_a_month_after_the_as_of_month_with_unknown_active_freelancers(
+    finance: Receiver, published: Path
+) -> None:
+    # as kpi__monthly_turnover_by_entity gives it when invoices are dated after the as-of date
+    change_mart(
+        published,
+        "insert into marts.kpi__monthly_turnover_by_entity by name "
+        "select max(month) + interval 1 month as month, 'blue' as entity, 500.00 as turnover, 1 as invoice_count, "
+        "null as active_freelancers, 1 as invoicing_freelancers, 0 as previous_month_turnover, "
+        "null as turnover_change_pct, 500.00 as scheduled_turnover from marts.kpi__monthly_turnover_by_entity",
+    )
+    assert sync(finance__monthly_kpis).success
+    assert by_key(finance.rows) == kpi_rows(published)
+    [after] = [row for row in finance.rows if row["active_freelancers"] is None]
+    assert (after["turnover"], after["scheduled_turnover"]) == (500.0, 500.0)
 
 
 def test_a_kpi_sync_that_fails_midway_resumes_without_posting_a_batch_twice(

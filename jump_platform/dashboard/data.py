@@ -60,21 +60,24 @@ def months(snapshot: Path) -> list[dt.date]:
 
 
 def monthly_turnover(snapshot: Path, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """kpi__monthly_turnover from `start` through `end` (months): every month, 0 when empty."""
+    """kpi__monthly_turnover from `start` through `end` (months): every month, 0 when empty, with the
+    part dated after the as-of date (`scheduled_amount`)."""
     return _query(
         snapshot,
-        "select month, amount from marts.kpi__monthly_turnover where month between ? and ? order by month",
+        "select month, amount, scheduled_amount from marts.kpi__monthly_turnover "
+        "where month between ? and ? order by month",
         [start, end],
     )
 
 
 def turnover_by_entity(snapshot: Path, entities: Sequence[str], start: dt.date, end: dt.date) -> pl.DataFrame:
-    """kpi__monthly_turnover_by_entity for the entities and months chosen."""
+    """kpi__monthly_turnover_by_entity for the entities and months chosen (`active_freelancers` is
+    null after the as-of month)."""
     return _query(
         snapshot,
         """
         select month, entity, turnover, previous_month_turnover, turnover_change_pct,
-               invoice_count, active_freelancers, invoicing_freelancers
+               invoice_count, active_freelancers, invoicing_freelancers, scheduled_turnover
         from marts.kpi__monthly_turnover_by_entity
         where list_contains(?, entity) and month between ? and ?
         order by month, entity

@@ -12,6 +12,7 @@ from jump_platform.dashboard.ui import euros, figures, filters, month_label, per
 
 ENTITY_COLORS = alt.Scale(domain=["blue", "green"], range=["#2563eb", "#16a34a"])
 SEARCH_LIMIT = 50
+PART_COLORS = alt.Scale(domain=["by the as-of date", "issued in advance"], range=["#2563eb", "#93c5fd"])
 NPS_COLORS = alt.Scale(domain=["Promoters", "Passives", "Detractors"], range=["#16a34a", "#a3a3a3", "#dc2626"])
 
 
@@ -31,10 +32,13 @@ def turnover() -> None:
     monthly: pl.DataFrame = query("monthly_turnover", chosen.start, chosen.end)
     by_entity: pl.DataFrame = query("turnover_by_entity", chosen.entities, chosen.start, chosen.end)
 
-    total, last_month = monthly["amount"].sum(), monthly.row(-1, named=True)
-    previous = monthly["amount"][-2] if monthly.height > 1 else None
+    # the headline month is the latest that has come (on or before the as-of month) among those shown
+    come = monthly.filter(pl.col("month") <= chosen.as_of_month)
+    headline = come if not come.is_empty() else monthly
+    last_month = headline.row(-1, named=True)
+    previous = headline["amount"][-2] if headline.height > 1 else None
     left, middle, right = st.columns(3)
-    left.metric("Turnover over the months shown (€)", euros(total))
+    left.metric("Turnover over the months shown (€)", euros(monthly["amount"].sum()))
     middle.metric(
         f"Turnover in {month_label(last_month['month'])} (€)",
         euros(last_month["amount"]),
@@ -43,20 +47,38 @@ def turnover() -> None:
     right.metric("Months shown", monthly.height)
 
     st.subheader("Monthly turnover, all entities")
-    st.caption("Every month is shown: a month without invoices is 0.")
+    st.caption(
+        "Every month is shown: a month without invoices is 0. Invoices dated after the as-of date "
+        f"(issued in advance, so months after {month_label(chosen.as_of_month)} too) show apart."
+    )
+    parts = monthly.select(
+        "month",
+        **{
+            "by the as-of date": pl.col("amount") - pl.col("scheduled_amount"),
+            "issued in advance": pl.col("scheduled_amount"),
+        },
+    ).unpivot(index="month", variable_name="part", value_name="amount")
     st.altair_chart(
-        alt.Chart(_chartable(monthly))
-        .mark_bar(color="#2563eb")
+        alt.Chart(_chartable(parts))
+        .mark_bar()
         .encode(
             _month_axis(),
-            alt.Y("amount:Q", title="Turnover (€)"),
-            tooltip=[alt.Tooltip("month:T", format="%Y-%m"), alt.Tooltip("amount:Q", format=",.2f")],
+            alt.Y("amount:Q", title="Turnover (€)", stack="zero"),
+            alt.Color("part:N", scale=PART_COLORS, title="Invoices"),
+            tooltip=["part", alt.Tooltip("month:T", format="%Y-%m"), alt.Tooltip("amount:Q", format=",.2f")],
         ),
         width="stretch",
     )
-    figures(monthly.select(Month=pl.col("month").dt.strftime("%Y-%m"),
-                           **{"Turnover (€)": pl.col("amount").map_elements(euros, return_dtype=pl.String)}),
-            "Figures: monthly turnover")
+    figures(
+        monthly.select(
+            Month=pl.col("month").dt.strftime("%Y-%m"),
+            **{
+                "Turnover (€)": pl.col("amount").map_elements(euros, return_dtype=pl.String),
+                "Issued in advance (€)": pl.col("scheduled_amount").map_elements(euros, return_dtype=pl.String),
+            },
+        ),
+        "Figures: monthly turnover",
+    )
 
     st.subheader("Turnover by entity, month over month")
     st.caption("Bars stack the entities chosen; the line is each entity's change on the month before.")
@@ -85,7 +107,10 @@ def turnover() -> None:
         .properties(height=200)
     )
     st.altair_chart(alt.vconcat(bars, change).resolve_scale(x="shared"), width="stretch")
-    st.caption("The change is empty when the previous month had no turnover.")
+    st.caption(
+        "The change is empty when the previous month had no turnover. Active freelancers are known "
+        f"through {month_label(chosen.as_of_month)}, the as-of month: “–” in the months after it, which have not come."
+    )
     figures(
         by_entity.select(
             Month=pl.col("month").dt.strftime("%Y-%m"),
@@ -95,7 +120,8 @@ def turnover() -> None:
                 "Previous month (€)": pl.col("previous_month_turnover").map_elements(euros, return_dtype=pl.String),
                 "Change": pl.col("turnover_change_pct").map_elements(percent, return_dtype=pl.String),
                 "Invoices": "invoice_count",
-                "Active freelancers": "active_freelancers",
+                "Active freelancers": pl.col("active_freelancers").cast(pl.String).fill_null("–"),
+                "Issued in advance (€)": pl.col("scheduled_turnover").map_elements(euros, return_dtype=pl.String),
             },
         ),
         "Figures: turnover by entity",

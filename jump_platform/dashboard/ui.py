@@ -49,6 +49,8 @@ class Filters:
     entities: list[str]
     start: dt.date
     end: dt.date
+    as_of_month: dt.date
+    """The month of the as-of date: later months hold only invoices issued in advance."""
 
 
 def month_label(month: dt.date) -> str:
@@ -76,6 +78,7 @@ def sidebar_filters(snapshot: Path) -> None:
         entities=list(st.session_state["entities"]),
         start=months[labels.index(first)],
         end=months[labels.index(last)],
+        as_of_month=query("about").as_of_date.replace(day=1),
     )
 
 

@@ -1,6 +1,8 @@
 -- One row per freelancer (app user) for the care team, keyed like the CRM (last name, first name,
 -- email): where they stand on the as-of date, and whether they look at risk of leaving. The reverse
--- ETL sync pushes it into the operational CRM.
+-- ETL sync pushes it into the operational CRM. As of the as-of date (dbt_project/README.md), read
+-- from intermediate: a contract starting later is upcoming, an end date after it is only scheduled,
+-- and an invoice dated after it is not counted.
 
 with
 
@@ -24,25 +26,36 @@ invoices as (
 
 latest_contracts as (
 
+    -- the latest contract started by the as-of date
     select
         user_id,
         entity,
-        end_date
+        status,
+        scheduled_end_date
     from job_contracts
     where is_last_contract
 
 ),
 
+upcoming_contracts as (
+
+    -- freelancers with a contract starting after the as-of date
+    select distinct user_id
+    from job_contracts
+    where status = 'upcoming'
+
+),
+
 issued_invoices as (
 
-    -- invoices known on the as-of date
+    -- invoices issued by the as-of date: those dated after it are not facts yet
     select
         user_id,
         issue_date,
         amount
     from invoices
     where user_id is not null
-        and issue_date <= {{ as_of_date() }}
+        and not is_after_as_of
 
 ),
 
@@ -71,10 +84,12 @@ joined as (
         freelancers.user_id,
         latest_contracts.entity as current_entity,
         case
-            when latest_contracts.user_id is null then 'no_contract'
-            when latest_contracts.end_date is null or latest_contracts.end_date >= {{ as_of_date() }} then 'active'
-            else 'ended'
+            when latest_contracts.status = 'open' then 'active'
+            when latest_contracts.status = 'ended' then 'ended'
+            when upcoming_contracts.user_id is not null then 'upcoming'
+            else 'no_contract'
         end as contract_status,
+        latest_contracts.scheduled_end_date,
         invoice_facts.last_invoice_date,
         coalesce(invoice_facts.turnover_last_12_months, 0) as turnover_last_12_months,
         freelancers.nps_category,
@@ -87,6 +102,8 @@ joined as (
     from freelancers
     left join latest_contracts
         on freelancers.user_id = latest_contracts.user_id
+    left join upcoming_contracts
+        on freelancers.user_id = upcoming_contracts.user_id
     left join invoice_facts
         on freelancers.user_id = invoice_facts.user_id
 
@@ -106,6 +123,7 @@ final as (
         -- contract
         current_entity,
         contract_status,
+        scheduled_end_date,
 
         -- invoicing
         last_invoice_date,
