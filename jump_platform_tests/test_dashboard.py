@@ -31,6 +31,7 @@ from jump_platform import settings
 from jump_platform.dashboard import data
 from jump_platform.dashboard.snapshot import MARTS, write_snapshot
 from jump_platform.defs.dashboard.assets import dashboard_marts
+from jump_platform.defs.lakehouse.resources import PUBLISHED
 from jump_platform.postgres import free_port
 from jump_platform_tests.conftest import AS_OF
 
@@ -80,23 +81,25 @@ def test_a_failed_copy_leaves_the_previous_one_whole(lakehouse: Path, tmp_path: 
     assert sorted(path.name for path in tmp_path.iterdir()) == ["broken.duckdb", "dashboard.duckdb"]
 
 
-def test_the_dashboard_asset_copies_the_published_lakehouse_and_dates_it_by_the_last_build(
+def test_the_dashboard_asset_copies_the_published_lakehouse_and_dates_it_by_the_last_publish(
     lakehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data_dir = tmp_path / "data"
     lakehouse_file(data_dir).parent.mkdir(parents=True)
     shutil.copyfile(lakehouse_file(lakehouse), lakehouse_file(data_dir))
+    # The file's own time is long ago: the date must come from the recorded publish.
+    os.utime(lakehouse_file(data_dir), (1_000_000, 1_000_000))
     monkeypatch.setenv("JUMP_DATA_DIR", str(data_dir))
     monkeypatch.delenv("JUMP_DUCKDB_PATH", raising=False)
     instance = dg.DagsterInstance.ephemeral()
     built_at = time.time()
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=["marts", "kpi__nps"]))
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=PUBLISHED))
     result = dg.materialize([dashboard_marts], instance=instance)
     [event] = result.get_asset_materialization_events()
     metadata = event.materialization.metadata
     assert metadata["rows_per_mart"].value["kpi__monthly_turnover"] == len(data.months(snapshot_file(data_dir)))
     published = data.about(snapshot_file(data_dir)).published_at
-    assert abs(published.timestamp() - built_at) < 60  # the recorded build, not the copy's own time
+    assert abs(published.timestamp() - built_at) < 60  # the recorded publish, not the file's own time
     copied = instance.get_latest_materialization_event(dg.AssetKey(["dashboard", "marts"]))
     assert published.timestamp() <= copied.timestamp
 
