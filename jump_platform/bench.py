@@ -27,15 +27,12 @@ def _peak_mib() -> float:
 
 
 def _generate(scale: float, folder: str) -> dict:
-    from jump_platform.sources.generator import GeneratorParams, generate_small_tables, iter_invoice_chunks
-    from jump_platform.files import write_csv_atomically
+    from jump_platform.sources.extracts import write_demo_extracts
+    from jump_platform.sources.generator import GeneratorParams
 
     params = GeneratorParams(seed=42, as_of=AS_OF, scale=scale)
     start = time.perf_counter()
-    small = generate_small_tables(params)
-    rows = write_csv_atomically(
-        iter_invoice_chunks(params, small.contracts_timeline, small.clients), Path(folder) / "app" / "invoices.csv"
-    )
+    rows = write_demo_extracts(params, Path(folder))["app__invoices"]
     seconds = time.perf_counter() - start
     return {"rows": rows, "seconds": seconds, "peak_mib": _peak_mib()}
 

@@ -48,6 +48,15 @@ def exports_dir() -> Path:
     return data_dir() / "exports"
 
 
+def extract_format() -> str:
+    """The file format the demo extracts are written in: `JUMP_EXTRACT_FORMAT` = `csv` (default, the
+    previous platform's format) | `parquet` (smaller, and much faster to load at large scales)."""
+    value = (_env("JUMP_EXTRACT_FORMAT") or "csv").lower()
+    if value not in ("csv", "parquet"):
+        raise ValueError(f"JUMP_EXTRACT_FORMAT must be csv or parquet, found {value!r}")
+    return value
+
+
 def seed() -> int:
     raw = _env("JUMP_SEED")
     try:

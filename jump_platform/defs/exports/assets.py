@@ -19,7 +19,7 @@ from jump_platform.defs.transform.assets import dbt_vars, translator, use_lakeho
 from jump_platform.defs.transform.checks import MONTHLY_TURNOVER
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.exports import for_spreadsheet
-from jump_platform.files import write_csv_atomically
+from jump_platform.files import write_table_atomically
 
 
 def _analyses() -> dict[str, dict]:
@@ -70,7 +70,7 @@ def analysis_exports(
         with duckdb.get_connection() as con:
             frame = for_spreadsheet(con.sql(compiled.read_text()).pl())
         path = settings.exports_dir() / f"{name}.csv"
-        rows = write_csv_atomically(frame, path)
+        rows = write_table_atomically(frame, path)
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["exports", name]),
             metadata={"dagster/row_count": rows, "path": dg.MetadataValue.path(str(path))},
