@@ -8,7 +8,7 @@ import dagster as dg
 
 from jump_platform.defs.automation.schedules import schedules
 from jump_platform.defs.automation.sensors import SENSORS
-from jump_platform.defs.exports.assets import analysis_exports
+from jump_platform.defs.exports.assets import csv_exports
 from jump_platform.defs.jobs import JOBS
 from jump_platform.defs.notifications.sensors import notify_on_run_failure, notify_on_run_success
 from jump_platform.defs.resources import lakehouse_resources
@@ -23,7 +23,7 @@ from jump_platform.runs import lakehouse_executor
 def build_defs() -> dg.Definitions:
     """The definitions, with resources configured from the environment as it is now."""
     return dg.Definitions(
-        assets=[demo_extracts, demo_invoices_by_month, load_sources, jump_dbt_models, analysis_exports],
+        assets=[demo_extracts, demo_invoices_by_month, load_sources, jump_dbt_models, csv_exports],
         asset_checks=[*source_checks, *mart_checks],
         jobs=JOBS,
         schedules=schedules(),

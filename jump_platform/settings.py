@@ -33,10 +33,24 @@ def duckdb_path() -> Path:
     return Path(configured).resolve() if configured else data_dir() / "lakehouse" / "lakehouse.duckdb"
 
 
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory cap for every connection of the platform, dbt's included:
+    `JUMP_DUCKDB_MEMORY_LIMIT`, default 1GB. Past it DuckDB spills to its temporary directory."""
+    return _env("JUMP_DUCKDB_MEMORY_LIMIT") or "1GB"
+
+
+def duckdb_temp_directory() -> Path:
+    """Where DuckDB spills what does not fit in memory: `JUMP_DUCKDB_TEMP_DIRECTORY`, default
+    `<lakehouse file>.tmp` beside the lakehouse (DuckDB's own default, made explicit so that every
+    connection, read-only ones too, spills to the same place)."""
+    configured = _env("JUMP_DUCKDB_TEMP_DIRECTORY")
+    return Path(configured).resolve() if configured else duckdb_path().with_name(duckdb_path().name + ".tmp")
+
+
 def duckdb_config() -> dict[str, str]:
-    """DuckDB settings for the platform's connections: a memory cap (`JUMP_DUCKDB_MEMORY_LIMIT`,
-    default 1GB) past which DuckDB spills to disk, so loads stay bounded as data grows."""
-    return {"memory_limit": _env("JUMP_DUCKDB_MEMORY_LIMIT") or "1GB"}
+    """DuckDB settings for the platform's connections: a memory cap and a temporary directory to
+    spill to, so memory stays bounded as data grows."""
+    return {"memory_limit": duckdb_memory_limit(), "temp_directory": str(duckdb_temp_directory())}
 
 
 def landing_dir() -> Path:
@@ -119,8 +133,18 @@ def schedules_on() -> bool:
 
 
 def dbt_env() -> dict[str, str]:
-    """Environment for dbt subprocesses, so dbt and Dagster always open the same file."""
-    return {"JUMP_DUCKDB_PATH": str(duckdb_path())}
+    """Environment for dbt subprocesses, so dbt opens the same file as Dagster, with the same
+    memory cap and temporary directory (`dbt_project/profiles.yml` reads them)."""
+    return {
+        "JUMP_DUCKDB_PATH": str(duckdb_path()),
+        "JUMP_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(),
+        "JUMP_DUCKDB_TEMP_DIRECTORY": str(duckdb_temp_directory()),
+    }
+
+
+def dbt_threads() -> int:
+    """dbt's threads: one per core this process may run on (dbt's default is 1)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0

@@ -1,4 +1,4 @@
--- The auditor's turnovers by cohort, exported to data/exports/turnovers_by_cohort_for_auditor.csv.
+-- The auditor's turnovers by cohort, a view exported to data/exports/turnovers_by_cohort_for_auditor.csv.
 -- One row per freelancer, entity and month in which the freelancer holds a contract of that entity
 -- (see intermediate.freelancer_entity_months), with the month's turnover on those contracts:
 -- 0 when there is none, since the auditor wants to see the zeros.
