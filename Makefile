@@ -11,6 +11,7 @@ UV := $(TOOLS)/bin/uv
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 SCHEMA ?= marts
+SCALES ?= 1,200,2000
 
 export UV_COMPILE_BYTECODE := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -80,8 +81,8 @@ docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080
 		$(VENV)/bin/dbt docs generate --profiles-dir .
 	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
 
-bench: install ## Benchmark generation and load at 1M and 10M invoices
-	$(PY) -m jump_platform.bench
+bench: prepare ## Time every step of a run at several scales (SCALES=1,200,2000: demo, ~1M, ~10M invoices)
+	$(PY) -m jump_platform.bench --scales $(SCALES)
 
 clean: ## Remove data/ (the lakehouse, extracts and exports)
 	rm -rf data

@@ -16,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 
 from jump_platform.cli import run_job
 from jump_platform.defs.sources.assets import demo_extracts, load_sources
-from jump_platform.defs.sources.checks import source_checks
+from jump_platform.defs.sources.checks import evaluate_source_rule, source_checks
 from jump_platform.defs.transform.checks import MONTHLY_TURNOVER, mart_checks, monthly_turnover_reconciles_with_invoices
 from jump_platform.io_manager import LakehouseIOManager
 from jump_platform.sources.anomalies import ANOMALIES
@@ -248,10 +248,10 @@ def test_a_blocking_failure_in_the_pipeline_leaves_the_marts_as_the_last_good_ru
 
 
 def test_a_check_whose_tables_are_missing_fails_and_says_so(tmp_path: Path) -> None:
-    (check,) = [c for c in source_checks if "user_id_exists_in_app__users" in {s.name for s in c.check_specs}]
+    (rule,) = [rule for rule in SOURCE_RULES if rule.name == "user_id_exists_in_app__users"]
     with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
         con.execute("create schema sources; create table sources.app__job_contracts (id varchar, user_id varchar)")
-    result = check(duckdb=DuckDBResource(database=str(tmp_path / "empty.duckdb")))
+        result = evaluate_source_rule(con, rule)
     assert not result.passed
     assert result.metadata["missing_tables"].value == "sources.app__users"
 

@@ -1,7 +1,9 @@
 """Asset checks that stop bad data where it enters the lakehouse.
 
 One check per business rule of `jump_platform.sources.rules.SOURCE_RULES`, on the source table it
-judges. A blocking check that fails keeps every downstream asset (staging, intermediate, marts,
+judges. They run together, as one step on one DuckDB connection (`source_rules`): a step of its
+own per check would cost each of them a step's start-up and bookkeeping, several times its query
+at the demo scale. A blocking check that fails keeps every downstream asset (staging, intermediate, marts,
 exports) from materializing in that run, so the marts keep the numbers of the last good run.
 Warnings (reference gaps, dates after the as-of date) are reported without stopping anything.
 
@@ -17,8 +19,8 @@ rule's extras (missing references, unexpected values...). The SQL runs inside Du
 and samples come back.
 """
 
-from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -49,9 +51,13 @@ def _metadata_value(value: Any) -> Any:
     return value
 
 
-def check_result(result: RuleResult, blocking: bool) -> dg.AssetCheckResult:
+def check_result(
+    result: RuleResult, blocking: bool, asset_key: dg.AssetKey | None = None, check_name: str | None = None
+) -> dg.AssetCheckResult:
     """A rule's verdict as Dagster shows it: passed, severity, counts and a sample of ids."""
     return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=check_name,
         passed=result.passed,
         severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
         description=result.rule if result.passed else f"{result.offending_rows} row(s) break: {result.rule}",
@@ -63,35 +69,34 @@ def check_result(result: RuleResult, blocking: bool) -> dg.AssetCheckResult:
     )
 
 
-def _source_check(rule: SourceRule) -> dg.AssetChecksDefinition:
-    consequence = "Blocking: downstream assets wait for clean data." if rule.blocking else "Warning only."
+def evaluate_source_rule(con: duckdb.DuckDBPyConnection, rule: SourceRule) -> dg.AssetCheckResult:
+    """Judge one rule on the lakehouse's `sources` tables, as of `JUMP_AS_OF` (default today)."""
+    key, severity = source_key(rule.table), dg.AssetCheckSeverity.ERROR if rule.blocking else dg.AssetCheckSeverity.WARN
+    missing = missing_tables(con, [rule.table, *rule.other_tables])
+    if missing:
+        # E.g. a run that loaded job contracts into a lakehouse that never held users.
+        return dg.AssetCheckResult(
+            asset_key=key,
+            check_name=rule.name,
+            passed=False,
+            severity=severity,
+            description=f"Cannot judge the rule: {', '.join(missing)} not in the lakehouse yet.",
+            metadata={"missing_tables": ", ".join(missing)},
+        )
+    return check_result(rule.evaluate(con, SOURCES_SCHEMA, settings.as_of_date()), rule.blocking, key, rule.name)
 
-    @dg.asset_check(
+
+def _spec(rule: SourceRule) -> dg.AssetCheckSpec:
+    consequence = "Blocking: downstream assets wait for clean data." if rule.blocking else "Warning only."
+    return dg.AssetCheckSpec(
+        rule.name,
         asset=source_key(rule.table),
-        name=rule.name,
         description=f"{rule.description} {consequence}",
         blocking=rule.blocking,
         # No `additional_deps` on `rule.other_tables`: in a run that loads this table but not the
         # others (load_sources yields only the tables delivered), the check would be skipped as
         # "upstream failed" and stop nothing. It reads the other tables as they are.
-        # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
-        pool="lakehouse",
     )
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        with duckdb.get_connection() as con:
-            missing = missing_tables(con, [rule.table, *rule.other_tables])
-            if missing:
-                # E.g. a run that loaded job contracts into a lakehouse that never held users.
-                return dg.AssetCheckResult(
-                    passed=False,
-                    severity=dg.AssetCheckSeverity.ERROR if rule.blocking else dg.AssetCheckSeverity.WARN,
-                    description=f"Cannot judge the rule: {', '.join(missing)} not in the lakehouse yet.",
-                    metadata={"missing_tables": ", ".join(missing)},
-                )
-            result = rule.evaluate(con, SOURCES_SCHEMA, settings.as_of_date())
-        return check_result(result, rule.blocking)
-
-    return _check
 
 
 def check_key(rule: SourceRule) -> dg.AssetCheckKey:
@@ -114,4 +119,19 @@ def blocking_rule_failures(con: duckdb.DuckDBPyConnection, rules: list[SourceRul
     return failures
 
 
-source_checks: list[dg.AssetChecksDefinition] = [_source_check(rule) for rule in SOURCE_RULES]
+@dg.multi_asset_check(
+    specs=[_spec(rule) for rule in SOURCE_RULES],
+    can_subset=True,
+    # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
+    pool="lakehouse",
+)
+def source_rules(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
+    """Judge the selected business rules on the `sources` tables, on one connection."""
+    selected = context.selected_asset_check_keys
+    with duckdb.get_connection() as con:
+        for rule in SOURCE_RULES:
+            if check_key(rule) in selected:
+                yield evaluate_source_rule(con, rule)
+
+
+source_checks: list[dg.AssetChecksDefinition] = [source_rules]
