@@ -215,7 +215,7 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
         "JUMP_SEED": "42",
         "DAGSTER_HOME": str(home),
     }
-    for name in ("JUMP_DUCKDB_PATH", "JUMP_DUCKDB_TEMP_DIRECTORY", "JUMP_ANOMALIES"):
+    for name in ("JUMP_DUCKDB_PATH", "JUMP_ANOMALIES"):
         env.pop(name, None)
     began = time.time()
     process = subprocess.Popen(
@@ -258,7 +258,7 @@ def _bare_duckdb(files: list[tuple[str, str]], database: str) -> dict:
     before = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = before.ru_utime + before.ru_stime
     rows = 0
-    config = {"memory_limit": settings.duckdb_memory_limit(), "temp_directory": f"{database}.tmp"}
+    config = settings.duckdb_config()
     with duckdb.connect(database, config=config) as con:
         con.begin()
         for table, path in files:

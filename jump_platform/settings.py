@@ -35,22 +35,16 @@ def duckdb_path() -> Path:
 
 def duckdb_memory_limit() -> str:
     """DuckDB's memory cap for every connection of the platform, dbt's included:
-    `JUMP_DUCKDB_MEMORY_LIMIT`, default 1GB. Past it DuckDB spills to its temporary directory."""
+    `JUMP_DUCKDB_MEMORY_LIMIT`, default 1GB. Past it DuckDB spills to `<lakehouse file>.tmp`."""
     return _env("JUMP_DUCKDB_MEMORY_LIMIT") or "1GB"
 
 
-def duckdb_temp_directory() -> Path:
-    """Where DuckDB spills what does not fit in memory: `JUMP_DUCKDB_TEMP_DIRECTORY`, default
-    `<lakehouse file>.tmp` beside the lakehouse (DuckDB's own default, made explicit so that every
-    connection, read-only ones too, spills to the same place)."""
-    configured = _env("JUMP_DUCKDB_TEMP_DIRECTORY")
-    return Path(configured).resolve() if configured else duckdb_path().with_name(duckdb_path().name + ".tmp")
-
-
 def duckdb_config() -> dict[str, str]:
-    """DuckDB settings for the platform's connections: a memory cap and a temporary directory to
-    spill to, so memory stays bounded as data grows."""
-    return {"memory_limit": duckdb_memory_limit(), "temp_directory": str(duckdb_temp_directory())}
+    """DuckDB settings for the platform's connections: a memory cap past which DuckDB spills to
+    disk, so memory stays bounded as data grows. DuckDB spills into `<lakehouse file>.tmp`, its
+    default for a database file, which the writing connection (its configuration locked, see
+    `io_manager.py`) could not change anyway; dbt's profile names the same folder."""
+    return {"memory_limit": duckdb_memory_limit()}
 
 
 def landing_dir() -> Path:
@@ -134,12 +128,8 @@ def schedules_on() -> bool:
 
 def dbt_env() -> dict[str, str]:
     """Environment for dbt subprocesses, so dbt opens the same file as Dagster, with the same
-    memory cap and temporary directory (`dbt_project/profiles.yml` reads them)."""
-    return {
-        "JUMP_DUCKDB_PATH": str(duckdb_path()),
-        "JUMP_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(),
-        "JUMP_DUCKDB_TEMP_DIRECTORY": str(duckdb_temp_directory()),
-    }
+    memory cap (`dbt_project/profiles.yml` reads them)."""
+    return {"JUMP_DUCKDB_PATH": str(duckdb_path()), "JUMP_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit()}
 
 
 def dbt_threads() -> int:

@@ -85,10 +85,12 @@ def dbt_target_path() -> Path:
     dbt parses the project partially only if the profile is the one its saved parse was made with
     (`partial_parse.msgpack` in the target folder); dagster-dbt's default, a new folder for each
     invocation seeded with the parse `make prepare` made, would parse the whole project again
-    whenever the lakehouse lives elsewhere than at prepare time.
+    whenever the lakehouse lives elsewhere than at prepare time. This one is seeded with that parse
+    too, the first time (dagster-dbt copies it when the folder has none).
     """
     profile = hashlib.sha256(json.dumps(settings.dbt_env(), sort_keys=True).encode()).hexdigest()[:12]
-    return settings.DBT_PROJECT_DIR / "target" / f"lakehouse-{profile}"
+    # Under DBT_TARGET_PATH when it is set (the Docker image keeps dbt's artifacts out of the code).
+    return settings.DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / f"lakehouse-{profile}"
 
 
 def dbt_build_args() -> list[str]:
