@@ -140,10 +140,14 @@ def test_a_hostile_column_name_runs_no_sql_and_changes_no_table(tmp_path: Path, 
 
 
 def test_the_writing_connection_can_neither_read_nor_write_files(tmp_path: Path) -> None:
-    """Even SQL that slipped through could not reach a file, nor unlock the configuration; the
-    data, which arrives as Arrow, is still written."""
+    """Even SQL that slipped through could not reach a file outside the readable directory (the
+    landing zone), nor write one, nor unlock the configuration; the data, which arrives as Arrow,
+    is still written, and a delivery in the landing zone can be read."""
     database, outside = tmp_path / "lake.duckdb", tmp_path / "outside.csv"
     outside.write_text("secret\n")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "delivery.csv").write_text("id\n1\n")
     assert _write(database, pl.DataFrame(ROWS)).success  # through the same locked-down connection
     context = SimpleNamespace(resource_config={"database": str(database), "connection_config": {"memory_limit": "1GB"}})
     attempts = [
@@ -153,11 +157,12 @@ def test_the_writing_connection_can_neither_read_nor_write_files(tmp_path: Path)
         "set enable_external_access = true",
         "set lock_configuration = false",
     ]
-    with AtomicDuckDbClient.connect(context, None) as connection:
+    with AtomicDuckDbClient([landing]).connect(context, None) as connection:
+        assert connection.execute("select * from read_csv(?)", [str(landing / "delivery.csv")]).fetchall() == [(1,)]
         for sql in attempts:
             with pytest.raises(duckdb.Error, match="disabled by config|configuration has been locked"):
                 connection.execute(sql)
             connection.rollback()  # the failed statement aborted the client's transaction
             connection.begin()
         assert connection.sql("select count(*) from sources.things").fetchone() == (2,)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lake.duckdb", "outside.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lake.duckdb", "landing", "outside.csv"]

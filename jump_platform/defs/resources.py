@@ -11,6 +11,8 @@ def lakehouse_resources() -> dict[str, dg.ConfigurableResource | dg.Configurable
     """Configured from the environment when the code location loads; nothing connects yet."""
     database, config = str(settings.duckdb_path()), settings.duckdb_config()
     return {
+        # The load lets DuckDB read the claimed files of the landing zone (its default readable
+        # directory) straight into the tables.
         "io_manager": LakehouseIOManager(database=database, connection_config=config),
         "duckdb": DuckDBResource(database=database, connection_config=config),
     }

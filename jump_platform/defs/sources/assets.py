@@ -17,7 +17,7 @@ from pydantic import Field
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.sources.partitions import INVOICE_MONTHS
-from jump_platform.io_manager import APPEND, TableBatches
+from jump_platform.io_manager import APPEND, TableParts
 from jump_platform.sources import landing
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.extracts import snapshot_path, write_demo_extracts, write_invoice_months
@@ -153,7 +153,7 @@ def _fail_if_refused(batch_id: str, refused: list[str]) -> None:
     # DuckDB has one writer: every asset writing the lakehouse is in this pool (see dagster.yaml).
     pool="lakehouse",
 )
-def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableBatches]]:
+def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableParts]]:
     """Load every extract waiting in the landing zone into `sources`.
 
     Pending files are claimed into a batch folder, validated against their table's contract, and
@@ -212,18 +212,15 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableB
         for table, parts in loaded.items():
             if table in failed_tables:
                 continue
-            # Second pass: the IO manager writes the batches in one transaction.
-            batches = (
-                landing.with_load_metadata(batch, batch_id, now, p.delivery.label(batch_root))
-                for p in parts
-                for batch in landing.iter_delivery(p.delivery, batch_root)
-            )
+            # Second pass: the IO manager writes the parts in one transaction, DuckDB reading each
+            # file straight into the table (a SQLite table comes as typed batches).
+            writes = (landing.delivery_part(p.delivery, batch_root, batch_id, now, p.delivery.label(batch_root)) for p in parts)
             # Only a contract with `allow_extra_columns` lets extra columns through.
             extras = sorted({column for p in parts for column in p.extra_columns})
             if extras:
                 context.log.warning(f"{table}: kept extra column(s) {', '.join(map(repr, extras))}")
             yield dg.Output(
-                TableBatches(batches),
+                TableParts(writes),
                 output_name=table,
                 metadata={
                     "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",

@@ -1,22 +1,29 @@
-"""Validation of an extract against its table's contract: the columns, then every value.
+"""Validation of an extract against its table's contract: the columns, then every value, in SQL.
 
 What is refused, always with the file, the line (or row), the column, what was expected and what
 was found (an escaped excerpt of at most ~40 characters, so a hostile value cannot flood a log):
 - a missing, unexpected (unless the contract allows extras) or duplicated column;
 - an empty line (every field empty), rather than a row of nulls;
 - an empty value, or the literal text NULL, in a column that is not nullable;
-- an id that is not a UUID, a date that is not YYYY-MM-DD, a number that does not parse.
+- an id that is not a UUID, a date that is not YYYY-MM-DD, a number that does not parse, an
+  amount with a third decimal.
+
+The values are judged by DuckDB on the delivery as text (`problems_query`): one scan computes, for
+every rule, the first position that breaks it; only then is the offending value fetched. What
+DuckDB writes is the same text cast by `typed_columns`, so a value that passed always casts.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 
+import duckdb
 import polars as pl
 
 from jump_platform.sources.contracts import LOAD_METADATA_COLUMNS, Column, TableContract
-from jump_platform.sql import short_repr
+from jump_platform.sql import quote_identifier, short_repr
 
 
 class ExtractError(ValueError):
@@ -31,11 +38,14 @@ class ExtractError(ValueError):
 
 
 _DELIMITER_HINTS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
+# RE2 patterns DuckDB matches against a whole value, and what the message says was expected. The
+# digits are capped so that a value that matches always fits the column's type.
 _NUMBER = {
-    pl.Int32: (r"^\s*[+-]?\d+\s*$", "an integer"),
-    pl.Decimal: (r"^\s*[+-]?\d+(\.\d{1,2})?\s*$", "a decimal number with at most 2 decimals, like 1234.50"),
+    pl.Int32: (r"\s*[+-]?\d{1,9}\s*", "an integer"),
+    pl.Decimal: (r"\s*[+-]?\d{1,16}(\.\d{1,2})?\s*", "a decimal number with at most 2 decimals, like 1234.50"),
 }
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+DATE_FORMAT = "%Y-%m-%d"
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # The literal a database export writes for a missing value.
 NULL_TEXT = "NULL"
 # Column names listed in a message at most; a header of thousands of columns is cut.
@@ -82,60 +92,123 @@ def check_columns(columns: list[str], contract: TableContract, source: str) -> t
     return extras
 
 
-def _refuse(
-    source: str, position: str, rows_before: int, bad: pl.Series, column: Column, expected: str, found: pl.Series
-) -> None:
-    index = int(bad.arg_true()[0])
-    number = rows_before + index + (2 if position == "line" else 1)
-    count = int(bad.sum())
-    more = f" ({count - 1} more bad value(s) in this column nearby)" if count > 1 else ""
-    value = found[index]
-    shown = "an empty value" if value is None or not str(value).strip() else short_repr(value)
-    raise ExtractError(source, f"{position} {number}, column {column.name}: expected {expected}, found {shown}{more}")
+@dataclass(frozen=True)
+class Scan:
+    """A delivery as DuckDB reads it: `relation` (SQL after `from`, with its `parameters`) holds
+    the file's columns and `position`, the 1-based number of the row in the file. Every contract
+    column is text, except those in `typed` (a Parquet column already of the contract's type)."""
+
+    relation: str
+    parameters: list[object]
+    position: str
+    typed: frozenset[str] = frozenset()
 
 
-def validate(
-    raw: pl.DataFrame, contract: TableContract, source: str, position: str, rows_before: int = 0
-) -> pl.DataFrame:
-    """Type one batch of text columns by the contract, or name the first value that does not parse.
+@dataclass(frozen=True)
+class _Rule:
+    column: Column
+    bad: str  # SQL, true for a value that breaks the rule
+    expected: str
 
-    `rows_before` counts the rows of earlier batches, so positions are those of the whole file.
-    """
-    blanks = {name: raw[name].is_null() | (raw[name].str.strip_chars() == "") for name in contract.column_names}
-    empty_line = pl.DataFrame(blanks).select(pl.all_horizontal(pl.all())).to_series()
-    if empty_line.any():
-        number = rows_before + int(empty_line.arg_true()[0]) + (2 if position == "line" else 1)
-        raise ExtractError(
-            source,
-            f"{position} {number}: an empty {position}; expected values for {', '.join(contract.column_names)} "
-            f"(remove empty {position}s)",
-        )
-    typed: list[pl.Series] = []
+
+def _blank(column: str) -> str:
+    """SQL: the value is missing, empty or only spaces."""
+    return f"({column} is null or regexp_full_match({column}, '\\s*'))"
+
+
+def _rules(contract: TableContract, typed: frozenset[str]) -> list[_Rule]:
+    """Every rule on the values, in the order problems are reported: column by column, a missing
+    value first, then a UUID's shape, then the type."""
+    rules = []
     for column in contract.columns:
-        text = raw[column.name]
-        stripped = text.str.strip_chars()
-        blank = blanks[column.name]
-        if not column.nullable:
-            missing = blank | (stripped.str.to_uppercase() == NULL_TEXT)
-            if missing.any():
-                _refuse(source, position, rows_before, missing, column, "a value (the column is not nullable)", text)
-        if column.dtype == pl.String:
-            if column.uuid:
-                bad = ~blank & ~text.str.contains(UUID_PATTERN)
-                if bad.any():
-                    _refuse(source, position, rows_before, bad, column, "a UUID like 6f1c0f4e-0000-4000-8000-000000000001", text)
-            typed.append(text)
+        name = quote_identifier(column.name)
+        if column.name in typed:
+            if not column.nullable:
+                rules.append(_Rule(column, f"{name} is null", "a value (the column is not nullable)"))
             continue
+        blank = _blank(name)
+        if not column.nullable:
+            missing = f"({blank} or regexp_full_match({name}, '\\s*{NULL_TEXT}\\s*', 'i'))"
+            rules.append(_Rule(column, missing, "a value (the column is not nullable)"))
+        present = f"not {blank}"
+        if column.uuid:
+            rules.append(
+                _Rule(column, f"{present} and not regexp_full_match({name}, '{UUID_PATTERN}')", "a UUID like 6f1c0f4e-0000-4000-8000-000000000001")
+            )
         if column.dtype == pl.Date:
-            parsed = stripped.str.to_date("%Y-%m-%d", strict=False)
-            bad = ~blank & parsed.is_null()
-            expected = "a date formatted YYYY-MM-DD"
-        else:
+            rules.append(
+                _Rule(column, f"{present} and try_strptime(trim({name}), '{DATE_FORMAT}') is null", "a date formatted YYYY-MM-DD")
+            )
+        elif column.dtype != pl.String:
             pattern, expected = _NUMBER[type(column.dtype)]
-            bad = ~blank & ~text.str.contains(pattern)
-            parsed = None if bad.any() else pl.select(pl.when(blank).then(None).otherwise(stripped)).to_series()
-        if bad.any():
-            _refuse(source, position, rows_before, bad, column, expected, text)
-        typed.append(parsed.cast(column.dtype).alias(column.name))
-    extras = [name for name in raw.columns if name not in contract.column_names and name not in LOAD_METADATA_COLUMNS]
-    return pl.DataFrame([*typed, *(raw[name] for name in extras)])
+            rules.append(_Rule(column, f"{present} and not regexp_full_match({name}, '{pattern}')", expected))
+    return rules
+
+
+def problems_query(scan: Scan, contract: TableContract) -> str:
+    """One scan of the delivery: its rows, the first empty row, and for each rule the first row
+    that breaks it and how many do."""
+    position = quote_identifier(scan.position)
+    empty = " and ".join(_blank(quote_identifier(c.name)) for c in contract.columns if c.name not in scan.typed)
+    aggregates = ["count(*)", f"min({position}) filter (where {empty or 'false'})"]
+    for rule in _rules(contract, scan.typed):
+        aggregates += [f"min({position}) filter (where {rule.bad})", f"count(*) filter (where {rule.bad})"]
+    return f"select {', '.join(aggregates)} from {scan.relation}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one scan of a delivery found: its rows, its first empty row, and per rule (in the
+    order of `_rules`) the first row that breaks it and how many do."""
+
+    rows: int
+    first_empty: int | None
+    broken: list[tuple[int | None, int]]
+
+
+def judge(con: duckdb.DuckDBPyConnection, scan: Scan, contract: TableContract) -> Verdict:
+    """Judge every value of the delivery, in one scan."""
+    [(rows, first_empty, *found)] = con.execute(problems_query(scan, contract), scan.parameters).fetchall()
+    return Verdict(rows, first_empty, list(zip(found[::2], found[1::2], strict=True)))
+
+
+def refuse_first_problem(
+    con: duckdb.DuckDBPyConnection, scan: Scan, contract: TableContract, verdict: Verdict, source: str, word: str
+) -> None:
+    """Raise ExtractError naming the first problem of `verdict`, if any: `word` (line or row) and
+    its number, the column, what was expected and what was found. A CSV's line is its row's
+    position plus one (line 1 is the header)."""
+    offset = 1 if word == "line" else 0
+    if verdict.first_empty is not None:
+        names = ", ".join(contract.column_names)
+        raise ExtractError(
+            source, f"{word} {verdict.first_empty + offset}: an empty {word}; expected values for {names} (remove empty {word}s)"
+        )
+    for rule, (first, count) in zip(_rules(contract, scan.typed), verdict.broken, strict=True):
+        if first is None:
+            continue
+        [(value,)] = con.execute(
+            f"select {quote_identifier(rule.column.name)} from {scan.relation} where {quote_identifier(scan.position)} = ?",
+            [*scan.parameters, first],
+        ).fetchall()
+        shown = "an empty value" if value is None or not str(value).strip() else short_repr(value)
+        more = f" ({count - 1} more bad value(s) in this column)" if count > 1 else ""
+        raise ExtractError(
+            source, f"{word} {first + offset}, column {rule.column.name}: expected {rule.expected}, found {shown}{more}"
+        )
+
+
+def typed_columns(contract: TableContract, typed: frozenset[str] = frozenset(), extras: tuple[str, ...] = ()) -> list[str]:
+    """The select list that types a validated delivery by its contract: text is kept as it is,
+    dates, numbers and amounts are trimmed and cast, empty values become null; extra columns stay
+    text."""
+    selected = []
+    for column in contract.columns:
+        name = quote_identifier(column.name)
+        if column.name in typed or column.dtype == pl.String:
+            selected.append(name)
+        elif column.dtype == pl.Date:
+            selected.append(f"cast(strptime(nullif(trim({name}), ''), '{DATE_FORMAT}') as date) as {name}")
+        else:
+            selected.append(f"cast(nullif(trim({name}), '') as {column.sql_type}) as {name}")
+    return selected + [quote_identifier(name) for name in extras]
