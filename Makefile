@@ -71,7 +71,7 @@ dev: prepare ## Start the Dagster UI and daemon on http://127.0.0.1:3000
 
 query: install ## Open a read-only SQL shell on the lakehouse (SCHEMA=marts by default)
 	@test -f $(JUMP_DUCKDB_PATH) || { echo "No lakehouse at $(JUMP_DUCKDB_PATH): run 'make run' first."; exit 1; }
-	$(VENV)/bin/duckdb -readonly $(JUMP_DUCKDB_PATH) -cmd "use $(SCHEMA); show tables;"
+	$(VENV)/bin/duckdb -readonly $(JUMP_DUCKDB_PATH) -cmd "set memory_limit = '$(or $(JUMP_DUCKDB_MEMORY_LIMIT),1GB)'; use $(SCHEMA); show tables;"
 
 # Without a lakehouse yet (fresh clone), the docs are generated against an empty in-memory DuckDB:
 # every model, column and description shows, only the table statistics are missing.
@@ -82,7 +82,7 @@ docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080
 	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
 
 bench: prepare ## Time every step of a run at several scales (SCALES=1,200,2000: demo, ~1M, ~10M invoices)
-	$(PY) -m jump_platform.bench --scales $(SCALES)
+	$(PY) -m jump_platform.bench --scales $(SCALES) $(if $(RUNS),--runs $(RUNS))
 
 clean: ## Remove data/ (the lakehouse, extracts and exports)
 	rm -rf data

@@ -3,6 +3,7 @@
     python -m jump_platform.bench                      # make bench: scales 1, 200 and 2000
     python -m jump_platform.bench --scales 1,200       # make bench SCALES=1,200
     python -m jump_platform.bench --scales 20000       # ~100M invoices (hours, tens of GB of disk)
+    python -m jump_platform.bench --scales 50 --runs 3  # make bench SCALES=50 RUNS=3: the file across reruns
 
 Scale 1 is the demo (about 5,000 invoices), 200 about 1M invoices, 2000 about 10M. For each scale
 it runs `python -m jump_platform.cli run refresh` (what `make run` runs) in a fresh data folder,
@@ -302,7 +303,8 @@ def _line(name: str, seconds: float, rows: int | None, rss: int | None, cpu: flo
     return f"| {name:<26} | {seconds:>9.1f} | {cpu_seconds:>7} | {count:>13} | {rate:>12} | {_mib(rss) if rss else '':>9} |"
 
 
-def report(scale: float, run: Run, bare: dict, walls: list[float]) -> str:
+def report(scale: float, runs: list[Run], bare: dict) -> str:
+    run = runs[-1]
     invoices = next((s.rows for s in run.steps if s.name == "load"), 0)
     lines = [
         "",
@@ -324,19 +326,21 @@ def report(scale: float, run: Run, bare: dict, walls: list[float]) -> str:
             lines.append(f"| {'  load / bare DuckDB':<26} | {ratio:>9} | {'':>7} | {'':>13} | {'':>12} | {'':>9} |")
     lines.append(_line("end to end (wall)", run.wall, invoices, run.peak_rss, run.sampler.cpu()))
     lines.append("")
-    lines.append(f"Lakehouse file: {_mib(run.lakehouse_bytes)} MiB. Rows: every table of a step (checks: the tables judged).")
-    if len(walls) > 1:
-        lines.append(f"Wall time of each run: {', '.join(f'{w:.1f} s' for w in walls)} (the table shows the last one).")
+    sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB" for r in runs)
+    lines.append(f"Lakehouse file after each run: {sizes}. Rows: every table of a step (checks: the tables judged).")
+    if len(runs) > 1:
+        lines.append(f"Wall time of each run: {', '.join(f'{r.wall:.1f} s' for r in runs)} (the table shows the last one).")
     return "\n".join(lines)
 
 
-def bench_scale(scale: float, root: Path) -> str:
+def bench_scale(scale: float, root: Path, runs: int | None = None) -> str:
+    """`runs` runs of `refresh` in one data folder (default: 2 at the demo scale, else 1)."""
     folder = Path(tempfile.mkdtemp(prefix=f"scale-{scale:g}-", dir=root))
     try:
         data_dir = folder / "data"
-        runs = [run_refresh(data_dir, scale) for _ in range(2 if scale <= 1 else 1)]
+        done = [run_refresh(data_dir, scale) for _ in range(runs or (2 if scale <= 1 else 1))]
         bare = bare_duckdb_load(data_dir)
-        return report(scale, runs[-1], bare, [run.wall for run in runs])
+        return report(scale, done, bare)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -344,13 +348,14 @@ def bench_scale(scale: float, root: Path) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default=DEFAULT_SCALES, help=f"comma-separated JUMP_SCALE values (default {DEFAULT_SCALES})")
+    parser.add_argument("--runs", type=int, default=None, help="runs per scale, in one data folder (default: 2 at scale 1, else 1)")
     parser.add_argument("--folder", type=Path, default=None, help="where the runs write (default: <data dir>/bench)")
     args = parser.parse_args(argv)
     root = args.folder or settings.data_dir() / "bench"
     root.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores, DuckDB memory cap {settings.duckdb_memory_limit()}; temporary runs under {root}")
     for raw in args.scales.split(","):
-        print(bench_scale(float(raw), root), flush=True)
+        print(bench_scale(float(raw), root, args.runs), flush=True)
 
 
 if __name__ == "__main__":

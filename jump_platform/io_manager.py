@@ -102,25 +102,29 @@ class SchemaChangeError(ValueError):
     """An append that would change a table's columns."""
 
 
-def _columns(connection: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
-    return [row[0] for row in connection.execute(f"describe {relation}").fetchall()]
+def _columns(connection: duckdb.DuckDBPyConnection, relation: str, parameters: Sequence[object] = ()) -> list[str]:
+    return [row[0] for row in connection.execute(f"describe select * from {relation}", list(parameters)).fetchall()]
 
 
-def _replace_or_append(connection: duckdb.DuckDBPyConnection, name: str, source: str, replace: bool) -> None:
-    """Fill table `name` from relation `source` (both already quoted): replace it, or insert by
-    column name. An append never adds a column: one the table does not have is refused."""
+def _replace_or_append(
+    connection: duckdb.DuckDBPyConnection, name: str, source: str, replace: bool, parameters: Sequence[object] = ()
+) -> None:
+    """Fill table `name` from relation `source` (both already quoted; `source` may be a subquery
+    with `parameters`): replace it, or insert by column name. An append never adds a column: one
+    the table does not have is refused."""
+    parameters = list(parameters)
     if replace:
-        connection.execute(f"create or replace table {name} as select * from {source}")
+        connection.execute(f"create or replace table {name} as select * from {source}", parameters)
         return
-    connection.execute(f"create table if not exists {name} as select * from {source} limit 0")
+    connection.execute(f"create table if not exists {name} as select * from {source} limit 0", parameters)
     existing = _columns(connection, name)
-    new = [column for column in _columns(connection, source) if column not in existing]
+    new = [column for column in _columns(connection, source, parameters) if column not in existing]
     if new:
         raise SchemaChangeError(
             f"{name}: an append cannot add column(s) {', '.join(map(short_repr, new))}; "
             f"the table has {', '.join(existing)}"
         )
-    connection.execute(f"insert into {name} by name select * from {source}")
+    connection.execute(f"insert into {name} by name select * from {source}", parameters)
 
 
 def write_batches(connection: duckdb.DuckDBPyConnection, name: str, batches: Iterable[pl.DataFrame], replace: bool) -> int:
@@ -144,13 +148,11 @@ def write_parts(
     name = qualified(schema, table)
     exists = _table_exists(connection, schema, table)
     before = 0 if replace or not exists else connection.execute(f"select count(*) from {name}").fetchone()[0]
-    incoming = quote_identifier("_incoming")
     for index, part in enumerate(parts):
         first = replace and index == 0
         if isinstance(part, FileScan):
-            connection.sql(part.query, params=list(part.parameters)).create_view("_incoming", replace=True)
-            _replace_or_append(connection, name, incoming, replace=first)
-            connection.execute(f"drop view {incoming}")
+            # One statement from the files to the table: DuckDB streams it, nothing is materialized.
+            _replace_or_append(connection, name, f"({part.query})", replace=first, parameters=part.parameters)
         else:
             write_batches(connection, name, part, replace=first)
     if not _table_exists(connection, schema, table):

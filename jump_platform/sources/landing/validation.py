@@ -8,9 +8,10 @@ was found (an escaped excerpt of at most ~40 characters, so a hostile value cann
 - an id that is not a UUID, a date that is not YYYY-MM-DD, a number that does not parse, an
   amount with a third decimal.
 
-The values are judged by DuckDB on the delivery as text (`problems_query`): one scan computes, for
-every rule, the first position that breaks it; only then is the offending value fetched. What
-DuckDB writes is the same text cast by `typed_columns`, so a value that passed always casts.
+The values are judged by DuckDB on the delivery as text (`judge`): one scan counts, per column, the
+values that break a rule, with one test per value where it can; only if some do does a second
+scan find the first one and what it breaks (`refuse_first_problem`). What DuckDB writes is the
+same text cast by `typed_columns`, so a value that passed always casts.
 """
 
 from __future__ import annotations
@@ -116,86 +117,105 @@ def _blank(column: str) -> str:
     return f"({column} is null or regexp_full_match({column}, '\\s*'))"
 
 
-def _rules(contract: TableContract, typed: frozenset[str]) -> list[_Rule]:
-    """Every rule on the values, in the order problems are reported: column by column, a missing
-    value first, then a UUID's shape, then the type."""
+def _rules(column: Column, typed: frozenset[str]) -> list[_Rule]:
+    """The rules on one column's values, in the order problems are reported: a missing value
+    first, then a UUID's shape, then the type."""
+    name = quote_identifier(column.name)
+    if column.name in typed:
+        return [] if column.nullable else [_Rule(column, f"{name} is null", "a value (the column is not nullable)")]
     rules = []
-    for column in contract.columns:
-        name = quote_identifier(column.name)
-        if column.name in typed:
-            if not column.nullable:
-                rules.append(_Rule(column, f"{name} is null", "a value (the column is not nullable)"))
-            continue
-        blank = _blank(name)
-        if not column.nullable:
-            missing = f"({blank} or regexp_full_match({name}, '\\s*{NULL_TEXT}\\s*', 'i'))"
-            rules.append(_Rule(column, missing, "a value (the column is not nullable)"))
-        present = f"not {blank}"
-        if column.uuid:
-            rules.append(
-                _Rule(column, f"{present} and not regexp_full_match({name}, '{UUID_PATTERN}')", "a UUID like 6f1c0f4e-0000-4000-8000-000000000001")
-            )
-        if column.dtype == pl.Date:
-            rules.append(
-                _Rule(column, f"{present} and try_strptime(trim({name}), '{DATE_FORMAT}') is null", "a date formatted YYYY-MM-DD")
-            )
-        elif column.dtype != pl.String:
-            pattern, expected = _NUMBER[type(column.dtype)]
-            rules.append(_Rule(column, f"{present} and not regexp_full_match({name}, '{pattern}')", expected))
+    blank = _blank(name)
+    if not column.nullable:
+        missing = f"({blank} or regexp_full_match({name}, '\\s*{NULL_TEXT}\\s*', 'i'))"
+        rules.append(_Rule(column, missing, "a value (the column is not nullable)"))
+    present = f"not {blank}"
+    if column.uuid:
+        shape = f"{present} and not regexp_full_match({name}, '{UUID_PATTERN}')"
+        rules.append(_Rule(column, shape, "a UUID like 6f1c0f4e-0000-4000-8000-000000000001"))
+    if column.dtype == pl.Date:
+        rules.append(_Rule(column, f"{present} and try_strptime(trim({name}), '{DATE_FORMAT}') is null", "a date formatted YYYY-MM-DD"))
+    elif column.dtype != pl.String:
+        pattern, expected = _NUMBER[type(column.dtype)]
+        rules.append(_Rule(column, f"{present} and not regexp_full_match({name}, '{pattern}')", expected))
     return rules
 
 
-def problems_query(scan: Scan, contract: TableContract) -> str:
-    """One scan of the delivery: its rows, the first empty row, and for each rule the first row
-    that breaks it and how many do."""
-    position = quote_identifier(scan.position)
-    empty = " and ".join(_blank(quote_identifier(c.name)) for c in contract.columns if c.name not in scan.typed)
-    aggregates = ["count(*)", f"min({position}) filter (where {empty or 'false'})"]
-    for rule in _rules(contract, scan.typed):
-        aggregates += [f"min({position}) filter (where {rule.bad})", f"count(*) filter (where {rule.bad})"]
-    return f"select {', '.join(aggregates)} from {scan.relation}"
+def _valid(column: Column, typed: frozenset[str]) -> str | None:
+    """SQL true exactly for a value that breaks none of the column's rules, in as few calls as
+    possible (what the scan of every row evaluates); None if every value is valid."""
+    name = quote_identifier(column.name)
+    if column.name in typed:
+        return None if column.nullable else f"{name} is not null"
+    if column.uuid:
+        # A UUID is neither blank nor NULL: one match says the value is right.
+        check = f"regexp_full_match({name}, '{UUID_PATTERN}')"
+    elif column.dtype == pl.Date:
+        check = f"try_strptime(trim({name}), '{DATE_FORMAT}') is not null"
+    elif column.dtype != pl.String:
+        check = f"regexp_full_match({name}, '{_NUMBER[type(column.dtype)][0]}')"
+    elif column.nullable:
+        return None
+    else:
+        check = f"not regexp_full_match({name}, '\\s*({NULL_TEXT})?\\s*', 'i')"
+    if column.nullable:
+        check = f"{_blank(name)} or {check}"
+    return f"coalesce({check}, false)"
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What one scan of a delivery found: its rows, its first empty row, and per rule (in the
-    order of `_rules`) the first row that breaks it and how many do."""
+    """What one scan of a delivery found: its rows, and per contract column the rows with a value
+    that breaks one of its rules."""
 
     rows: int
-    first_empty: int | None
-    broken: list[tuple[int | None, int]]
+    invalid: dict[str, int]
+
+    @property
+    def passed(self) -> bool:
+        return not any(self.invalid.values())
 
 
 def judge(con: duckdb.DuckDBPyConnection, scan: Scan, contract: TableContract) -> Verdict:
-    """Judge every value of the delivery, in one scan."""
-    [(rows, first_empty, *found)] = con.execute(problems_query(scan, contract), scan.parameters).fetchall()
-    return Verdict(rows, first_empty, list(zip(found[::2], found[1::2], strict=True)))
+    """Judge every value of the delivery, in one scan: for each column, how many values are invalid."""
+    checked = [(c.name, valid) for c in contract.columns if (valid := _valid(c, scan.typed)) is not None]
+    aggregates = ["count(*)", *(f"count(*) filter (where not ({valid}))" for _, valid in checked)]
+    [(rows, *invalid)] = con.execute(f"select {', '.join(aggregates)} from {scan.relation}", scan.parameters).fetchall()
+    return Verdict(rows, dict(zip((name for name, _ in checked), invalid, strict=True)))
 
 
 def refuse_first_problem(
     con: duckdb.DuckDBPyConnection, scan: Scan, contract: TableContract, verdict: Verdict, source: str, word: str
 ) -> None:
-    """Raise ExtractError naming the first problem of `verdict`, if any: `word` (line or row) and
-    its number, the column, what was expected and what was found. A CSV's line is its row's
-    position plus one (line 1 is the header)."""
+    """Raise ExtractError naming the first problem found, if any: `word` (line or row) and its
+    number, the column, what was expected and what was found. An empty row comes first, then the
+    columns in the contract's order, each with its rules in order (so a missing value is named
+    before a malformed one). A CSV's line is its row's position plus one (line 1 is the header).
+
+    Runs only when the scan found a problem: it scans the delivery once more, for details.
+    """
+    if verdict.passed:
+        return
     offset = 1 if word == "line" else 0
-    if verdict.first_empty is not None:
+    position = quote_identifier(scan.position)
+    column = next(c for c in contract.columns if verdict.invalid.get(c.name))
+    rules = _rules(column, scan.typed)
+    empty = " and ".join(_blank(quote_identifier(c.name)) for c in contract.columns if c.name not in scan.typed)
+    aggregates = [f"min({position}) filter (where {empty or 'false'})"]
+    aggregates += [f"min({position}) filter (where {rule.bad})" for rule in rules]
+    [(first_empty, *firsts)] = con.execute(f"select {', '.join(aggregates)} from {scan.relation}", scan.parameters).fetchall()
+    if first_empty is not None:
         names = ", ".join(contract.column_names)
         raise ExtractError(
-            source, f"{word} {verdict.first_empty + offset}: an empty {word}; expected values for {names} (remove empty {word}s)"
+            source, f"{word} {first_empty + offset}: an empty {word}; expected values for {names} (remove empty {word}s)"
         )
-    for rule, (first, count) in zip(_rules(contract, scan.typed), verdict.broken, strict=True):
-        if first is None:
-            continue
-        [(value,)] = con.execute(
-            f"select {quote_identifier(rule.column.name)} from {scan.relation} where {quote_identifier(scan.position)} = ?",
-            [*scan.parameters, first],
-        ).fetchall()
-        shown = "an empty value" if value is None or not str(value).strip() else short_repr(value)
-        more = f" ({count - 1} more bad value(s) in this column)" if count > 1 else ""
-        raise ExtractError(
-            source, f"{word} {first + offset}, column {rule.column.name}: expected {rule.expected}, found {shown}{more}"
-        )
+    rule, first = next((rule, first) for rule, first in zip(rules, firsts, strict=True) if first is not None)
+    [(value,)] = con.execute(
+        f"select {quote_identifier(column.name)} from {scan.relation} where {position} = ?", [*scan.parameters, first]
+    ).fetchall()
+    shown = "an empty value" if value is None or not str(value).strip() else short_repr(value)
+    count = verdict.invalid[column.name]
+    more = f" ({count - 1} more bad value(s) in this column)" if count > 1 else ""
+    raise ExtractError(source, f"{word} {first + offset}, column {column.name}: expected {rule.expected}, found {shown}{more}")
 
 
 def typed_columns(contract: TableContract, typed: frozenset[str] = frozenset(), extras: tuple[str, ...] = ()) -> list[str]:
