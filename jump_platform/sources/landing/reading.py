@@ -93,13 +93,13 @@ def _csv_header(path: Path, source: str) -> list[str]:
             raise ExtractError(source, f"line 1: not a readable CSV header ({error})") from None
 
 
-def _csv_columns(delivery: Delivery, source: str) -> list[str]:
+def _csv_columns(delivery: Delivery, source: str) -> tuple[list[str], tuple[str, ...]]:
+    """The header's columns, and those beyond the contract's (refused unless it allows extras)."""
     if delivery.path.stat().st_size == 0:
         expected = ", ".join(delivery.contract.column_names)
         raise ExtractError(source, f"the file is empty; expected a header line with {expected}")
     columns = _csv_header(delivery.path, source)
-    check_columns(columns, delivery.contract, source)
-    return columns
+    return columns, check_columns(columns, delivery.contract, source)
 
 
 def _lines(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> int | None:
@@ -158,7 +158,7 @@ def _refuse_unreadable_rows(con: duckdb.DuckDBPyConnection, source: str, columns
 
 
 def _check_csv(con: duckdb.DuckDBPyConnection, delivery: Delivery, source: str) -> tuple[tuple[str, ...], int]:
-    columns = _csv_columns(delivery, source)
+    columns, extras = _csv_columns(delivery, source)
     position = _position(columns)
     scan = Scan(
         f"read_csv(?, {_CSV_OPTIONS}, columns = ?, {_REJECTS}) {_numbered(columns, position)}",
@@ -175,31 +175,32 @@ def _check_csv(con: duckdb.DuckDBPyConnection, delivery: Delivery, source: str) 
         names = ", ".join(delivery.contract.column_names)
         raise ExtractError(source, f"line {blank}: an empty line; expected values for {names} (remove empty lines)")
     refuse_first_problem(con, scan, delivery.contract, verdict, source, "line")
-    return check_columns(columns, delivery.contract, source), verdict.rows
+    return extras, verdict.rows
 
 
 def _csv_source(delivery: Delivery, source: str) -> tuple[str, list[object], frozenset[str], tuple[str, ...]]:
     """The relation a validated CSV is written from, its parameters, its typed and extra columns."""
-    columns = _csv_columns(delivery, source)
-    extras = check_columns(columns, delivery.contract, source)
+    columns, extras = _csv_columns(delivery, source)
     return f"read_csv(?, {_CSV_OPTIONS}, columns = ?)", [str(delivery.path), dict.fromkeys(columns, "VARCHAR")], frozenset(), extras
 
 
 # --- Parquet -----------------------------------------------------------------------------------------
 
 
-def _parquet_columns(con: duckdb.DuckDBPyConnection, delivery: Delivery, source: str) -> tuple[list[str], frozenset[str]]:
-    """The file's columns, and the contract's non-text columns it already holds in their type
-    (judged for missing values only, written as they are); the others are judged as text."""
+def _parquet_columns(
+    con: duckdb.DuckDBPyConnection, delivery: Delivery, source: str
+) -> tuple[list[str], frozenset[str], tuple[str, ...]]:
+    """The file's columns; the contract's non-text columns it already holds in their type (judged
+    for missing values only, written as they are; the others are judged as text); its extras."""
     try:
         described = con.execute("describe select * from read_parquet(?)", [str(delivery.path)]).fetchall()
     except duckdb.Error as error:
         raise ExtractError(source, f"not a readable Parquet file: {short_repr(str(error), 200)}") from None
     kinds = {row[0]: str(row[1]).lower().replace(" ", "") for row in described}
     columns = list(kinds)
-    check_columns(columns, delivery.contract, source)
+    extras = check_columns(columns, delivery.contract, source)
     typed = frozenset(c.name for c in delivery.contract.columns if c.dtype != pl.String and kinds[c.name] == c.sql_type)
-    return columns, typed
+    return columns, typed, extras
 
 
 def _as_text(columns: list[str], typed: frozenset[str]) -> str:
@@ -210,23 +211,25 @@ def _as_text(columns: list[str], typed: frozenset[str]) -> str:
 
 
 def _check_parquet(con: duckdb.DuckDBPyConnection, delivery: Delivery, source: str) -> tuple[tuple[str, ...], int]:
-    columns, typed = _parquet_columns(con, delivery, source)
+    columns, typed, extras = _parquet_columns(con, delivery, source)
     position = _position(columns)
     relation = (
         f"(select {_as_text(columns, typed)}, {quote_identifier(position)} "
         f"from read_parquet(?) {_numbered(columns, position)}) as delivery"
     )
     scan = Scan(relation, [str(delivery.path)], position, typed)
-    verdict = judge(con, scan, delivery.contract)
+    try:
+        verdict = judge(con, scan, delivery.contract)
+    except duckdb.Error as error:
+        raise ExtractError(source, f"not a readable Parquet file: {short_repr(str(error), 200)}") from None
     refuse_first_problem(con, scan, delivery.contract, verdict, source, "row")
-    return check_columns(columns, delivery.contract, source), verdict.rows
+    return extras, verdict.rows
 
 
 def _parquet_source(
     con: duckdb.DuckDBPyConnection, delivery: Delivery, source: str
 ) -> tuple[str, list[object], frozenset[str], tuple[str, ...]]:
-    columns, typed = _parquet_columns(con, delivery, source)
-    extras = check_columns(columns, delivery.contract, source)
+    columns, typed, extras = _parquet_columns(con, delivery, source)
     return f"(select {_as_text(columns, typed)} from read_parquet(?)) as delivery", [str(delivery.path)], typed, extras
 
 
