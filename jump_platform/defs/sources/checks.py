@@ -1,7 +1,7 @@
 """Asset checks that stop bad data where it enters the lakehouse.
 
 One check per business rule of `jump_platform.sources.rules.SOURCE_RULES`, on the source table it
-judges. They run together, as one step on one DuckDB connection (`source_rules`): a step of its
+judges. The rules of one table run together, as one step on one DuckDB connection: a step of its
 own per check would cost each of them a step's start-up and bookkeeping, several times its query
 at the demo scale. A blocking check that fails keeps every downstream asset (staging, intermediate, marts,
 exports) from materializing in that run, so the marts keep the numbers of the last good run.
@@ -119,19 +119,27 @@ def blocking_rule_failures(con: duckdb.DuckDBPyConnection, rules: list[SourceRul
     return failures
 
 
-@dg.multi_asset_check(
-    specs=[_spec(rule) for rule in SOURCE_RULES],
-    can_subset=True,
-    # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
-    pool="lakehouse",
-)
-def source_rules(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
-    """Judge the selected business rules on the `sources` tables, on one connection."""
-    selected = context.selected_asset_check_keys
-    with duckdb.get_connection() as con:
-        for rule in SOURCE_RULES:
-            if check_key(rule) in selected:
-                yield evaluate_source_rule(con, rule)
+def _table_checks(table: str) -> dg.AssetChecksDefinition:
+    rules = [rule for rule in SOURCE_RULES if rule.table == table]
+
+    @dg.multi_asset_check(
+        specs=[_spec(rule) for rule in rules],
+        name=f"{table}_rules",
+        can_subset=True,
+        # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
+        pool="lakehouse",
+    )
+    def _checks(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
+        selected = context.selected_asset_check_keys
+        with duckdb.get_connection() as con:
+            for rule in rules:
+                if check_key(rule) in selected:
+                    yield evaluate_source_rule(con, rule)
+
+    _checks.__doc__ = f"Judge the selected business rules on sources.{table}, on one connection."
+    return _checks
 
 
-source_checks: list[dg.AssetChecksDefinition] = [source_rules]
+# One step per source table (not one per rule): it runs when its table is loaded, whatever other
+# tables the run loads, and its rules share one connection.
+source_checks: list[dg.AssetChecksDefinition] = [_table_checks(table) for table in dict.fromkeys(r.table for r in SOURCE_RULES)]
