@@ -251,6 +251,12 @@ def _write_mode(context: dg.OutputContext) -> str:
     return getattr(mode, "value", mode) or "replace"
 
 
+def _written(context: dg.OutputContext, table_slice: TableSlice, connection, rows: int) -> Mapping[str, Any]:  # noqa: ANN001
+    """The metadata of a write: the table's, the rows written and how."""
+    metadata = table_metadata(connection, table_slice.schema, table_slice.table)
+    return {**metadata, "rows_written": rows, "write_mode": _write_mode(context)}
+
+
 class AtomicPolarsTypeHandler(DuckDBPolarsTypeHandler):
     def handle_output(
         self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection
@@ -259,8 +265,7 @@ class AtomicPolarsTypeHandler(DuckDBPolarsTypeHandler):
         append = _write_mode(context) == APPEND
         # A partitioned output's old rows were deleted by the client: insert the slice.
         written = write_batches(connection, name, [obj], replace=not (append or table_slice.partition_dimensions))
-        metadata = table_metadata(connection, table_slice.schema, table_slice.table)
-        return {**metadata, "rows_written": written, "write_mode": _write_mode(context)}
+        return _written(context, table_slice, connection, written)
 
 
 class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
@@ -269,8 +274,7 @@ class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
     ) -> Mapping[str, Any]:  # noqa: ANN001
         replace = _write_mode(context) != APPEND
         written = write_batches_bounded(connection, table_slice.schema, table_slice.table, obj.batches, replace)
-        metadata = table_metadata(connection, table_slice.schema, table_slice.table)
-        return {**metadata, "rows_written": written, "write_mode": _write_mode(context)}
+        return _written(context, table_slice, connection, written)
 
     def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> TableBatches:  # noqa: ANN001
         frame = DuckDBPolarsTypeHandler().load_input(context, table_slice, connection)
@@ -287,8 +291,7 @@ class AtomicPartsTypeHandler(DbTypeHandler[TableParts]):
     ) -> Mapping[str, Any]:  # noqa: ANN001
         replace = _write_mode(context) != APPEND
         written = write_parts(connection, table_slice.schema, table_slice.table, obj.parts, replace)
-        metadata = table_metadata(connection, table_slice.schema, table_slice.table)
-        return {**metadata, "rows_written": written, "write_mode": _write_mode(context)}
+        return _written(context, table_slice, connection, written)
 
     def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> TableParts:  # noqa: ANN001
         return TableParts([[DuckDBPolarsTypeHandler().load_input(context, table_slice, connection)]])
