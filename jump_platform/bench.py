@@ -124,6 +124,7 @@ class Step:
 
 @dataclass
 class Run:
+    invoices: int
     began: float
     wall: float
     startup: float
@@ -153,8 +154,9 @@ def _group(asset_keys: set[tuple[str, ...]], checked: set[tuple[str, ...]]) -> s
     return "other"
 
 
-def _steps(home: Path) -> tuple[list[Step], float, bool]:
-    """The run's steps from the Dagster instance in `home`, grouped; the time its first step started."""
+def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
+    """The run's steps from the Dagster instance in `home`, grouped; the time its first step
+    started; whether it succeeded; the invoices it loaded."""
     import dagster as dg
 
     instance = dg.DagsterInstance.from_config(str(home))
@@ -200,7 +202,7 @@ def _steps(home: Path) -> tuple[list[Step], float, bool]:
         else:
             group.rows += rows.get(step, 0)
     first_start = min(starts.values(), default=0.0)
-    return list(groups.values()), first_start, run.is_success
+    return list(groups.values()), first_start, run.is_success, table_rows.get(("sources", "app__invoices"), 0)
 
 
 def run_refresh(data_dir: Path, scale: float) -> Run:
@@ -229,11 +231,12 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
     with MemorySampler(process.pid) as sampler:
         output = process.communicate()[0]
     wall = time.time() - began
-    steps, first_start, success = _steps(home)
+    steps, first_start, success, invoices = _steps(home)
     if process.returncode != 0:
         print(output.decode(errors="replace")[-3000:], file=sys.stderr)
     lakehouse = data_dir / "lakehouse" / "lakehouse.duckdb"
     return Run(
+        invoices=invoices,
         began=began,
         wall=wall,
         startup=first_start - began if first_start else wall,
@@ -326,6 +329,13 @@ def report(scale: float, runs: list[Run], bare: dict) -> str:
             lines.append(f"| {'  load / bare DuckDB':<26} | {ratio:>9} | {'':>7} | {'':>13} | {'':>12} | {'':>9} |")
     lines.append(_line("end to end (wall)", run.wall, invoices, run.peak_rss, run.sampler.cpu()))
     lines.append("")
+    extract = next((s for s in run.steps if s.name == "extract"), None)
+    load = next((s for s in run.steps if s.name == "load"), None)
+    if run.invoices and extract and load:
+        lines.append(
+            f"Invoices: {run.invoices:,}; generated and written at {run.invoices / extract.seconds:,.0f} invoices/s "
+            f"(with the other tables), loaded at {run.invoices / load.seconds:,.0f} invoices/s."
+        )
     sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB" for r in runs)
     lines.append(f"Lakehouse file after each run: {sizes}. Rows: every table of a step (checks: the tables judged).")
     if len(runs) > 1:
