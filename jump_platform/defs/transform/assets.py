@@ -56,8 +56,8 @@ translator = JumpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asse
 
 @contextmanager
 def dbt_environment(as_of: dt.date) -> Iterator[None]:
-    """Set, while dbt starts, the environment its subprocess inherits: the lakehouse file, its
-    memory cap and temporary directory (read by `profiles.yml`), and the run's as-of date
+    """Set, while dbt starts, the environment its subprocess inherits: the lakehouse file and its
+    memory cap (read by `profiles.yml`), and the run's as-of date
     (`JUMP_AS_OF`, read by `macros/as_of_date.sql` when it compiles, never when it parses).
 
     dagster-dbt copies this process's environment when it starts dbt (`DbtCliResource.cli`), so
@@ -79,8 +79,8 @@ def dbt_environment(as_of: dt.date) -> Iterator[None]:
 
 
 def dbt_target_path() -> Path:
-    """dbt's target folder for this lakehouse: one per profile (file, memory cap, temporary
-    directory), kept from run to run.
+    """dbt's target folder for this lakehouse: one per profile (file, memory cap), kept from run
+    to run.
 
     dbt parses the project partially only if the profile is the one its saved parse was made with
     (`partial_parse.msgpack` in the target folder); dagster-dbt's default, a new folder for each
