@@ -60,7 +60,6 @@ CRM_ONLY_DOMAIN = "prospects.jump.fr"
 # Named random streams, so that adding a table never shifts the values of another.
 _STREAMS = {"pools": 0, "users": 1, "clients": 2, "contracts": 3, "crm": 4, "invoices": 5, "ids": 6}
 
-_EPOCH = np.datetime64("1970-01-01", "D")
 _OPEN_END = np.iinfo(np.int32).max  # the end day of a contract still open
 
 

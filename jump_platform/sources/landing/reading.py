@@ -25,7 +25,7 @@ import polars as pl
 
 from jump_platform import settings
 from jump_platform.io_manager import FileScan
-from jump_platform.sources.contracts import LOAD_METADATA_COLUMNS, TableContract
+from jump_platform.sources.contracts import LOAD_METADATA_COLUMNS
 from jump_platform.sources.landing.layout import SYMLINK_REASON, Delivery, sqlite_uri
 from jump_platform.sources.landing.validation import (
     ExtractError,
