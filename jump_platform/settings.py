@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -126,10 +127,21 @@ def schedules_on() -> bool:
     return value == "on"
 
 
+def dbt_memory_limit() -> str:
+    """DuckDB's memory cap inside dbt: the platform's cap (`JUMP_DUCKDB_MEMORY_LIMIT`) for each of
+    dbt's threads, since dbt builds that many models at once in one DuckDB (at 10M invoices two
+    models at once do not fit in 1GB). A cap that is not a plain size is used as it is."""
+    limit = duckdb_memory_limit()
+    parsed = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*", limit, flags=re.IGNORECASE)
+    if not parsed:
+        return limit
+    return f"{float(parsed[1]) * dbt_threads():g}{parsed[2]}"
+
+
 def dbt_env() -> dict[str, str]:
-    """Environment for dbt subprocesses, so dbt opens the same file as Dagster, with the same
-    memory cap (`dbt_project/profiles.yml` reads them)."""
-    return {"JUMP_DUCKDB_PATH": str(duckdb_path()), "JUMP_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit()}
+    """Environment for dbt subprocesses, so dbt opens the same file as Dagster, with its memory
+    cap (`dbt_project/profiles.yml` reads them)."""
+    return {"JUMP_DUCKDB_PATH": str(duckdb_path()), "JUMP_DBT_MEMORY_LIMIT": dbt_memory_limit()}
 
 
 def dbt_threads() -> int:

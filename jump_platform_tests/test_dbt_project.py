@@ -359,3 +359,12 @@ def test_a_new_as_of_date_reaches_the_models_without_parsing_the_project_again(
         compiled[as_of] = path.read_text()
     assert "cast('2024-06-15' as date)" in compiled["2024-06-15"]
     assert "cast('2025-01-31' as date)" in compiled["2025-01-31"]
+
+
+@pytest.mark.parametrize(("cap", "expected"), [("1GB", "2GB"), ("1.5GiB", "3GiB"), ("512 MB", "1024MB"), ("80%", "80%")])
+def test_dbt_gets_the_memory_cap_once_per_thread(monkeypatch: pytest.MonkeyPatch, cap: str, expected: str) -> None:
+    from jump_platform import settings
+
+    monkeypatch.setenv("JUMP_DUCKDB_MEMORY_LIMIT", cap)
+    monkeypatch.setattr(settings, "dbt_threads", lambda: 2)
+    assert settings.dbt_env()["JUMP_DBT_MEMORY_LIMIT"] == expected
