@@ -11,7 +11,8 @@ as a process of its own, and prints one table:
 - each step's time, the rows it wrote (for checks: the rows of the tables they judge), rows per
   second and the peak memory (RSS) of the run's process tree (dbt runs in a subprocess) while it ran;
 - start-up (from the process start to the first step) and the end-to-end wall time;
-- the lakehouse file's size;
+- the published lakehouse file's size, and the whole lakehouse folder's (its build and snapshots);
+- the reset of the build from the published file (a copy), what a run pays first after a failure;
 - beside the load, bare DuckDB (same version, same memory cap, same process environment) reading
   the same files into a table with `read_csv` / `read_parquet`, and the ratio of the two.
 At the demo scale the run is made twice and the second one is shown (the first one after an
@@ -125,6 +126,7 @@ class Step:
 @dataclass
 class Run:
     invoices: int
+    folder_bytes: int
     began: float
     wall: float
     startup: float
@@ -138,6 +140,8 @@ class Run:
 def _group(asset_keys: set[tuple[str, ...]], checked: set[tuple[str, ...]]) -> str:
     """Which part of the run a step is, from what it materialized or checked."""
     layers = {key[0] for key in asset_keys}
+    if "lakehouse" in layers:
+        return "publish"
     if "landing" in layers:
         return "extract"
     if "sources" in layers:
@@ -235,8 +239,12 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
     if process.returncode != 0:
         print(output.decode(errors="replace")[-3000:], file=sys.stderr)
     lakehouse = data_dir / "lakehouse" / "lakehouse.duckdb"
+    # Hard links (the published file and its snapshot) count once.
+    files = {(p.stat().st_dev, p.stat().st_ino): p.stat().st_size for p in lakehouse.parent.rglob("*") if p.is_file()}
+    folder = sum(files.values())
     return Run(
         invoices=invoices,
+        folder_bytes=folder,
         began=began,
         wall=wall,
         startup=first_start - began if first_start else wall,
@@ -288,8 +296,28 @@ def bare_duckdb_load(data_dir: Path) -> dict:
     [batch] = sorted(archive.iterdir())[-1:]
     deliveries = landing.deliveries_in(batch, sorted(p for p in batch.rglob("*") if p.is_file()))
     files = [(d.contract.table, str(d.path)) for d in deliveries]
+    return _in_child(_bare_duckdb, files, str(data_dir / "bare.duckdb"))
+
+
+# --- the reset of the build ---------------------------------------------------------------------------
+
+
+def _reset(data_dir: str) -> dict:
+    """What a run pays first after a failed audit, a crash or a rollback: a copy of the published
+    file into the build (in a process of its own)."""
+    from jump_platform.lakehouse import Layout, snapshots
+    from jump_platform.lakehouse.build import reset_build
+
+    root = Path(data_dir)
+    layout = Layout(root / "lakehouse" / "lakehouse.duckdb", root / "exports", root / "sources")
+    start = time.perf_counter()
+    reset_build(layout, snapshots.current_snapshot_id(layout))
+    return {"seconds": time.perf_counter() - start, "mib": layout.build.stat().st_size / 2**20}
+
+
+def _in_child(function, *args) -> dict:  # noqa: ANN001
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_bare_duckdb, (files, str(data_dir / "bare.duckdb")))
+        return pool.apply(function, args)
 
 
 # --- the table --------------------------------------------------------------------------------------
@@ -306,7 +334,7 @@ def _line(name: str, seconds: float, rows: int | None, rss: int | None, cpu: flo
     return f"| {name:<26} | {seconds:>9.1f} | {cpu_seconds:>7} | {count:>13} | {rate:>12} | {_mib(rss) if rss else '':>9} |"
 
 
-def report(scale: float, runs: list[Run], bare: dict) -> str:
+def report(scale: float, runs: list[Run], bare: dict, reset: dict | None = None) -> str:
     run = runs[-1]
     invoices = next((s.rows for s in run.steps if s.name == "load"), 0)
     lines = [
@@ -318,7 +346,7 @@ def report(scale: float, runs: list[Run], bare: dict) -> str:
         f"|{'-' * 28}|{'-' * 10}:|{'-' * 8}:|{'-' * 14}:|{'-' * 13}:|{'-' * 10}:|",
         _line("start-up", run.startup, None, None, run.sampler.cpu(0, run.began + run.startup)),
     ]
-    order = ["extract", "load", "source checks", "dbt build", "mart checks", "export", "other"]
+    order = ["extract", "load", "source checks", "dbt build", "mart checks", "export", "publish", "other"]
     for step in sorted(run.steps, key=lambda s: order.index(s.name)):
         peak = max(run.sampler.peak(start, end) for start, end in step.intervals)
         cpu = sum(run.sampler.cpu(start, end) for start, end in step.intervals)
@@ -336,8 +364,13 @@ def report(scale: float, runs: list[Run], bare: dict) -> str:
             f"Invoices: {run.invoices:,}; generated and written at {run.invoices / extract.seconds:,.0f} invoices/s "
             f"(with the other tables), loaded at {run.invoices / load.seconds:,.0f} invoices/s."
         )
-    sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB" for r in runs)
-    lines.append(f"Lakehouse file after each run: {sizes}. Rows: every table of a step (checks: the tables judged).")
+    sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB (folder {_mib(r.folder_bytes)} MiB)" for r in runs)
+    lines.append(f"Published lakehouse after each run: {sizes}. Rows: every table of a step (checks: the tables judged).")
+    if reset:
+        lines.append(
+            f"Reset of the build from the published file (what a run pays first after a failure): {reset['seconds']:.1f} s "
+            f"for {reset['mib']:,.0f} MiB."
+        )
     if len(runs) > 1:
         lines.append(f"Wall time of each run: {', '.join(f'{r.wall:.1f} s' for r in runs)} (the table shows the last one).")
     return "\n".join(lines)
@@ -350,7 +383,8 @@ def bench_scale(scale: float, root: Path, runs: int | None = None) -> str:
         data_dir = folder / "data"
         done = [run_refresh(data_dir, scale) for _ in range(runs or (2 if scale <= 1 else 1))]
         bare = bare_duckdb_load(data_dir)
-        return report(scale, done, bare)
+        reset = _in_child(_reset, str(data_dir)) if done[-1].ok else None
+        return report(scale, done, bare, reset)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

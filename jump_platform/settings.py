@@ -7,6 +7,7 @@ platform elsewhere by setting an environment variable.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 from pathlib import Path
@@ -16,6 +17,26 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 DEFAULT_SEED = 42
 PRODUCERS = ("generator", "extracts")
+DEFAULT_MEMORY_LIMIT = "1GB"
+_MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
+
+
+class SettingsError(ValueError):
+    """A setting whose value cannot be used: its variable, what was expected, what was found.
+
+    Its message is one line, `JUMP_X: expected ..., found '...'`, which the CLI prints as it is.
+    """
+
+    def __init__(self, variable: str, expected: str, found: str | None):
+        self.variable, self.expected, self.found = variable, expected, found
+        super().__init__(f"{variable}: expected {expected}, found {_shown(found)}")
+
+
+def _shown(value: str | None) -> str:
+    """A value as an error message quotes it: escaped, and cut short if it is long."""
+    if value is None:
+        return "nothing"
+    return repr(value if len(value) <= 60 else value[:57] + "...")
 
 
 def _env(name: str) -> str | None:
@@ -31,21 +52,47 @@ def data_dir() -> Path:
 def duckdb_path() -> Path:
     """The lakehouse file: `JUMP_DUCKDB_PATH`, default `<data dir>/lakehouse/lakehouse.duckdb`."""
     configured = _env("JUMP_DUCKDB_PATH")
-    return Path(configured).resolve() if configured else data_dir() / "lakehouse" / "lakehouse.duckdb"
+    # Absolute, but not resolved: the published file is a link to a snapshot, and it is the link
+    # that is published (and the folder beside it that holds the build and the snapshots).
+    return Path(os.path.abspath(configured)) if configured else data_dir() / "lakehouse" / "lakehouse.duckdb"
+
+
+def build_duckdb_path() -> Path:
+    """The build copy of the lakehouse, which runs write and check before publishing it:
+    `build/<same name>` beside the published file. DuckDB names a database after its file, and the
+    views dbt creates refer to that name, so the build keeps the published file's name."""
+    published = duckdb_path()
+    return published.parent / "build" / published.name
 
 
 def duckdb_memory_limit() -> str:
-    """DuckDB's memory cap for every connection of the platform, dbt's included:
-    `JUMP_DUCKDB_MEMORY_LIMIT`, default 1GB. Past it DuckDB spills to `<lakehouse file>.tmp`."""
-    return _env("JUMP_DUCKDB_MEMORY_LIMIT") or "1GB"
+    """DuckDB's memory cap for every connection of the platform: `JUMP_DUCKDB_MEMORY_LIMIT`,
+    default 1GB. Past it DuckDB spills to `<database file>.tmp`, its default; dbt's DuckDB gets it
+    once per thread (`dbt_memory_limit`)."""
+    raw = _env("JUMP_DUCKDB_MEMORY_LIMIT")
+    if raw and not _MEMORY_LIMIT.match(raw):
+        raise SettingsError("JUMP_DUCKDB_MEMORY_LIMIT", "a size DuckDB understands, like 1GB or 512MiB", raw)
+    return raw or DEFAULT_MEMORY_LIMIT
 
 
 def duckdb_config() -> dict[str, str]:
     """DuckDB settings for the platform's connections: a memory cap past which DuckDB spills to
-    disk, so memory stays bounded as data grows. DuckDB spills into `<lakehouse file>.tmp`, its
+    disk, so memory stays bounded as data grows. DuckDB spills into `<database file>.tmp`, its
     default for a database file, which the writing connection (its configuration locked, see
-    `io_manager.py`) could not change anyway; dbt's profile names the same folder."""
+    `io_manager.py`) could not change anyway."""
     return {"memory_limit": duckdb_memory_limit()}
+
+
+def dbt_threads() -> int:
+    """dbt's threads: one per core this process may run on (dbt's default is 1)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def dbt_memory_limit() -> str:
+    """DuckDB's memory cap inside dbt: the platform's cap for each of dbt's threads, since dbt
+    builds that many models at once in one DuckDB (two at once did not fit in 1GB at 10M invoices)."""
+    value, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(\w+)", duckdb_memory_limit()).groups()
+    return f"{float(value) * dbt_threads():g}{unit}"
 
 
 def landing_dir() -> Path:
@@ -57,48 +104,77 @@ def exports_dir() -> Path:
     return data_dir() / "exports"
 
 
+EXTRACT_FORMATS = ("csv", "parquet")
+
+
 def extract_format() -> str:
     """The file format the demo extracts are written in: `JUMP_EXTRACT_FORMAT` = `csv` (default, the
     previous platform's format) | `parquet` (smaller, and much faster to load at large scales)."""
-    value = (_env("JUMP_EXTRACT_FORMAT") or "csv").lower()
-    if value not in ("csv", "parquet"):
-        raise ValueError(f"JUMP_EXTRACT_FORMAT must be csv or parquet, found {value!r}")
+    raw = _env("JUMP_EXTRACT_FORMAT")
+    value = (raw or EXTRACT_FORMATS[0]).lower()
+    if value not in EXTRACT_FORMATS:
+        raise SettingsError("JUMP_EXTRACT_FORMAT", f"one of {', '.join(EXTRACT_FORMATS)}", raw)
     return value
 
 
 def seed() -> int:
+    """The generator's random seed: `JUMP_SEED`, a non-negative integer (default 42)."""
     raw = _env("JUMP_SEED")
-    try:
-        return int(raw) if raw else DEFAULT_SEED
-    except ValueError:
-        raise ValueError(f"JUMP_SEED must be an integer, found {raw!r}") from None
+    if not raw:
+        return DEFAULT_SEED
+    if not re.fullmatch(r"[0-9]+", raw):
+        raise SettingsError("JUMP_SEED", "a non-negative integer like 42", raw)
+    return int(raw)
 
 
 def scale() -> float:
+    """How much demo data the generator draws: `JUMP_SCALE`, a positive number (default 1)."""
     raw = _env("JUMP_SCALE")
     try:
         value = float(raw) if raw else 1.0
     except ValueError:
-        raise ValueError(f"JUMP_SCALE must be a positive number, found {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"JUMP_SCALE must be a positive number, found {raw!r}")
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise SettingsError("JUMP_SCALE", "a positive number like 1 or 0.5 (1 = about 5,000 invoices)", raw)
+    return value
+
+
+def first_as_of() -> dt.date:
+    """The earliest as-of date with data: the first day of Jump's history (the generator's)."""
+    from jump_platform.sources.generator import HISTORY_START
+
+    return HISTORY_START
+
+
+def parse_as_of(raw: str, source: str) -> dt.date:
+    """An as-of date given as text by `source` (a variable, a tag, a config field): an ISO date on
+    or after the first day of Jump's history, before which no data can exist."""
+    try:
+        value = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(source, "an ISO date like 2026-01-31", raw) from None
+    if value < first_as_of():
+        raise SettingsError(
+            source, f"a date on or after {first_as_of()}, when Jump's data starts (before it every table is empty)", raw
+        )
     return value
 
 
 def as_of_date(default: dt.date | None = None) -> dt.date:
     """The date the lakehouse describes: `JUMP_AS_OF` (ISO date), else `default`, else today."""
     raw = _env("JUMP_AS_OF")
-    if not raw:
-        return default or dt.date.today()
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise ValueError(f"JUMP_AS_OF must be an ISO date like 2026-01-31, found {raw!r}") from None
+    return parse_as_of(raw, "JUMP_AS_OF") if raw else default or dt.date.today()
 
 
 def anomalies() -> list[str]:
-    """Anomalies to inject into generated data: `JUMP_ANOMALIES`, a comma-separated list."""
-    return [name.strip() for name in (_env("JUMP_ANOMALIES") or "").split(",") if name.strip()]
+    """Anomalies to inject into generated data: `JUMP_ANOMALIES`, a comma-separated list of names."""
+    from jump_platform.sources.anomalies import ANOMALIES
+
+    names = [name.strip() for name in (_env("JUMP_ANOMALIES") or "").split(",") if name.strip()]
+    unknown = [name for name in names if name not in ANOMALIES]
+    if unknown:
+        raise SettingsError("JUMP_ANOMALIES", f"comma-separated names among {', '.join(ANOMALIES)}", ", ".join(unknown))
+    return names
 
 
 def producer() -> str:
@@ -110,9 +186,10 @@ def producer() -> str:
       so no generated data ever overwrites a delivery; the daily schedule only rebuilds the models
       and exports for the new day, and the landing-zone sensor loads what is delivered.
     """
-    value = (_env("JUMP_PRODUCER") or PRODUCERS[0]).lower()
+    raw = _env("JUMP_PRODUCER")
+    value = (raw or PRODUCERS[0]).lower()
     if value not in PRODUCERS:
-        raise ValueError(f"JUMP_PRODUCER must be one of {', '.join(PRODUCERS)}, found {value!r}")
+        raise SettingsError("JUMP_PRODUCER", f"one of {', '.join(PRODUCERS)}", raw)
     return value
 
 
@@ -121,32 +198,33 @@ def schedules_on() -> bool:
 
     It sets their default status only: a toggle in the UI overrides it, and is kept by the instance.
     """
-    value = (_env("JUMP_SCHEDULES") or "on").lower()
+    raw = _env("JUMP_SCHEDULES")
+    value = (raw or "on").lower()
     if value not in ("on", "off"):
-        raise ValueError(f"JUMP_SCHEDULES must be on or off, found {value!r}")
+        raise SettingsError("JUMP_SCHEDULES", "on or off", raw)
     return value == "on"
 
 
-def dbt_memory_limit() -> str:
-    """DuckDB's memory cap inside dbt: the platform's cap (`JUMP_DUCKDB_MEMORY_LIMIT`) for each of
-    dbt's threads, since dbt builds that many models at once in one DuckDB (at 10M invoices two
-    models at once do not fit in 1GB). A cap that is not a plain size is used as it is."""
-    limit = duckdb_memory_limit()
-    parsed = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*", limit, flags=re.IGNORECASE)
-    if not parsed:
-        return limit
-    return f"{float(parsed[1]) * dbt_threads():g}{parsed[2]}"
+def validate() -> list[SettingsError]:
+    """Every setting whose value cannot be used, one error each; empty when all are fine.
+
+    `make run`, the CLI and the code location call it before anything runs or is written.
+    """
+    errors = []
+    for read in (seed, scale, as_of_date, anomalies, producer, schedules_on, duckdb_config, lock_timeout, extract_format):
+        try:
+            read()
+        except SettingsError as error:
+            errors.append(error)
+    return errors
 
 
-def dbt_env() -> dict[str, str]:
-    """Environment for dbt subprocesses, so dbt opens the same file as Dagster, with its memory
-    cap (`dbt_project/profiles.yml` reads them)."""
-    return {"JUMP_DUCKDB_PATH": str(duckdb_path()), "JUMP_DBT_MEMORY_LIMIT": dbt_memory_limit()}
+def check() -> None:
+    """Raise the first unusable setting's error (see `validate`)."""
+    errors = validate()
+    if errors:
+        raise errors[0]
 
-
-def dbt_threads() -> int:
-    """dbt's threads: one per core this process may run on (dbt's default is 1)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0
@@ -159,7 +237,92 @@ def lock_timeout() -> float:
     try:
         value = float(raw) if raw else DEFAULT_LOCK_TIMEOUT_SECONDS
     except ValueError:
-        raise ValueError(f"JUMP_LOCK_TIMEOUT must be a number of seconds, found {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"JUMP_LOCK_TIMEOUT must be a number of seconds, found {raw!r}")
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise SettingsError("JUMP_LOCK_TIMEOUT", "a number of seconds, 0 or more", raw)
     return value
+
+
+# --- the dashboard and the reverse ETL --------------------------------------------------------------
+
+DEFAULT_DASHBOARD_PORT = 8501
+DEFAULT_POSTGRES_PORT = 55432
+SYNC_DELETE_MODES = ("delete", "flag")
+
+
+def _port(name: str, default: int) -> int:
+    raw = _env(name)
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a TCP port number, found {raw!r}") from None
+    if not 0 < value < 65536:
+        raise ValueError(f"{name} must be a TCP port number, found {raw!r}")
+    return value
+
+
+def dashboard_path() -> Path:
+    """The dashboard's copy of the marts it shows, refreshed by the `dashboard/marts` asset."""
+    return data_dir() / "dashboard" / "dashboard.duckdb"
+
+
+def dashboard_port() -> int:
+    """Where `make dashboard` serves on 127.0.0.1: `JUMP_DASHBOARD_PORT`, default 8501."""
+    return _port("JUMP_DASHBOARD_PORT", DEFAULT_DASHBOARD_PORT)
+
+
+def postgres_dir() -> Path:
+    """The throwaway local PostgreSQL cluster of `make postgres`: `<data dir>/postgres`."""
+    return data_dir() / "postgres"
+
+
+def postgres_port() -> int:
+    """The port `make postgres` creates its cluster on: `JUMP_POSTGRES_PORT`, default 55432."""
+    return _port("JUMP_POSTGRES_PORT", DEFAULT_POSTGRES_PORT)
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL database the CRM sync writes to: `JUMP_POSTGRES_URL`
+    (`postgresql://user:password@host:port/database`), else the local cluster of `make postgres` once
+    created, else None (the sync is not configured)."""
+    from jump_platform.postgres import LocalCluster
+
+    return _env("JUMP_POSTGRES_URL") or LocalCluster(postgres_dir()).url()
+
+
+def kpi_endpoint_url() -> str | None:
+    """The HTTP endpoint the finance KPI sync posts its JSON batches to: `JUMP_KPI_ENDPOINT_URL`, else
+    None (the sync is not configured)."""
+    return _env("JUMP_KPI_ENDPOINT_URL")
+
+
+def sync_delete_mode() -> str:
+    """What the syncs do with a row that left the mart: `JUMP_SYNC_DELETED` = `delete` (default: the
+    row is deleted from the target) or `flag` (it stays, with `deleted_in_lakehouse` true)."""
+    value = (_env("JUMP_SYNC_DELETED") or SYNC_DELETE_MODES[0]).lower()
+    if value not in SYNC_DELETE_MODES:
+        raise ValueError(f"JUMP_SYNC_DELETED must be one of {', '.join(SYNC_DELETE_MODES)}, found {value!r}")
+    return value
+
+
+def reverse_etl_dir() -> Path:
+    """dlt's pipeline folders of the syncs (their state and pending load packages)."""
+    return data_dir() / "reverse_etl"
+
+
+def sync_retries() -> tuple[int, float]:
+    """How the syncs retry a transient failure (an HTTP 5xx or 429, a lost connection): attempts
+    (`JUMP_SYNC_ATTEMPTS`, default 3) of each HTTP request and of each load step, with exponential
+    waits starting at `JUMP_SYNC_RETRY_WAIT` seconds (default 1)."""
+    raw_attempts, raw_wait = _env("JUMP_SYNC_ATTEMPTS"), _env("JUMP_SYNC_RETRY_WAIT")
+    try:
+        attempts = int(raw_attempts) if raw_attempts else 3
+        wait = float(raw_wait) if raw_wait else 1.0
+    except ValueError:
+        raise ValueError(
+            f"JUMP_SYNC_ATTEMPTS must be a whole number and JUMP_SYNC_RETRY_WAIT a number of seconds, "
+            f"found {raw_attempts!r} and {raw_wait!r}"
+        ) from None
+    if attempts < 1 or wait < 0:
+        raise ValueError(f"JUMP_SYNC_ATTEMPTS must be at least 1 and JUMP_SYNC_RETRY_WAIT not negative, found {attempts}, {wait}")
+    return attempts, wait

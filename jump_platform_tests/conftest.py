@@ -1,6 +1,8 @@
 """Shared fixtures: every test that writes gets its own data folder and lakehouse file."""
 
 import datetime as dt
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -35,6 +37,9 @@ def build_lakehouse(tmp_path_factory: pytest.TempPathFactory, name: str, anomali
         env.setenv("JUMP_AS_OF", AS_OF.isoformat())
         env.setenv("JUMP_SEED", "42")
         env.setenv("JUMP_ANOMALIES", anomalies)
+        # the reverse ETL syncs stay skipped: no CRM database nor finance endpoint
+        env.delenv("JUMP_POSTGRES_URL", raising=False)
+        env.delenv("JUMP_KPI_ENDPOINT_URL", raising=False)
         env.delenv("JUMP_SCALE", raising=False)
         summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
     assert summary.ok, summary.render("refresh")
@@ -55,3 +60,19 @@ def lakehouse_with_empty_month(tmp_path_factory: pytest.TempPathFactory) -> Path
     """Like `lakehouse`, from the same generated data with one month emptied of its invoices
     (`JUMP_ANOMALIES=empty_month`). Read-only too."""
     return build_lakehouse(tmp_path_factory, "lakehouse_empty_month", anomalies="empty_month")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster (Debian's binaries) on a free port of 127.0.0.1, for the session.
+
+    Its folder is made with `tempfile` rather than pytest's tmp_path, whose parents the server's user
+    (`postgres`, when the tests run as root) cannot enter.
+    """
+    from jump_platform.postgres import LocalCluster, free_port
+
+    cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="jump-postgres-")))
+    try:
+        yield cluster.start(free_port())
+    finally:
+        cluster.remove()

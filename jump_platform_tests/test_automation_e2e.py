@@ -42,6 +42,7 @@ IN_FLIGHT = [
 LAST_ASSETS = [
     dg.AssetKey(["marts", "kpi__monthly_turnover"]),
     dg.AssetKey(["exports", "turnovers_by_cohort_for_auditor"]),
+    dg.AssetKey(["dashboard", "marts"]),  # the dashboard follows the marts
 ]
 
 

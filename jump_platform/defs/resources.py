@@ -1,18 +1,23 @@
-"""The resources every domain shares: the lakehouse IO manager and a DuckDB resource."""
+"""The resources every domain shares: the lakehouse IO manager and the DuckDB resource, both on the
+build copy of the lakehouse (see `defs/lakehouse/resources.py`)."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from jump_platform import settings
+from jump_platform.defs.lakehouse.resources import lakehouse_build
 from jump_platform.io_manager import LakehouseIOManager
 
 
 def lakehouse_resources() -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]:
-    """Configured from the environment when the code location loads; nothing connects yet."""
-    database, config = str(settings.duckdb_path()), settings.duckdb_config()
+    """Configured from the environment when the code location loads; nothing connects yet.
+
+    Runs write the build, never the published file: the IO manager writes the tables `load_sources`
+    hands it there, once that step holds the build (`duckdb.open`)."""
     return {
         # The load lets DuckDB read the claimed files of the landing zone (its default readable
         # directory) straight into the tables.
-        "io_manager": LakehouseIOManager(database=database, connection_config=config),
-        "duckdb": DuckDBResource(database=database, connection_config=config),
+        "io_manager": LakehouseIOManager(
+            database=str(settings.build_duckdb_path()), connection_config=settings.duckdb_config()
+        ),
+        "duckdb": lakehouse_build(),
     }

@@ -2,6 +2,10 @@
 the dbt build makes, streamed by DuckDB to `data/exports/<name>.csv` for people who read it in a
 spreadsheet.
 
+A run writes its exports beside the build (`data/lakehouse/build/exports/`), from the build; they
+reach `data/exports/` when the build is published, so the exports people read always come from the
+published lakehouse.
+
 Adding a model to that folder adds an export: the specs come from the dbt manifest, each export
 downstream of its view. The view is built in the same dbt invocation as every other model, so an
 export needs no dbt call of its own; it runs after the checks on the models it reads.
@@ -12,9 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
-from jump_platform import settings
+from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.assets import EXPORTS_SCHEMA, translator
 from jump_platform.defs.transform.checks import MONTHLY_TURNOVER
 from jump_platform.defs.transform.resources import dbt_project
@@ -41,7 +44,7 @@ EXPORT_VIEWS = _export_views()
         dg.AssetSpec(
             dg.AssetKey(["exports", name]),
             description=(node.get("description") or f"Export of the dbt view `{EXPORTS_SCHEMA}.{name}`.")
-            + f"\n\nWritten to `data/exports/{name}.csv` from the view `{EXPORTS_SCHEMA}.{name}`.",
+            + f"\n\nPublished to `data/exports/{name}.csv` with the lakehouse, from the view `{EXPORTS_SCHEMA}.{name}`.",
             # Every export also waits for the monthly turnover and its blocking reconciliation check
             # (defs/transform/checks.py): nothing is exported from marts that do not add up.
             deps=[translator.get_asset_key(node), MONTHLY_TURNOVER],
@@ -57,13 +60,21 @@ EXPORT_VIEWS = _export_views()
     can_subset=True,
     pool="lakehouse",
 )
-def csv_exports(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> Iterator[dg.MaterializeResult]:
-    """Stream each selected export view into its CSV (written to a temporary file, then renamed)."""
+def csv_exports(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> Iterator[dg.MaterializeResult]:
+    """Stream each selected export view of the build into its CSV beside the build (a temporary
+    file, then renamed); the publish puts them in `data/exports/`."""
+    duckdb.open(writing=True)
     for key in sorted(context.selected_asset_keys):
         name = key.path[-1]
-        path = settings.exports_dir() / f"{name}.csv"
+        staged = duckdb.layout.build_exports / f"{name}.csv"
         with duckdb.get_connection() as con:
-            rows = export_csv(con, f"select * from {qualified(EXPORTS_SCHEMA, name)}", path)
+            rows = export_csv(con, f"select * from {qualified(EXPORTS_SCHEMA, name)}", staged)
+        duckdb.record_written([key])
         yield dg.MaterializeResult(
-            asset_key=key, metadata={"dagster/row_count": rows, "path": dg.MetadataValue.path(str(path))}
+            asset_key=key,
+            metadata={
+                "dagster/row_count": rows,
+                "path": dg.MetadataValue.path(str(duckdb.layout.exports / staged.name)),
+                "staged_at": dg.MetadataValue.path(str(staged)),
+            },
         )

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
+from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.sources.partitions import INVOICE_MONTHS
 from jump_platform.io_manager import APPEND, TableParts
 from jump_platform.sources import landing
@@ -63,7 +64,7 @@ class ExtractConfig(dg.Config):
         """The generator's parameters; `run_as_of` is the run's as-of date (see `defs/as_of.py`)."""
         return GeneratorParams(
             seed=settings.seed() if self.seed is None else self.seed,
-            as_of=run_as_of if self.as_of is None else dt.date.fromisoformat(self.as_of),
+            as_of=run_as_of if self.as_of is None else settings.parse_as_of(self.as_of, "config as_of"),
             scale=settings.scale() if self.scale is None else self.scale,
         )
 
@@ -134,11 +135,12 @@ def _stray_messages(root: Path, strays: dict[Path, str]) -> list[str]:
     return [f"{path.relative_to(root).as_posix()!r}: {reason}" for path, reason in strays.items()]
 
 
-def _fail_if_refused(batch_id: str, refused: list[str]) -> None:
+def _fail_if_refused(batch_id: str, refused: list[str], batch_size: int = 0) -> None:
     """Fail the step when anything was refused, listing each file with its reason."""
     if refused:
+        batch = f"; no table changed, and the whole batch ({batch_size} file(s)) went there too" if batch_size else ""
         raise dg.Failure(
-            description=f"{len(refused)} file(s) refused and moved to _rejected/{batch_id}/",
+            description=f"{len(refused)} file(s) refused and moved to _rejected/{batch_id}/{batch}",
             metadata={"errors": dg.MetadataValue.md("\n".join(f"- {message}" for message in refused))},
         )
 
@@ -150,21 +152,26 @@ def _fail_if_refused(batch_id: str, refused: list[str]) -> None:
         table: {landing_key(table), *([INVOICES_BY_MONTH] if table == "app__invoices" else [])} for table in CONTRACTS
     },
     can_subset=True,
-    # DuckDB has one writer: every asset writing the lakehouse is in this pool (see dagster.yaml).
+    # Every step opening the lakehouse is in this pool (see dagster.yaml).
     pool="lakehouse",
 )
-def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableParts]]:
-    """Load every extract waiting in the landing zone into `sources`.
+def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> Iterator[dg.Output[TableParts]]:
+    """Load every extract waiting in the landing zone into `sources`, in the build.
 
-    Pending files are claimed into a batch folder, validated against their table's contract, and
-    written in one transaction per table. A snapshot replaces its table; increments are appended.
-    Loaded files are archived under `_archive/<batch id>/`; refused ones go to
-    `_rejected/<batch id>/` with the reason beside them, and the run fails, leaving those tables as
-    they were. Strays (unknown files, a directory where a file is expected, symbolic links) go to
-    `_rejected/<batch id>/` too, whatever tables are selected, and fail the run the same way:
-    a run that leaves a file unloaded never reports success.
+    The waiting files are claimed as one batch (`_batches/<batch id>/`) and validated against their
+    table's contract before anything is written. A batch lands whole or not at all: if any file is
+    refused, no table changes, and every file of the batch goes to `_rejected/<batch id>/` with its
+    reason (the refused file what is wrong with it, the others which file was refused). Otherwise
+    each table is written in one transaction (a snapshot replaces it, increments are appended), and
+    the files wait in `_batches/` for the audit: archived in `_archive/<batch id>/` when the build
+    is published, moved to `_rejected/<batch id>/` with the failed check when it is not. Strays
+    (unknown files, a directory where a file is expected, symbolic links) go to `_rejected/<batch
+    id>/` too, whatever tables are selected, and refuse the batch the same way: a run that leaves a
+    file unloaded never reports success.
     """
-    root = settings.landing_dir()
+    # Holding the build first: recovering it may give the landing zone back files to load.
+    duckdb.open()
+    root = duckdb.layout.landing
     selected = {key.path[-1] for key in context.selected_asset_keys}
     now = dt.datetime.now(dt.UTC)
     batch_id = landing.batch_id_for(now, context.run.run_id)
@@ -181,77 +188,61 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableP
         return
     files = sorted({d.path for d in pending})
     batch_root, _ = landing.claim(root, files, batch_id)
+    duckdb.add_batch(batch_id)
     # The same deliveries, at their new place: no need to list the files (or SQLite tables) again.
     deliveries = sorted(
         (dataclasses.replace(d, path=batch_root / d.path.relative_to(root)) for d in pending),
         key=lambda d: (d.path, d.sqlite_table or ""),
     )
 
-    written: set = set()
-    try:
-        errors: dict = {}
-        loaded: dict[str, list[landing.CheckedDelivery]] = {}
-        for delivery in deliveries:
-            try:
-                # First pass: validate every file, batch by batch, before anything is written.
-                loaded.setdefault(delivery.contract.table, []).append(landing.check_delivery(delivery, batch_root))
-            except landing.ExtractError as error:
-                errors[delivery.path] = str(error)
-                context.log.error(str(error))
-        for table, parts in loaded.items():
-            if sum(not p.delivery.incremental for p in parts) > 1:
-                labels = ", ".join(p.delivery.label(batch_root) for p in parts if not p.delivery.incremental)
-                for p in parts:
-                    errors[p.delivery.path] = f"{table}: several snapshots in one batch ({labels}); expected one"
-        failed_tables = {d.contract.table for d in deliveries if d.path in errors}
-        for delivery in deliveries:
-            # A table loads all of its files in a batch or none of them.
-            if delivery.contract.table in failed_tables and delivery.path not in errors:
-                errors[delivery.path] = f"{delivery.label(batch_root)}: not loaded, another file of {delivery.contract.table} was refused"
-
-        for table, parts in loaded.items():
-            if table in failed_tables:
-                continue
-            # Second pass: the IO manager writes the parts in one transaction, DuckDB reading each
-            # file straight into the table (a SQLite table comes as typed batches).
-            writes = (landing.delivery_part(p.delivery, batch_root, batch_id, now, p.delivery.label(batch_root)) for p in parts)
-            # Only a contract with `allow_extra_columns` lets extra columns through.
-            extras = sorted({column for p in parts for column in p.extra_columns})
-            if extras:
-                context.log.warning(f"{table}: kept extra column(s) {', '.join(map(repr, extras))}")
-            yield dg.Output(
-                TableParts(writes),
-                output_name=table,
-                metadata={
-                    "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",
-                    "batch_id": batch_id,
-                    "files": ", ".join(p.delivery.label(batch_root) for p in parts),
-                    "extra_columns": ", ".join(extras) or "none",
-                    "rows_delivered": sum(p.rows for p in parts),
-                },
-            )
-            # The generator resumes here only once the IO manager has committed the table.
-            written.update(p.delivery.path for p in parts)
-
-        # Reached only once every output above is written: archive what was loaded.
-        if errors:
-            landing.settle(batch_root, root, "_rejected", errors)
-        landing.settle(batch_root, root, "_archive")
+    errors: dict = {}
+    loaded: dict[str, list[landing.CheckedDelivery]] = {}
+    for delivery in deliveries:
+        try:
+            # First pass: validate every file, batch by batch, before anything is written.
+            loaded.setdefault(delivery.contract.table, []).append(landing.check_delivery(delivery, batch_root))
+        except landing.ExtractError as error:
+            errors[delivery.path] = str(error)
+            context.log.error(str(error))
+    for table, parts in loaded.items():
+        if sum(not p.delivery.incremental for p in parts) > 1:
+            labels = ", ".join(p.delivery.label(batch_root) for p in parts if not p.delivery.incremental)
+            for p in parts:
+                errors[p.delivery.path] = f"{table}: several snapshots in one batch ({labels}); expected one"
+    if errors or strays:
+        labels = {d.path: d.label(batch_root) for d in deliveries}
+        strays_shown = [repr(path.relative_to(root).as_posix()) for path in strays]
+        reasons = landing.refuse_whole_batch(labels, errors, also_refused=strays_shown)
+        landing.settle(batch_root, root, "_rejected", reasons)
         landing.remove_empty_dirs(batch_root)
         landing.remove_empty_dirs(root / "_batches")
-        _fail_if_refused(batch_id, [*_stray_messages(root, strays), *errors.values()])
-    except BaseException as error:
-        # A write that failed (the lakehouse locked, a full disk) or a run stopped midway: the
-        # tables keep their previous content, and no claimed file is left behind in `_batches/`.
-        unwritten = [p for p in batch_root.rglob("*") if p.is_file() and p not in written]
-        # The IO manager's own errors reach this generator as GeneratorExit: the run's log has them.
-        cause = "writing to the lakehouse failed" if isinstance(error, GeneratorExit) else f"{type(error).__name__}: {error}"
-        reason = f"not loaded: batch {batch_id} stopped ({cause}; see run {context.run.run_id}); deliver the file again"
-        landing.settle(batch_root, root, "_rejected", dict.fromkeys(unwritten, reason))
-        landing.settle(batch_root, root, "_archive")
-        landing.remove_empty_dirs(batch_root)
-        landing.remove_empty_dirs(root / "_batches")
-        raise
+        duckdb.drop_batch(batch_id)
+        _fail_if_refused(batch_id, [*_stray_messages(root, strays), *errors.values()], batch_size=len(reasons))
+
+    for table, parts in loaded.items():
+        # Second pass: the IO manager writes the parts of a table in one transaction, in the build,
+        # DuckDB reading each file straight into the table (a SQLite table comes as typed batches).
+        writes = (landing.delivery_part(p.delivery, batch_root, batch_id, now, p.delivery.label(batch_root)) for p in parts)
+        # Only a contract with `allow_extra_columns` lets extra columns through.
+        extras = sorted({column for p in parts for column in p.extra_columns})
+        if extras:
+            context.log.warning(f"{table}: kept extra column(s) {', '.join(map(repr, extras))}")
+        duckdb.open(writing=True)
+        yield dg.Output(
+            TableParts(writes),
+            output_name=table,
+            metadata={
+                "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",
+                "batch_id": batch_id,
+                "files": ", ".join(p.delivery.label(batch_root) for p in parts),
+                "extra_columns": ", ".join(extras) or "none",
+                "rows_delivered": sum(p.rows for p in parts),
+            },
+        )
+        # The generator resumes here only once the IO manager has committed the table.
+        duckdb.record_written([source_key(table)])
+    # The files wait in _batches/ for the audit: a failure from here on (a full disk, a failed
+    # check) fails the run's audit, and they go to _rejected/ with its reason (defs/lakehouse/).
 
 
 @dg.asset(

@@ -1,18 +1,18 @@
 """Asset checks that stop bad data where it enters the lakehouse.
 
 One check per business rule of `jump_platform.sources.rules.SOURCE_RULES`, on the source table it
-judges. The rules of one table run together, as one step on one DuckDB connection: a step of its
-own per check would cost each of them a step's start-up and bookkeeping, several times its query
-at the demo scale. A blocking check that fails keeps every downstream asset (staging, intermediate, marts,
-exports) from materializing in that run, so the marts keep the numbers of the last good run.
-Warnings (reference gaps, dates after the as-of date) are reported without stopping anything.
+judges, in the run's build. The rules of one table run together, as one step on one DuckDB
+connection: a step of its own per check would cost each of them a step's start-up and
+bookkeeping, several times its query at the demo scale. A blocking check that fails keeps every
+downstream asset (staging, intermediate, marts, exports, and the publish) from materializing in
+that run: nothing of the run is published, and the next run starts its build again from the
+published lakehouse (see `jump_platform/lakehouse/`), so no later run builds on the rows it
+refused. Warnings (reference gaps, dates after the as-of date) are reported without stopping
+anything.
 
 A check runs whenever its table is loaded, against the other tables as they are now: a rule that
 reads other tables (an invoice's client must exist...) does not wait for them to be re-loaded, so
-an invoices-only delivery is judged against the clients and contracts already in the lakehouse. And
-since a failed check is no longer there to stop a later run that does not load its table (`make
-transform` after a failed `make load`, a clients-only delivery), the dbt step judges the sources
-again before building (`blocking_rule_failures`, see defs/transform/assets.py).
+an invoices-only delivery is judged against the clients and contracts already in the build.
 
 Every check records `offending_rows` and `sample_ids` (at most 10) in its metadata, plus the
 rule's extras (missing references, unexpected values...). The SQL runs inside DuckDB; only counts
@@ -20,6 +20,7 @@ and samples come back.
 """
 
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from jump_platform import settings
+from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.sources.assets import source_key
 from jump_platform.sources.rules import SOURCE_RULES, RuleResult, SourceRule
 
@@ -69,8 +70,8 @@ def check_result(
     )
 
 
-def evaluate_source_rule(con: duckdb.DuckDBPyConnection, rule: SourceRule) -> dg.AssetCheckResult:
-    """Judge one rule on the lakehouse's `sources` tables, as of `JUMP_AS_OF` (default today)."""
+def evaluate_source_rule(con: duckdb.DuckDBPyConnection, rule: SourceRule, as_of: dt.date) -> dg.AssetCheckResult:
+    """Judge one rule on the lakehouse's `sources` tables; "after the as-of date" means after `as_of`."""
     key, severity = source_key(rule.table), dg.AssetCheckSeverity.ERROR if rule.blocking else dg.AssetCheckSeverity.WARN
     missing = missing_tables(con, [rule.table, *rule.other_tables])
     if missing:
@@ -83,7 +84,7 @@ def evaluate_source_rule(con: duckdb.DuckDBPyConnection, rule: SourceRule) -> dg
             description=f"Cannot judge the rule: {', '.join(missing)} not in the lakehouse yet.",
             metadata={"missing_tables": ", ".join(missing)},
         )
-    return check_result(rule.evaluate(con, SOURCES_SCHEMA, settings.as_of_date()), rule.blocking, key, rule.name)
+    return check_result(rule.evaluate(con, SOURCES_SCHEMA, as_of), rule.blocking, key, rule.name)
 
 
 def _spec(rule: SourceRule) -> dg.AssetCheckSpec:
@@ -103,22 +104,6 @@ def check_key(rule: SourceRule) -> dg.AssetCheckKey:
     return dg.AssetCheckKey(source_key(rule.table), rule.name)
 
 
-def blocking_rule_failures(con: duckdb.DuckDBPyConnection, rules: list[SourceRule]) -> list[tuple[SourceRule, str]]:
-    """The blocking rules among `rules` that the current source tables break, each with the
-    reason: the offending rows (a sample of their ids), or the tables missing to judge it."""
-    failures = []
-    for rule in (r for r in rules if r.blocking):
-        missing = missing_tables(con, [rule.table, *rule.other_tables])
-        if missing:
-            failures.append((rule, f"cannot be judged: {', '.join(missing)} not in the lakehouse"))
-            continue
-        result = rule.evaluate(con, SOURCES_SCHEMA, settings.as_of_date())
-        if not result.passed:
-            sample = f" (e.g. {', '.join(result.sample_ids)})" if result.sample_ids else ""
-            failures.append((rule, f"{result.offending_rows} row(s) break it{sample}"))
-    return failures
-
-
 def _table_checks(table: str) -> dg.AssetChecksDefinition:
     rules = [rule for rule in SOURCE_RULES if rule.table == table]
 
@@ -131,10 +116,12 @@ def _table_checks(table: str) -> dg.AssetChecksDefinition:
     )
     def _checks(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
+        # "After the as-of date" means after the run's own as-of date (its tag, for a backfill).
+        as_of = run_as_of(context)
         with duckdb.get_connection() as con:
             for rule in rules:
                 if check_key(rule) in selected:
-                    yield evaluate_source_rule(con, rule)
+                    yield evaluate_source_rule(con, rule, as_of)
 
     _checks.__doc__ = f"Judge the selected business rules on sources.{table}, on one connection."
     return _checks

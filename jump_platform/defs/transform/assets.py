@@ -13,13 +13,11 @@ from typing import Any
 import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
-from dagster_duckdb import DuckDBResource
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
-from jump_platform.defs.sources.checks import blocking_rule_failures, check_key
+from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.resources import dbt_project
-from jump_platform.sources.rules import SOURCE_RULES
 from jump_platform.sql import qualified
 
 
@@ -54,18 +52,24 @@ class JumpDbtTranslator(DagsterDbtTranslator):
 translator = JumpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+def dbt_env() -> dict[str, str]:
+    """The variables `profiles.yml` reads: the build this run holds (dbt never writes the published
+    file) and DuckDB's memory cap inside dbt. Set by `dbt_environment`."""
+    return {"JUMP_BUILD_DUCKDB_PATH": str(settings.build_duckdb_path()), "JUMP_DBT_MEMORY_LIMIT": settings.dbt_memory_limit()}
+
+
 @contextmanager
-def dbt_environment(as_of: dt.date) -> Iterator[None]:
-    """Set, while dbt starts, the environment its subprocess inherits: the lakehouse file and its
-    memory cap (read by `profiles.yml`), and the run's as-of date
-    (`JUMP_AS_OF`, read by `macros/as_of_date.sql` when it compiles, never when it parses).
+def dbt_environment(build: Path, as_of: dt.date) -> Iterator[None]:
+    """Set, while dbt starts, the environment its subprocess inherits: the build it writes and its
+    memory cap (read by `profiles.yml`), and the run's as-of date (`JUMP_AS_OF`, read by
+    `macros/as_of_date.sql` when it compiles, never when it parses).
 
     dagster-dbt copies this process's environment when it starts dbt (`DbtCliResource.cli`), so
     the variables are set for that call only and restored after: later steps of the process see
     their own settings. The date goes through the environment rather than `--vars` because a
     changed `--vars` makes dbt parse the whole project again.
     """
-    values = {**settings.dbt_env(), "JUMP_AS_OF": as_of.isoformat()}
+    values = {**dbt_env(), "JUMP_BUILD_DUCKDB_PATH": str(build), "JUMP_AS_OF": as_of.isoformat()}
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -88,7 +92,7 @@ def dbt_target_path() -> Path:
     whenever the lakehouse lives elsewhere than at prepare time. This one is seeded with that parse
     too, the first time (dagster-dbt copies it when the folder has none).
     """
-    profile = hashlib.sha256(json.dumps(settings.dbt_env(), sort_keys=True).encode()).hexdigest()[:12]
+    profile = hashlib.sha256(json.dumps(dbt_env(), sort_keys=True).encode()).hexdigest()[:12]
     # Under DBT_TARGET_PATH when it is set (the Docker image keeps dbt's artifacts out of the code).
     return settings.DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / f"lakehouse-{profile}"
 
@@ -122,72 +126,18 @@ def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict
     return facts
 
 
-def checks_passed_in_this_run(context: dg.AssetExecutionContext) -> set[dg.AssetCheckKey]:
-    records = context.instance.get_records_for_run(
-        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
-    ).records
-    evaluations = [r.event_log_entry.dagster_event.asset_check_evaluation_data for r in records]
-    return {e.asset_check_key for e in evaluations if e.passed}
-
-
-def source_tables_upstream(context: dg.AssetExecutionContext) -> set[str]:
-    """The `sources` tables the selected models read, directly or not."""
-    graph = context.job_def.asset_layer.asset_graph
-    upstream = {key for selected in context.selected_asset_keys for key in graph.upstream_key_iterator(selected)}
-    return {key.path[-1] for key in upstream if key.path[0] == "sources"}
-
-
-def refuse_unchecked_sources(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> None:
-    """Build on sources that hold every blocking rule, or not at all (until write-audit-publish).
-
-    A blocking check that fails stops the dbt step of its own run; a run that does not load the
-    table (`make transform` after a failed `make load`, a delivery of another table) would not see
-    it. So every blocking rule on the tables the selected models read that did not pass earlier in
-    this run is judged again, here, on the tables dbt is about to read: the run holds the lakehouse
-    from its first step to its last (jump_platform/runs.py), so what passed earlier in the run is
-    still what dbt reads.
-    """
-    passed = checks_passed_in_this_run(context)
-    tables = source_tables_upstream(context)
-    rules = [
-        rule
-        for rule in SOURCE_RULES
-        if rule.blocking and {rule.table, *rule.other_tables} <= tables and check_key(rule) not in passed
-    ]
-    with duckdb.get_connection() as con:
-        failures = blocking_rule_failures(con, rules)
-    if not failures:
-        return
-    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [check_key(rule) for rule, _ in failures]
-    )
-    lines = []
-    for rule, reason in failures:
-        line = f"- sources.{rule.table} / {rule.name}: {reason}."
-        if (record := latest.get(check_key(rule))) is not None:
-            when = dt.datetime.fromtimestamp(record.create_timestamp).strftime("%Y-%m-%d %H:%M:%S")
-            line += f" Last checked {when} in run {record.run_id}: {record.status.value.lower()}."
-        lines.append(line)
-    raise dg.Failure(
-        description=f"Not building the models: {len(failures)} blocking check(s) fail on the sources as "
-        "they are now. The marts keep the last good build; deliver corrected files, then run again.\n"
-        + "\n".join(lines),
-        metadata={"failing_checks": ", ".join(f"{rule.table}.{rule.name}" for rule, _ in failures)},
-    )
-
-
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="lakehouse")
-def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource) -> Iterator[Any]:
-    """Build the selected dbt models and run their tests, as one dbt invocation, on sources that
-    hold every blocking rule (see `refuse_unchecked_sources`).
+def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: LakehouseBuild) -> Iterator[Any]:
+    """Build the selected dbt models and run their tests, as one dbt invocation, in the build.
 
     dbt holds the DuckDB file while it runs, so the row counts and column schemas are read
     after it exits, and the events are reported then.
     """
-    refuse_unchecked_sources(context, duckdb)
-    with dbt_environment(run_as_of(context)):
+    with dbt_environment(duckdb.open(writing=True), run_as_of(context)):
         invocation = dbt.cli(dbt_build_args(), context=context, raise_on_error=False, target_path=dbt_target_path())
     events = list(invocation.stream())
+    built = [context.asset_key_for_output(event.output_name) for event in events if isinstance(event, dg.Output)]
+    duckdb.record_written(built)
     with duckdb.get_connection() as con:
         for event in events:
             if isinstance(event, dg.Output):
