@@ -83,7 +83,8 @@ def test_parquet_extracts_load_into_the_sources(data_dir: Path, monkeypatch: pyt
 
     assert result.success
     expected = generate_tables(GeneratorParams(seed=42, as_of=dt.date(2026, 11, 21), scale=0.05))
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+    # The load writes the build (write-audit-publish); nothing here publishes it.
+    with duckdb.connect(str(settings.build_duckdb_path()), read_only=True) as con:
         for table, frame in expected.items():
             loaded = con.sql(f"select {', '.join(frame.columns)} from sources.{table}").pl()
             assert_frame_equal(loaded, frame, check_row_order=False)
@@ -91,7 +92,7 @@ def test_parquet_extracts_load_into_the_sources(data_dir: Path, monkeypatch: pyt
 
 def test_an_unknown_extract_format_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUMP_EXTRACT_FORMAT", "xlsx")
-    with pytest.raises(ValueError, match="JUMP_EXTRACT_FORMAT must be csv or parquet, found 'xlsx'"):
+    with pytest.raises(ValueError, match="JUMP_EXTRACT_FORMAT: expected one of csv, parquet, found 'xlsx'"):
         settings.extract_format()
     with pytest.raises(ValueError, match="extract format must be one of csv, parquet"):
         write_demo_extracts(PARAMS, tmp_path, "xlsx")

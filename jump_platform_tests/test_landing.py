@@ -318,7 +318,7 @@ def test_a_write_that_fails_publishes_nothing_and_rejects_the_batch_with_the_rea
     assert not settings.duckdb_path().exists()
 
     # The next run starts from the published lakehouse (none yet): the half batch is gone.
-    monkeypatch.setattr(io_manager, "write_batches_bounded", original)
+    monkeypatch.setattr(io_manager, "write_parts", original)
     drop(root, "app/users.csv", USERS_CSV)
     assert _materialize_load().success
     tables = {name for (name,) in _build_query("select table_name from information_schema.tables")}
