@@ -11,6 +11,7 @@ UV := $(TOOLS)/bin/uv
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 SCHEMA ?= marts
+SCALES ?= 1,200,2000
 # `make query` opens the published lakehouse; LAKEHOUSE=build opens the build a run left (a failed one).
 LAKEHOUSE ?= published
 
@@ -39,8 +40,11 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed ## Install uv and the locked dependencies into .venv
 
+# Parsed with the build path runs give dbt (see defs/transform/assets.py: dbt_environment), so that
+# their first dbt call parses the project partially too.
 $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
-	$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+	JUMP_BUILD_DUCKDB_PATH=$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)) \
+		$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
@@ -79,7 +83,7 @@ QUERIED = $(if $(filter build,$(LAKEHOUSE)),$(dir $(JUMP_DUCKDB_PATH))build/$(no
 # Read-only: any number of shells may stay open, and runs never wait for them (they write a build copy).
 query: install ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
 	@test -f $(QUERIED) || { echo "No lakehouse at $(QUERIED): run 'make run' first."; exit 1; }
-	$(VENV)/bin/duckdb -readonly $(QUERIED) -cmd "use $(SCHEMA); show tables;"
+	$(VENV)/bin/duckdb -readonly $(QUERIED) -cmd "set memory_limit = '$(or $(JUMP_DUCKDB_MEMORY_LIMIT),1GB)'; use $(SCHEMA); show tables;"
 
 # Without a lakehouse yet (fresh clone), the docs are generated against an empty in-memory DuckDB:
 # every model, column and description shows, only the table statistics are missing.
@@ -106,8 +110,8 @@ postgres-stop: install ## Stop the PostgreSQL of `make postgres`
 sync: prepare ## Run the reverse ETL syncs: the CRM (PostgreSQL) and finance's KPI endpoint
 	$(PY) -m jump_platform.reverse_etl
 
-bench: install ## Benchmark generation and load at 1M and 10M invoices
-	$(PY) -m jump_platform.bench
+bench: prepare ## Time every step of a run at several scales (SCALES=1,200,2000: demo, ~1M, ~10M invoices)
+	$(PY) -m jump_platform.bench --scales $(SCALES) $(if $(RUNS),--runs $(RUNS))
 
 clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `make postgres`)
 	@if [ -x $(PY) ] && [ -d data/postgres ]; then $(PY) -m jump_platform.postgres stop; fi

@@ -10,7 +10,7 @@ from jump_platform import settings
 from jump_platform.defs.automation.schedules import schedules
 from jump_platform.defs.automation.sensors import SENSORS
 from jump_platform.defs.dashboard.assets import dashboard_marts
-from jump_platform.defs.exports.assets import analysis_exports
+from jump_platform.defs.exports.assets import csv_exports
 from jump_platform.defs.jobs import JOBS
 from jump_platform.defs.lakehouse.assets import published_lakehouse
 from jump_platform.defs.notifications.sensors import notify_on_run_failure, notify_on_run_success
@@ -37,7 +37,7 @@ def build_defs() -> dg.Definitions:
             demo_invoices_by_month,
             load_sources,
             jump_dbt_models,
-            analysis_exports,
+            csv_exports,
             published_lakehouse,
             dashboard_marts,
             *reverse_etl_assets,

@@ -65,13 +65,34 @@ def build_duckdb_path() -> Path:
     return published.parent / "build" / published.name
 
 
-def duckdb_config() -> dict[str, str]:
-    """DuckDB settings for the platform's connections: a memory cap (`JUMP_DUCKDB_MEMORY_LIMIT`,
-    default 1GB) past which DuckDB spills to disk, so loads stay bounded as data grows."""
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory cap for every connection of the platform: `JUMP_DUCKDB_MEMORY_LIMIT`,
+    default 1GB. Past it DuckDB spills to `<database file>.tmp`, its default; dbt's DuckDB gets it
+    once per thread (`dbt_memory_limit`)."""
     raw = _env("JUMP_DUCKDB_MEMORY_LIMIT")
     if raw and not _MEMORY_LIMIT.match(raw):
         raise SettingsError("JUMP_DUCKDB_MEMORY_LIMIT", "a size DuckDB understands, like 1GB or 512MiB", raw)
-    return {"memory_limit": raw or DEFAULT_MEMORY_LIMIT}
+    return raw or DEFAULT_MEMORY_LIMIT
+
+
+def duckdb_config() -> dict[str, str]:
+    """DuckDB settings for the platform's connections: a memory cap past which DuckDB spills to
+    disk, so memory stays bounded as data grows. DuckDB spills into `<database file>.tmp`, its
+    default for a database file, which the writing connection (its configuration locked, see
+    `io_manager.py`) could not change anyway."""
+    return {"memory_limit": duckdb_memory_limit()}
+
+
+def dbt_threads() -> int:
+    """dbt's threads: one per core this process may run on (dbt's default is 1)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def dbt_memory_limit() -> str:
+    """DuckDB's memory cap inside dbt: the platform's cap for each of dbt's threads, since dbt
+    builds that many models at once in one DuckDB (two at once did not fit in 1GB at 10M invoices)."""
+    value, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(\w+)", duckdb_memory_limit()).groups()
+    return f"{float(value) * dbt_threads():g}{unit}"
 
 
 def landing_dir() -> Path:
@@ -81,6 +102,19 @@ def landing_dir() -> Path:
 
 def exports_dir() -> Path:
     return data_dir() / "exports"
+
+
+EXTRACT_FORMATS = ("csv", "parquet")
+
+
+def extract_format() -> str:
+    """The file format the demo extracts are written in: `JUMP_EXTRACT_FORMAT` = `csv` (default, the
+    previous platform's format) | `parquet` (smaller, and much faster to load at large scales)."""
+    raw = _env("JUMP_EXTRACT_FORMAT")
+    value = (raw or EXTRACT_FORMATS[0]).lower()
+    if value not in EXTRACT_FORMATS:
+        raise SettingsError("JUMP_EXTRACT_FORMAT", f"one of {', '.join(EXTRACT_FORMATS)}", raw)
+    return value
 
 
 def seed() -> int:
@@ -177,7 +211,7 @@ def validate() -> list[SettingsError]:
     `make run`, the CLI and the code location call it before anything runs or is written.
     """
     errors = []
-    for read in (seed, scale, as_of_date, anomalies, producer, schedules_on, duckdb_config, lock_timeout):
+    for read in (seed, scale, as_of_date, anomalies, producer, schedules_on, duckdb_config, lock_timeout, extract_format):
         try:
             read()
         except SettingsError as error:

@@ -20,7 +20,7 @@ from jump_platform.definitions import build_defs, defs
 from jump_platform.defs.as_of import AS_OF_TAG
 from jump_platform.defs.automation.schedules import daily_refresh_schedule, monthly_invoices_schedule
 from jump_platform.defs.automation.sensors import DELIVERED_TABLES_TAG, landing_zone_sensor
-from jump_platform.defs.exports.assets import analysis_exports
+from jump_platform.defs.exports.assets import csv_exports
 from jump_platform.defs.lakehouse.assets import published_lakehouse
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.resources import lakehouse_resources
@@ -310,7 +310,7 @@ def test_a_full_backfill_of_the_monthly_invoices_gives_the_same_marts_as_one_unp
     assert materializations[0].materialization.metadata["months_written"].value > 90
     assert len(list((root / "app" / "invoices").glob("*.csv"))) > 90
     result = dg.materialize(
-        [load_sources, jump_dbt_models, analysis_exports, published_lakehouse],
+        [load_sources, jump_dbt_models, csv_exports, published_lakehouse],
         resources=resources,
         tags=tags,
         instance=instance,
@@ -390,7 +390,7 @@ def test_models_and_exports_downstream_of_an_updated_source_are_requested() -> N
 
 
 def test_every_step_opening_the_lakehouse_goes_through_the_build_and_is_in_the_lakehouse_pool() -> None:
-    for assets_def in (load_sources, jump_dbt_models, analysis_exports, published_lakehouse, *source_checks, *mart_checks):
+    for assets_def in (load_sources, jump_dbt_models, csv_exports, published_lakehouse, *source_checks, *mart_checks):
         assert "duckdb" in assets_def.required_resource_keys, assets_def.node_def.name
         assert assets_def.node_def.pool == "lakehouse", assets_def.node_def.name
     assert isinstance(defs.resources["duckdb"], LakehouseBuild)

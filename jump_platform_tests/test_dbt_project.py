@@ -74,7 +74,7 @@ def test_dbt_sources_map_to_the_dagster_source_assets() -> None:
 # --- parse ----------------------------------------------------------------------------------------
 
 
-def _dbt(args: list[str], workdir: Path, database: Path) -> None:
+def _dbt(args: list[str], workdir: Path, database: Path, env: dict[str, str] | None = None) -> str:
     """Run the dbt CLI in a subprocess, as dagster-dbt does: dbt-duckdb keeps its connection open for
     the life of the process, and DuckDB allows one process per database file."""
     dbt = Path(sys.executable).parent / "dbt"
@@ -91,13 +91,14 @@ def _dbt(args: list[str], workdir: Path, database: Path) -> None:
             "--log-path",
             str(workdir / "logs"),
         ],
-        env={**os.environ, "JUMP_BUILD_DUCKDB_PATH": str(database)},
+        env={**os.environ, "JUMP_BUILD_DUCKDB_PATH": str(database), **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert result.returncode == 0, f"dbt {' '.join(args)} failed:\n{result.stdout[-5000:]}{result.stderr[-2000:]}"
+    return result.stdout
 
 
 def test_dbt_parse_needs_no_database_and_documents_every_model_and_column(tmp_path: Path) -> None:
@@ -108,7 +109,7 @@ def test_dbt_parse_needs_no_database_and_documents_every_model_and_column(tmp_pa
     assert not database.parent.exists()
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
     models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
-    assert {model["schema"] for model in models} == {"staging", "intermediate", "marts"}
+    assert {model["schema"] for model in models} == {"staging", "intermediate", "marts", "exports"}
     undocumented = [model["name"] for model in models if not model["description"]]
     undocumented += [
         f"{model['name']}.{column['name']}" for model in models for column in model["columns"].values()
@@ -429,15 +430,8 @@ def test_dim_dates_covers_whole_years_of_data(built_lakehouse: Path) -> None:
     assert rows == [(dt.date(2024, 1, 1), dt.date(2024, 12, 31), 366)]
 
 
-def test_auditor_cohort_analysis_lists_every_month_held_with_zeros(built_lakehouse: Path, tmp_path: Path) -> None:
-    _dbt(
-        ["compile", "--select", "turnovers_by_cohort_for_auditor", "--vars", json.dumps({"as_of_date": AS_OF})],
-        tmp_path,
-        built_lakehouse,
-    )
-    (compiled,) = (tmp_path / "target" / "compiled").rglob("turnovers_by_cohort_for_auditor.sql")
-
-    rows = _query(built_lakehouse, compiled.read_text())
+def test_auditor_cohort_export_view_lists_every_month_held_with_zeros(built_lakehouse: Path) -> None:
+    rows = _query(built_lakehouse, "select * from exports.turnovers_by_cohort_for_auditor")
 
     # Nothing after June, the as-of month; Alice's June invoice i6 is after the as-of date: 0.00.
     assert rows == [
@@ -487,3 +481,26 @@ def test_unique_combination_test_reports_each_duplicated_combination_once(
             """
         )
     assert _query(copy, compiled.read_text()) == [("u3", "green", dt.date(2024, 6, 1), 2)]
+
+
+def test_a_new_as_of_date_reaches_the_models_without_parsing_the_project_again(
+    built_lakehouse: Path, tmp_path: Path
+) -> None:
+    _dbt(["parse"], tmp_path, built_lakehouse)
+    compiled = {}
+    for as_of in ("2024-06-15", "2025-01-31"):
+        output = _dbt(["compile", "--select", "dim_dates"], tmp_path, built_lakehouse, env={"JUMP_AS_OF": as_of})
+        assert "Unable to do partial parsing" not in output
+        (path,) = (tmp_path / "target" / "compiled").rglob("dim_dates.sql")
+        compiled[as_of] = path.read_text()
+    assert "cast('2024-06-15' as date)" in compiled["2024-06-15"]
+    assert "cast('2025-01-31' as date)" in compiled["2025-01-31"]
+
+
+@pytest.mark.parametrize(("cap", "expected"), [("1GB", "2GB"), ("1.5GiB", "3GiB"), ("512 MB", "1024MB")])
+def test_dbt_gets_the_memory_cap_once_per_thread(monkeypatch: pytest.MonkeyPatch, cap: str, expected: str) -> None:
+    from jump_platform import settings
+
+    monkeypatch.setenv("JUMP_DUCKDB_MEMORY_LIMIT", cap)
+    monkeypatch.setattr(settings, "dbt_threads", lambda: 2)
+    assert settings.dbt_memory_limit() == expected

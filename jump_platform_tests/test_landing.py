@@ -119,6 +119,22 @@ def test_values_are_typed_by_the_contract(tmp_path: Path) -> None:
             id="a long bad value is cut",
         ),
         pytest.param(
+            INVOICES_HEADER + GOOD_INVOICE + f"{uid(2)},{CONTRACT},{CLIENT},JMP00002,10.005,2024-02-01\n",
+            "app/invoices.csv: line 3, column amount: expected a decimal number with at most 2 decimals, like 1234.50, "
+            "found '10.005'",
+            id="a third decimal, which a cast would round away",
+        ),
+        pytest.param(
+            INVOICES_HEADER + GOOD_INVOICE + f"{uid(2)},{CONTRACT},{CLIENT},JMP00002,10.00,2024-02-01,extra\n",
+            "app/invoices.csv: line 3: more values than the 6 columns of the header",
+            id="more values than columns",
+        ),
+        pytest.param(
+            INVOICES_HEADER + GOOD_INVOICE + f"{uid(2)},{CONTRACT},{CLIENT}\n",
+            "app/invoices.csv: line 3, column reference: expected a value (the column is not nullable), found an empty value",
+            id="fewer values than columns",
+        ),
+        pytest.param(
             (INVOICES_HEADER + GOOD_INVOICE).encode() + f"{uid(2)},{CONTRACT},{CLIENT},".encode() + b"JMP00002,1.00,2024-02-01,\xe9t\xe9\n",
             "app/invoices.csv: line 3: invalid UTF-8 byte b'\\xe9'; expected a UTF-8 encoded file",
             id="invalid utf-8",
@@ -161,9 +177,7 @@ def test_a_duplicated_column_is_refused(tmp_path: Path) -> None:
 def test_parquet_and_sqlite_extracts_are_read_like_csv(tmp_path: Path) -> None:
     import sqlite3
 
-    users = landing.validate(
-        pl.read_csv(USERS_CSV.encode(), infer_schema=False), landing.CONTRACTS["app__users"], "x", "line"
-    )
+    users = pl.read_csv(USERS_CSV.encode(), infer_schema=False)
     users.write_parquet(drop(tmp_path, "app/users.parquet", b""))
     with sqlite3.connect(tmp_path / "app.sqlite") as con:
         con.execute("create table clients (id text, name text)")
@@ -286,14 +300,14 @@ def test_a_write_that_fails_publishes_nothing_and_rejects_the_batch_with_the_rea
     root = settings.landing_dir()
     drop(root, "app/clients.csv", f"id,name\n{CLIENT},Acme\n")
     drop(root, "app/users.csv", USERS_CSV)
-    original = io_manager.write_batches_bounded
+    original = io_manager.write_parts
 
-    def fail_on_users(connection, schema, table, batches, replace):  # noqa: ANN001, ANN202
+    def fail_on_users(connection, schema, table, parts, replace):  # noqa: ANN001, ANN202
         if table == "app__users":
             raise OSError("disk full")
-        return original(connection, schema, table, batches, replace)
+        return original(connection, schema, table, parts, replace)
 
-    monkeypatch.setattr(io_manager, "write_batches_bounded", fail_on_users)
+    monkeypatch.setattr(io_manager, "write_parts", fail_on_users)
     assert not _materialize_load().success
     # The build holds half a batch: it failed its audit, and every file of the batch is rejected.
     assert {p.name for p in (root / "_rejected").rglob("*.csv")} == {"clients.csv", "users.csv"}
@@ -304,11 +318,16 @@ def test_a_write_that_fails_publishes_nothing_and_rejects_the_batch_with_the_rea
     assert not settings.duckdb_path().exists()
 
     # The next run starts from the published lakehouse (none yet): the half batch is gone.
-    monkeypatch.setattr(io_manager, "write_batches_bounded", original)
+    monkeypatch.setattr(io_manager, "write_parts", original)
     drop(root, "app/users.csv", USERS_CSV)
     assert _materialize_load().success
     tables = {name for (name,) in _build_query("select table_name from information_schema.tables")}
     assert "app__clients" not in tables and "app__users" in tables
+
+
+def test_a_quoted_value_spanning_lines_is_kept_and_not_taken_for_an_empty_line(tmp_path: Path) -> None:
+    drop(tmp_path, "app/clients.csv", f'id,name\n{uid(1, "d")},"Acme\n\nand Sons"\n{uid(2, "d")},Globex\n')
+    assert read(tmp_path, "app/clients.csv")["name"].to_list() == ["Acme\n\nand Sons", "Globex"]
 
 
 def test_a_bad_value_is_quoted_short_and_escaped(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from jump_platform import settings
 from jump_platform.cli import run_job
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.sources.assets import demo_extracts, load_sources
-from jump_platform.defs.sources.checks import source_checks
+from jump_platform.defs.sources.checks import evaluate_source_rule, source_checks
 from jump_platform.defs.transform.checks import MONTHLY_TURNOVER, mart_checks, monthly_turnover_reconciles_with_invoices
 from jump_platform.io_manager import LakehouseIOManager
 from jump_platform.sources.anomalies import ANOMALIES
@@ -252,10 +252,10 @@ def test_a_blocking_failure_in_the_pipeline_leaves_the_marts_as_the_last_good_ru
 
 
 def test_a_check_whose_tables_are_missing_fails_and_says_so(tmp_path: Path) -> None:
-    (check,) = [c for c in source_checks if "user_id_exists_in_app__users" in {s.name for s in c.check_specs}]
+    (rule,) = [rule for rule in SOURCE_RULES if rule.name == "user_id_exists_in_app__users"]
     with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
         con.execute("create schema sources; create table sources.app__job_contracts (id varchar, user_id varchar)")
-    result = check(dg.build_asset_check_context(), duckdb=DuckDBResource(database=str(tmp_path / "empty.duckdb")))
+        result = evaluate_source_rule(con, rule, date(2026, 11, 21))
     assert not result.passed
     assert result.metadata["missing_tables"].value == "sources.app__users"
 
@@ -337,8 +337,11 @@ def test_the_as_of_checks_judge_against_the_run_s_own_as_of_date(
             "select 'i1' as id, date '2025-03-01' as issue_date"
         )
     (check,) = [c for c in source_checks if "no_invoice_after_the_as_of_date" in {s.name for s in c.check_specs}]
+    key = dg.AssetCheckKey(dg.AssetKey(["sources", "app__invoices"]), "no_invoice_after_the_as_of_date")
     result = dg.materialize(
         [invoices_already_loaded, check],
+        # The table's other rules share the step; only this one is judged here.
+        selection=dg.AssetSelection.all().without_checks() | dg.AssetSelection.checks(key),
         resources={"duckdb": DuckDBResource(database=str(database))},
         tags={"jump/as_of": tag} if tag else {},
         raise_on_error=False,

@@ -14,6 +14,8 @@ def lakehouse_resources() -> dict[str, dg.ConfigurableResource | dg.Configurable
     Runs write the build, never the published file: the IO manager writes the tables `load_sources`
     hands it there, once that step holds the build (`duckdb.open`)."""
     return {
+        # The load lets DuckDB read the claimed files of the landing zone (its default readable
+        # directory) straight into the tables.
         "io_manager": LakehouseIOManager(
             database=str(settings.build_duckdb_path()), connection_config=settings.duckdb_config()
         ),

@@ -1,12 +1,14 @@
-"""The `exports` group: every dbt analysis in `dbt_project/analyses/`, written to
-`data/exports/<name>.csv` for people who read it in a spreadsheet.
+"""The `exports` group: every dbt model in `dbt_project/exports/`, a view in schema `exports` that
+the dbt build makes, streamed by DuckDB to `data/exports/<name>.csv` for people who read it in a
+spreadsheet.
 
 A run writes its exports beside the build (`data/lakehouse/build/exports/`), from the build; they
 reach `data/exports/` when the build is published, so the exports people read always come from the
 published lakehouse.
 
-Adding a `.sql` file to the analyses folder adds an export: the specs come from the dbt manifest,
-with the models each analysis reads as upstream assets.
+Adding a model to that folder adds an export: the specs come from the dbt manifest, each export
+downstream of its view. The view is built in the same dbt invocation as every other model, so an
+export needs no dbt call of its own; it runs after the checks on the models it reads.
 """
 
 import json
@@ -14,70 +16,62 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
-from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
-from jump_platform.defs.transform.assets import dbt_vars, point_dbt_at, translator
+from jump_platform.defs.transform.assets import EXPORTS_SCHEMA, translator
 from jump_platform.defs.transform.checks import MONTHLY_TURNOVER
 from jump_platform.defs.transform.resources import dbt_project
-from jump_platform.exports import for_spreadsheet
-from jump_platform.files import write_csv_atomically
+from jump_platform.exports import export_csv
+from jump_platform.sql import qualified
 
 
-def _analyses() -> dict[str, dict]:
+def _export_views() -> dict[str, dict]:
+    """The export views of the dbt manifest, by name."""
     manifest = json.loads(Path(dbt_project.manifest_path).read_text())
-    nodes = {**manifest["nodes"], **manifest["sources"]}
-    analyses = {}
-    for node in manifest["nodes"].values():
-        if node["resource_type"] == "analysis":
-            upstream = [translator.get_asset_key(nodes[uid]) for uid in node["depends_on"]["nodes"] if uid in nodes]
-            analyses[node["name"]] = {**node, "upstream": upstream}
-    return dict(sorted(analyses.items()))
+    views = {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == EXPORTS_SCHEMA
+    }
+    return dict(sorted(views.items()))
 
 
-ANALYSES = _analyses()
+EXPORT_VIEWS = _export_views()
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             dg.AssetKey(["exports", name]),
-            description=(node.get("description") or f"Export of the dbt analysis `{name}`.")
-            + f"\n\nPublished to `data/exports/{name}.csv` with the lakehouse.",
+            description=(node.get("description") or f"Export of the dbt view `{EXPORTS_SCHEMA}.{name}`.")
+            + f"\n\nPublished to `data/exports/{name}.csv` with the lakehouse, from the view `{EXPORTS_SCHEMA}.{name}`.",
             # Every export also waits for the monthly turnover and its blocking reconciliation check
             # (defs/transform/checks.py): nothing is exported from marts that do not add up.
-            deps=list(dict.fromkeys([*node["upstream"], MONTHLY_TURNOVER])),
+            deps=[translator.get_asset_key(node), MONTHLY_TURNOVER],
             group_name="exports",
             kinds={"csv", "duckdb"},
-            metadata={"path": f"data/exports/{name}.csv", "analysis": node["original_file_path"]},
+            metadata={"path": f"data/exports/{name}.csv", "view": f"{EXPORTS_SCHEMA}.{name}"},
             skippable=True,
             # Rewritten as soon as a model it reads changes (see defs/automation/sensors.py).
             automation_condition=dg.AutomationCondition.eager(),
         )
-        for name, node in ANALYSES.items()
+        for name, node in EXPORT_VIEWS.items()
     ],
     can_subset=True,
     pool="lakehouse",
 )
-def analysis_exports(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: LakehouseBuild
-) -> Iterator[dg.MaterializeResult]:
-    """Compile the selected analyses with dbt, run them on the build, write each CSV atomically
-    beside the build; the publish puts them in `data/exports/`."""
-    names = [key.path[-1] for key in context.selected_asset_keys]
-    point_dbt_at(duckdb.open(writing=True))
-    arguments = ["compile", "--select", *names, "--vars", dbt_vars(run_as_of(context))]
-    invocation = dbt.cli(arguments, raise_on_error=True).wait()
-    for name in names:
-        compiled = Path(invocation.target_path) / "compiled" / dbt_project.name / ANALYSES[name]["original_file_path"]
-        with duckdb.get_connection() as con:
-            frame = for_spreadsheet(con.sql(compiled.read_text()).pl())
+def csv_exports(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> Iterator[dg.MaterializeResult]:
+    """Stream each selected export view of the build into its CSV beside the build (a temporary
+    file, then renamed); the publish puts them in `data/exports/`."""
+    duckdb.open(writing=True)
+    for key in sorted(context.selected_asset_keys):
+        name = key.path[-1]
         staged = duckdb.layout.build_exports / f"{name}.csv"
-        rows = write_csv_atomically(frame, staged)
-        duckdb.record_written([dg.AssetKey(["exports", name])])
+        with duckdb.get_connection() as con:
+            rows = export_csv(con, f"select * from {qualified(EXPORTS_SCHEMA, name)}", staged)
+        duckdb.record_written([key])
         yield dg.MaterializeResult(
-            asset_key=dg.AssetKey(["exports", name]),
+            asset_key=key,
             metadata={
                 "dagster/row_count": rows,
                 "path": dg.MetadataValue.path(str(duckdb.layout.exports / staged.name)),

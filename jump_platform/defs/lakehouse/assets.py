@@ -12,20 +12,20 @@ import dagster as dg
 from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
 from jump_platform.defs.as_of import run_as_of
-from jump_platform.defs.exports.assets import ANALYSES, analysis_exports
+from jump_platform.defs.exports.assets import EXPORT_VIEWS, csv_exports
 from jump_platform.defs.lakehouse.resources import PUBLISHED, LakehouseBuild
 from jump_platform.defs.sources.assets import load_sources
 from jump_platform.defs.transform.assets import jump_dbt_models
 from jump_platform.lakehouse import snapshots
 
 # Everything a run writes into the build: the sources, the dbt models and the exports.
-BUILT = sorted({*load_sources.keys, *jump_dbt_models.keys, *analysis_exports.keys})
+BUILT = sorted({*load_sources.keys, *jump_dbt_models.keys, *csv_exports.keys})
 
 
 @functools.cache
 def downstream_in_build() -> dict[str, set[str]]:
     """For each asset written into the build, the build's assets downstream of it."""
-    graph = AssetGraph.from_assets([load_sources, jump_dbt_models, analysis_exports])
+    graph = AssetGraph.from_assets([load_sources, jump_dbt_models, csv_exports])
     built = set(BUILT)
     return {
         key.to_user_string(): {
@@ -56,7 +56,7 @@ def published_lakehouse(context: dg.AssetExecutionContext, duckdb: LakehouseBuil
     """Publish the build, or say why not (the run then leaves it for a later publish)."""
     outcome = duckdb.publish(
         as_of=run_as_of(context).isoformat(),
-        export_names=list(ANALYSES),
+        export_names=list(EXPORT_VIEWS),
         downstream=downstream_in_build(),
     )
     if isinstance(outcome, str):

@@ -18,18 +18,11 @@ from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.sources.partitions import INVOICE_MONTHS
-from jump_platform.files import write_csv_atomically
-from jump_platform.io_manager import APPEND, TableBatches
+from jump_platform.io_manager import APPEND, TableParts
 from jump_platform.sources import landing
-from jump_platform.sources.anomalies import inject_anomalies
 from jump_platform.sources.contracts import CONTRACTS
-from jump_platform.sources.generator import (
-    GeneratorParams,
-    generate_small_tables,
-    generate_tables,
-    iter_invoice_chunks,
-    iter_invoice_months,
-)
+from jump_platform.sources.extracts import snapshot_path, write_demo_extracts, write_invoice_months
+from jump_platform.sources.generator import GeneratorParams
 
 
 SOURCES_FRESH_FOR = dt.timedelta(days=1)
@@ -65,6 +58,7 @@ class ExtractConfig(dg.Config):
     )
     scale: float | None = Field(default=None, description="1 = 1,000 freelancers, 20 clients, ~5,000 invoices (JUMP_SCALE).")
     anomalies: list[str] | None = Field(default=None, description="Anomalies to inject (JUMP_ANOMALIES).")
+    format: str | None = Field(default=None, description="Extract file format, csv or parquet (JUMP_EXTRACT_FORMAT, default csv).")
 
     def params(self, run_as_of: dt.date) -> GeneratorParams:
         """The generator's parameters; `run_as_of` is the run's as-of date (see `defs/as_of.py`)."""
@@ -77,10 +71,8 @@ class ExtractConfig(dg.Config):
     def anomaly_names(self) -> list[str]:
         return settings.anomalies() if self.anomalies is None else self.anomalies
 
-
-def _extract_path(table: str) -> str:
-    contract = CONTRACTS[table]
-    return f"{contract.system}/{contract.name}.csv"
+    def file_format(self) -> str:
+        return settings.extract_format() if self.format is None else self.format
 
 
 @dg.multi_asset(
@@ -88,43 +80,28 @@ def _extract_path(table: str) -> str:
         dg.AssetSpec(
             landing_key(table),
             description=f"Demo extract of {contract.system}.{contract.name}, as the Jump {contract.system} writes it: "
-            f"`data/sources/{_extract_path(table)}`. {contract.description}",
+            f"`data/sources/{snapshot_path(table)}` (`.parquet` with JUMP_EXTRACT_FORMAT=parquet). {contract.description}",
             group_name="extract",
-            kinds={"python", "csv"},
-            metadata={"path": f"data/sources/{_extract_path(table)}"},
+            kinds={"python", "csv", "parquet"},
+            metadata={"path": f"data/sources/{snapshot_path(table)}"},
         )
         for table, contract in CONTRACTS.items()
     ],
 )
 def demo_extracts(context: dg.AssetExecutionContext, config: ExtractConfig) -> Iterator[dg.MaterializeResult]:
-    """Draw the Jump app and CRM tables with Faker pools and write them as CSV extracts."""
+    """Draw the Jump app and CRM tables with Faker pools and write them as CSV (or Parquet) extracts."""
     ensure_generator_on()
     params = config.params(run_as_of(context))
-    anomalies = config.anomaly_names()
+    anomalies, fmt = config.anomaly_names(), config.file_format()
     root = settings.landing_dir()
-    context.log.info(f"Generating seed={params.seed} as_of={params.as_of} scale={params.scale} anomalies={anomalies}")
-    if anomalies:
-        # Anomalies rewrite rows across tables, so this path holds the tables in memory (demo scale).
-        tables = inject_anomalies(generate_tables(params), anomalies, as_of=params.as_of, seed=params.seed)
-        written = {table: write_csv_atomically(frame, root / _extract_path(table)) for table, frame in tables.items()}
-    else:
-        small = generate_small_tables(params)
-        written = {
-            "app__users": write_csv_atomically(small.users, root / _extract_path("app__users")),
-            "app__clients": write_csv_atomically(small.clients, root / _extract_path("app__clients")),
-            "app__job_contracts": write_csv_atomically(small.job_contracts, root / _extract_path("app__job_contracts")),
-            # Invoices stream to disk one month at a time, so memory stays bounded at any scale.
-            "app__invoices": write_csv_atomically(
-                iter_invoice_chunks(params, small.contracts_timeline, small.clients), root / _extract_path("app__invoices")
-            ),
-            "crm__customers": write_csv_atomically(small.crm_customers, root / _extract_path("crm__customers")),
-        }
+    context.log.info(f"Generating seed={params.seed} as_of={params.as_of} scale={params.scale} anomalies={anomalies} as {fmt}")
+    written = write_demo_extracts(params, root, fmt, anomalies)
     for table, rows in written.items():
         yield dg.MaterializeResult(
             asset_key=landing_key(table),
             metadata={
                 "dagster/row_count": rows,
-                "path": dg.MetadataValue.path(str(root / _extract_path(table))),
+                "path": dg.MetadataValue.path(str(root / snapshot_path(table, fmt))),
                 "seed": params.seed,
                 "as_of": params.as_of.isoformat(),
                 "scale": params.scale,
@@ -178,7 +155,7 @@ def _fail_if_refused(batch_id: str, refused: list[str], batch_size: int = 0) -> 
     # Every step opening the lakehouse is in this pool (see dagster.yaml).
     pool="lakehouse",
 )
-def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> Iterator[dg.Output[TableBatches]]:
+def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> Iterator[dg.Output[TableParts]]:
     """Load every extract waiting in the landing zone into `sources`, in the build.
 
     The waiting files are claimed as one batch (`_batches/<batch id>/`) and validated against their
@@ -243,19 +220,16 @@ def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> I
         _fail_if_refused(batch_id, [*_stray_messages(root, strays), *errors.values()], batch_size=len(reasons))
 
     for table, parts in loaded.items():
-        # Second pass: the IO manager writes the batches of a table in one transaction, in the build.
-        batches = (
-            landing.with_load_metadata(batch, batch_id, now, p.delivery.label(batch_root))
-            for p in parts
-            for batch in landing.iter_delivery(p.delivery, batch_root)
-        )
+        # Second pass: the IO manager writes the parts of a table in one transaction, in the build,
+        # DuckDB reading each file straight into the table (a SQLite table comes as typed batches).
+        writes = (landing.delivery_part(p.delivery, batch_root, batch_id, now, p.delivery.label(batch_root)) for p in parts)
         # Only a contract with `allow_extra_columns` lets extra columns through.
         extras = sorted({column for p in parts for column in p.extra_columns})
         if extras:
             context.log.warning(f"{table}: kept extra column(s) {', '.join(map(repr, extras))}")
         duckdb.open(writing=True)
         yield dg.Output(
-            TableBatches(batches),
+            TableParts(writes),
             output_name=table,
             metadata={
                 "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",
@@ -276,7 +250,8 @@ def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> I
     partitions_def=INVOICE_MONTHS,
     # A range of months (a backfill from the UI or `--partition-range` on the CLI) is one run.
     backfill_policy=dg.BackfillPolicy.single_run(),
-    description="Demo invoices of one issue month, written as the increment `data/sources/app/invoices/<YYYY-MM>.csv`.",
+    description="Demo invoices of one issue month, written as the increment `data/sources/app/invoices/<YYYY-MM>.csv` "
+    "(`.parquet` with JUMP_EXTRACT_FORMAT=parquet).",
     group_name="extract",
     kinds={"python", "csv"},
     metadata={"path": "data/sources/app/invoices/<YYYY-MM>.csv"},
@@ -306,15 +281,7 @@ def demo_invoices_by_month(context: dg.AssetExecutionContext, config: ExtractCon
     params = dataclasses.replace(params, as_of=min(params.as_of, end - dt.timedelta(days=1)))
     root = settings.landing_dir()
     contract = CONTRACTS["app__invoices"]
-    rows_by_month: dict[str, int] = {}
-    if params.as_of >= first_month:
-        small = generate_small_tables(params)
-        for month, chunk in iter_invoice_months(params, small.contracts_timeline, small.clients):
-            if month < first_month or chunk.is_empty():
-                # The loader refuses a file without rows: a month without invoices delivers nothing.
-                continue
-            path = root / contract.system / contract.name / f"{month:%Y-%m}.csv"
-            rows_by_month[f"{month:%Y-%m}"] = write_csv_atomically(chunk, path)
+    rows_by_month = write_invoice_months(params, root, first_month, config.file_format())
     context.log.info(f"Wrote {sum(rows_by_month.values())} invoices in {len(rows_by_month)} monthly file(s).")
     return dg.MaterializeResult(
         metadata={

@@ -45,11 +45,12 @@ from jump_platform.sources.landing.reading import (
     BATCH_ROWS,
     CheckedDelivery,
     check_delivery,
+    delivery_part,
     iter_delivery,
     read_delivery,
     with_load_metadata,
 )
-from jump_platform.sources.landing.validation import ExtractError, check_columns, validate
+from jump_platform.sources.landing.validation import ExtractError, check_columns
 
 __all__ = [
     "BATCH_ROWS",
@@ -67,6 +68,7 @@ __all__ = [
     "check_columns",
     "check_delivery",
     "claim",
+    "delivery_part",
     "deliveries_in",
     "iter_delivery",
     "pending_files",
@@ -78,6 +80,5 @@ __all__ = [
     "return_batch",
     "settle",
     "stray_entries",
-    "validate",
     "with_load_metadata",
 ]

@@ -1,4 +1,4 @@
--- The auditor's turnovers by cohort, exported to data/exports/turnovers_by_cohort_for_auditor.csv.
+-- The auditor's turnovers by cohort, a view exported to data/exports/turnovers_by_cohort_for_auditor.csv.
 -- One row per freelancer, entity and month in which the freelancer holds a contract of that entity
 -- as of the as-of date (see intermediate.freelancer_entity_months: no month after the as-of month),
 -- with the month's turnover on those contracts by the as-of date: 0 when there is none, since the
