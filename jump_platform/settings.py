@@ -17,7 +17,7 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 DEFAULT_SEED = 42
 PRODUCERS = ("generator", "extracts")
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "2GB"
 _MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
 
 
@@ -67,8 +67,9 @@ def build_duckdb_path() -> Path:
 
 def duckdb_memory_limit() -> str:
     """DuckDB's memory cap for every connection of the platform: `JUMP_DUCKDB_MEMORY_LIMIT`,
-    default 1GB. Past it DuckDB spills to `<database file>.tmp`, its default; dbt's DuckDB gets it
-    once per thread (`dbt_memory_limit`)."""
+    default 2GB (at 10M invoices, 1GB per dbt thread ran out of memory in the month grids). Past
+    it DuckDB spills to `<database file>.tmp`, its default; dbt's DuckDB gets it once per thread
+    (`dbt_memory_limit`)."""
     raw = _env("JUMP_DUCKDB_MEMORY_LIMIT")
     if raw and not _MEMORY_LIMIT.match(raw):
         raise SettingsError("JUMP_DUCKDB_MEMORY_LIMIT", "a size DuckDB understands, like 1GB or 512MiB", raw)
@@ -90,7 +91,7 @@ def dbt_threads() -> int:
 
 def dbt_memory_limit() -> str:
     """DuckDB's memory cap inside dbt: the platform's cap for each of dbt's threads, since dbt
-    builds that many models at once in one DuckDB (two at once did not fit in 1GB at 10M invoices)."""
+    builds that many models at once in one DuckDB (two at once did not fit in 2GB at 10M invoices)."""
     value, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(\w+)", duckdb_memory_limit()).groups()
     return f"{float(value) * dbt_threads():g}{unit}"
 
