@@ -15,6 +15,9 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 DEFAULT_SEED = 42
 PRODUCERS = ("generator", "extracts")
+WAREHOUSES = ("duckdb", "postgres", "spark")
+# The standard libpq variables, read when JUMP_POSTGRES_URL is not set.
+PG_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 
 
 def _env(name: str) -> str | None:
@@ -109,9 +112,79 @@ def schedules_on() -> bool:
     return value == "on"
 
 
+def warehouse() -> str:
+    """The engine that holds the lakehouse: `JUMP_WAREHOUSE` = `duckdb` (default) | `postgres` | `spark`.
+
+    The assets, models, checks and exports are the same on each; only dbt's profile target and the
+    resources that read and write the tables change (`jump_platform/warehouses/`).
+    """
+    value = (_env("JUMP_WAREHOUSE") or WAREHOUSES[0]).lower()
+    if value not in WAREHOUSES:
+        raise ValueError(f"JUMP_WAREHOUSE must be one of {', '.join(WAREHOUSES)}, found {value!r}")
+    return value
+
+
+def postgres_warehouse_url() -> str:
+    """The PostgreSQL database of the lakehouse when `JUMP_WAREHOUSE=postgres`.
+
+    `JUMP_POSTGRES_URL` (`postgresql://user:password@host:port/database`), else a URL made of the
+    standard `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` and `PGDATABASE` variables.
+    """
+    from urllib.parse import quote
+
+    configured = _env("JUMP_POSTGRES_URL")
+    if configured:
+        if not configured.startswith(("postgresql://", "postgres://")):
+            raise ValueError("JUMP_POSTGRES_URL must start with postgresql://, found a value that does not")
+        return configured
+    parts = {name: _env(name) for name in PG_VARIABLES}
+    if not parts["PGHOST"]:
+        raise ValueError(
+            "JUMP_WAREHOUSE=postgres needs a server: set JUMP_POSTGRES_URL "
+            "(postgresql://user:password@host:port/database) or the PGHOST, PGPORT, PGUSER, PGPASSWORD and "
+            "PGDATABASE variables; `make postgres` starts a local one"
+        )
+    credentials = quote(parts["PGUSER"] or "", safe="")
+    if parts["PGPASSWORD"]:
+        credentials += ":" + quote(parts["PGPASSWORD"], safe="")
+    port = f":{int(parts['PGPORT'])}" if parts["PGPORT"] else ""
+    return f"postgresql://{credentials}{'@' if credentials else ''}{parts['PGHOST']}{port}/{quote(parts['PGDATABASE'] or '', safe='')}"
+
+
+def postgres_connection_env(url: str) -> dict[str, str]:
+    """The libpq variables (`PGHOST`...) that say the same as `url`, for dbt's postgres profile."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    values = {
+        "PGHOST": parts.hostname or "127.0.0.1",
+        "PGPORT": str(parts.port or 5432),
+        "PGUSER": unquote(parts.username or ""),
+        "PGPASSWORD": unquote(parts.password or ""),
+        "PGDATABASE": unquote(parts.path.lstrip("/")) or "postgres",
+    }
+    return values
+
+
+def spark_dir() -> Path:
+    """Where the local Spark lakehouse lives when `JUMP_WAREHOUSE=spark`: `<data dir>/spark`, with
+    `warehouse/` (one Parquet folder per table) and `metastore_db/` (the Hive catalog)."""
+    return data_dir() / "spark"
+
+
+def spark_sources_dir() -> Path:
+    """The Parquet folders of the `sources` tables on Spark, written by the loader."""
+    return spark_dir() / "sources"
+
+
 def dbt_env() -> dict[str, str]:
-    """Environment for dbt subprocesses, so dbt and Dagster always open the same file."""
-    return {"JUMP_DUCKDB_PATH": str(duckdb_path())}
+    """Environment for dbt subprocesses, so dbt and Dagster always reach the same warehouse."""
+    env = {"JUMP_DUCKDB_PATH": str(duckdb_path()), "JUMP_WAREHOUSE": warehouse()}
+    if env["JUMP_WAREHOUSE"] == "postgres":
+        env.update(postgres_connection_env(postgres_warehouse_url()))
+    elif env["JUMP_WAREHOUSE"] == "spark":
+        env["JUMP_SPARK_DIR"] = str(spark_dir())
+    return env
 
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0

@@ -12,7 +12,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from jump_platform.cli import run_job
 from jump_platform.defs.sources.assets import demo_extracts, load_sources
@@ -23,6 +22,7 @@ from jump_platform.sources.anomalies import ANOMALIES
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.rules import SOURCE_RULES
 from jump_platform_tests.conftest import AS_OF as CONFTEST_AS_OF
+from jump_platform.warehouses.duckdb import DuckDBWarehouse
 from jump_platform_tests.source_samples import EXPECTED_FAILURES
 
 AS_OF = date(2025, 6, 30)
@@ -57,7 +57,7 @@ class Run:
 
 
 def _resources(database: Path) -> dict[str, object]:
-    return {"io_manager": LakehouseIOManager(database=str(database)), "duckdb": DuckDBResource(database=str(database))}
+    return {"io_manager": LakehouseIOManager(database=str(database)), "warehouse": DuckDBWarehouse(database=str(database))}
 
 
 @pytest.fixture(scope="module")
@@ -166,9 +166,9 @@ EXPORT = dg.AssetKey(["exports", "stand_in"])
 
 def _turnover_mart(month_shift: str) -> dg.AssetsDefinition:
     @dg.asset(key=MONTHLY_TURNOVER, deps=[dg.AssetKey(["sources", "app__invoices"])])
-    def kpi__monthly_turnover(duckdb: DuckDBResource) -> None:
+    def kpi__monthly_turnover(warehouse: DuckDBWarehouse) -> None:
         """Stands for the dbt mart; `month_shift` lets a test break it."""
-        with duckdb.get_connection() as con:
+        with warehouse.get_connection() as con:
             con.execute(
                 "create schema if not exists marts;"
                 "create or replace table marts.kpi__monthly_turnover as "
@@ -212,7 +212,7 @@ def _monthly_turnover_rows(data: Path) -> list[tuple]:
 
 def test_the_real_monthly_turnover_reconciles_with_the_generated_invoices(lakehouse: Path) -> None:
     result = monthly_turnover_reconciles_with_invoices(
-        duckdb=DuckDBResource(database=str(lakehouse / "lakehouse" / "lakehouse.duckdb"))
+        warehouse=DuckDBWarehouse(database=str(lakehouse / "lakehouse" / "lakehouse.duckdb"))
     )
     assert result.passed and result.metadata["offending_rows"].value == 0
 
@@ -251,7 +251,7 @@ def test_a_check_whose_tables_are_missing_fails_and_says_so(tmp_path: Path) -> N
     (check,) = [c for c in source_checks if "user_id_exists_in_app__users" in {s.name for s in c.check_specs}]
     with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
         con.execute("create schema sources; create table sources.app__job_contracts (id varchar, user_id varchar)")
-    result = check(duckdb=DuckDBResource(database=str(tmp_path / "empty.duckdb")))
+    result = check(warehouse=DuckDBWarehouse(database=str(tmp_path / "empty.duckdb")))
     assert not result.passed
     assert result.metadata["missing_tables"].value == "sources.app__users"
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
-from dagster_duckdb import DuckDBResource
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
@@ -20,6 +19,7 @@ from jump_platform.defs.transform.checks import MONTHLY_TURNOVER
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.exports import for_spreadsheet
 from jump_platform.files import write_csv_atomically
+from jump_platform.warehouses import Warehouse
 
 
 def _analyses() -> dict[str, dict]:
@@ -46,7 +46,7 @@ ANALYSES = _analyses()
             # (defs/transform/checks.py): nothing is exported from marts that do not add up.
             deps=list(dict.fromkeys([*node["upstream"], MONTHLY_TURNOVER])),
             group_name="exports",
-            kinds={"csv", "duckdb"},
+            kinds={"csv", settings.warehouse()},
             metadata={"path": f"data/exports/{name}.csv", "analysis": node["original_file_path"]},
             skippable=True,
             # Rewritten as soon as a model it reads changes (see defs/automation/sensors.py).
@@ -58,17 +58,16 @@ ANALYSES = _analyses()
     pool="lakehouse",
 )
 def analysis_exports(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult]:
-    """Compile the selected analyses with dbt, run them on the lakehouse, write each CSV atomically."""
+    """Compile the selected analyses with dbt, run them on the warehouse, write each CSV atomically."""
     names = [key.path[-1] for key in context.selected_asset_keys]
     use_lakehouse_path()
     arguments = ["compile", "--select", *names, "--vars", dbt_vars(run_as_of(context))]
     invocation = dbt.cli(arguments, raise_on_error=True).wait()
     for name in names:
         compiled = Path(invocation.target_path) / "compiled" / dbt_project.name / ANALYSES[name]["original_file_path"]
-        with duckdb.get_connection() as con:
-            frame = for_spreadsheet(con.sql(compiled.read_text()).pl())
+        frame = for_spreadsheet(warehouse.query(compiled.read_text()))
         path = settings.exports_dir() / f"{name}.csv"
         rows = write_csv_atomically(frame, path)
         yield dg.MaterializeResult(

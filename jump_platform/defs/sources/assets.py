@@ -140,7 +140,7 @@ def _source_out(table: str) -> dg.AssetOut:
         description=f"{contract.description} Raw copy of the {contract.system} extract, one row per delivered row, "
         "with load metadata (_batch_id, _loaded_at, _source_file).",
         group_name="sources",
-        kinds={"duckdb", "polars"},
+        kinds={settings.warehouse(), "polars"},
         is_required=False,
         # Sources must be refreshed daily; a stale one shows as failing freshness, without blocking.
         freshness_policy=dg.FreshnessPolicy.time_window(fail_window=SOURCES_FRESH_FOR),

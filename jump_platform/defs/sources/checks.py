@@ -13,8 +13,9 @@ transform` after a failed `make load`, a clients-only delivery), the dbt step ju
 again before building (`blocking_rule_failures`, see defs/transform/assets.py).
 
 Every check records `offending_rows` and `sample_ids` (at most 10) in its metadata, plus the
-rule's extras (missing references, unexpected values...). The SQL runs inside DuckDB; only counts
-and samples come back.
+rule's extras (missing references, unexpected values...). The SQL runs inside DuckDB: the
+lakehouse itself by default, or an in-memory DuckDB holding the judged tables of the PostgreSQL or
+Spark warehouse (`Warehouse.rules_connection`); only counts and samples come back.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 
 from jump_platform import settings
 from jump_platform.defs.sources.assets import source_key
 from jump_platform.sources.rules import SOURCE_RULES, RuleResult, SourceRule
+from jump_platform.warehouses import Warehouse
 
 SOURCES_SCHEMA = "sources"
 
@@ -77,8 +78,9 @@ def _source_check(rule: SourceRule) -> dg.AssetChecksDefinition:
         # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
         pool="lakehouse",
     )
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        with duckdb.get_connection() as con:
+    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        tables = [rule.table, *rule.other_tables]
+        with warehouse.rules_connection([(SOURCES_SCHEMA, table) for table in tables]) as con:
             missing = missing_tables(con, [rule.table, *rule.other_tables])
             if missing:
                 # E.g. a run that loaded job contracts into a lakehouse that never held users.

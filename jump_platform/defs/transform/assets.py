@@ -8,16 +8,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
-from dagster_duckdb import DuckDBResource
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
-from jump_platform.defs.sources.checks import blocking_rule_failures, check_key
+from jump_platform.defs.sources.checks import SOURCES_SCHEMA, blocking_rule_failures, check_key
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.sources.rules import SOURCE_RULES
-from jump_platform.sql import qualified
+from jump_platform.warehouses import Warehouse
 
 
 class JumpDbtTranslator(DagsterDbtTranslator):
@@ -50,23 +48,9 @@ def dbt_vars(as_of: dt.date) -> str:
 
 
 def use_lakehouse_path() -> None:
-    """dbt runs in a subprocess whose profile reads JUMP_DUCKDB_PATH: point it at our lakehouse."""
+    """dbt runs in a subprocess whose profile reads JUMP_WAREHOUSE (the target) and the engine's
+    connection variables (JUMP_DUCKDB_PATH, PG*, JUMP_SPARK_DIR): point it at our lakehouse."""
     os.environ.update(settings.dbt_env())
-
-
-def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, Any]:
-    """Row count and column schema of a model as built in the lakehouse."""
-    columns = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, table],
-    ).fetchall()
-    if not columns:
-        return {}
-    return {
-        "dagster/row_count": con.execute(f"select count(*) from {qualified(schema, table)}").fetchone()[0],
-        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, str(kind)) for name, kind in columns]),
-    }
 
 
 def checks_passed_in_this_run(context: dg.AssetExecutionContext) -> set[dg.AssetCheckKey]:
@@ -84,7 +68,7 @@ def source_tables_upstream(context: dg.AssetExecutionContext) -> set[str]:
     return {key.path[-1] for key in upstream if key.path[0] == "sources"}
 
 
-def refuse_unchecked_sources(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> None:
+def refuse_unchecked_sources(context: dg.AssetExecutionContext, warehouse: Warehouse) -> None:
     """Build on sources that hold every blocking rule, or not at all (until write-audit-publish).
 
     A blocking check that fails stops the dbt step of its own run; a run that does not load the
@@ -101,7 +85,8 @@ def refuse_unchecked_sources(context: dg.AssetExecutionContext, duckdb: DuckDBRe
         for rule in SOURCE_RULES
         if rule.blocking and {rule.table, *rule.other_tables} <= tables and check_key(rule) not in passed
     ]
-    with duckdb.get_connection() as con:
+    tables_judged = sorted({table for rule in rules for table in (rule.table, *rule.other_tables)})
+    with warehouse.rules_connection([(SOURCES_SCHEMA, table) for table in tables_judged]) as con:
         failures = blocking_rule_failures(con, rules)
     if not failures:
         return
@@ -124,22 +109,21 @@ def refuse_unchecked_sources(context: dg.AssetExecutionContext, duckdb: DuckDBRe
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="lakehouse")
-def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource) -> Iterator[Any]:
-    """Build the selected dbt models and run their tests, as one dbt invocation, on sources that
-    hold every blocking rule (see `refuse_unchecked_sources`).
+def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse) -> Iterator[Any]:
+    """Build the selected dbt models and run their tests, as one dbt invocation, on the warehouse
+    `JUMP_WAREHOUSE` picks, on sources that hold every blocking rule (see `refuse_unchecked_sources`).
 
     dbt holds the DuckDB file while it runs, so the row counts and column schemas are read
     after it exits, and the events are reported then.
     """
-    refuse_unchecked_sources(context, duckdb)
+    refuse_unchecked_sources(context, warehouse)
     use_lakehouse_path()
     invocation = dbt.cli(["build", "--vars", dbt_vars(run_as_of(context))], context=context, raise_on_error=False)
     events = list(invocation.stream())
-    with duckdb.get_connection() as con:
-        for event in events:
-            if isinstance(event, dg.Output):
-                schema, table = context.asset_key_for_output(event.output_name).path[-2:]
-                event = event.with_metadata({**event.metadata, **table_facts(con, schema, table)})
-            yield event
+    for event in events:
+        if isinstance(event, dg.Output):
+            schema, table = context.asset_key_for_output(event.output_name).path[-2:]
+            event = event.with_metadata({**event.metadata, **warehouse.table_facts(schema, table)})
+        yield event
     if not invocation.is_successful():
         raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")
