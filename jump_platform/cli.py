@@ -103,7 +103,7 @@ class RunSummary:
             lines.append(f"  run failed: {self.run_failure}")
         if self.skipped_steps:
             lines.append(f"  skipped because upstream failed: {', '.join(sorted(self.skipped_steps))}")
-        lines += ["", f"Lakehouse: {settings.duckdb_path()}", f"Exports:   {settings.exports_dir()}"]
+        lines += ["", f"Lakehouse: {settings.warehouse_location()}", f"Exports:   {settings.exports_dir()}"]
         return "\n".join(lines)
 
 

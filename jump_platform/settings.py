@@ -177,6 +177,20 @@ def spark_sources_dir() -> Path:
     return spark_dir() / "sources"
 
 
+def warehouse_location() -> str:
+    """Where the lakehouse is, for people: the DuckDB file, the PostgreSQL server (no password) or
+    the Spark folder."""
+    engine = warehouse()
+    if engine == "postgres":
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(postgres_warehouse_url())
+        return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}"
+    if engine == "spark":
+        return f"Spark, {spark_dir()}"
+    return str(duckdb_path())
+
+
 def dbt_env() -> dict[str, str]:
     """Environment for dbt subprocesses, so dbt and Dagster always reach the same warehouse."""
     env = {"JUMP_DUCKDB_PATH": str(duckdb_path()), "JUMP_WAREHOUSE": warehouse()}

@@ -2,13 +2,14 @@
 
 The loader's tables travel as Arrow through ADBC's PostgreSQL driver, which writes them with the
 binary COPY protocol (`adbc_ingest`), never row by row. Each table is written in one transaction:
-the batches go into a scratch table, which then replaces (or is appended to) the table before the
-commit. PostgreSQL's DDL is transactional, so readers see the old table until the commit, and a
-failed write leaves it as it was.
+a replacement empties the table and copies the new rows in, an append copies them after the
+others, and the commit comes last. PostgreSQL's DDL is transactional too, so readers see the old
+rows until the commit, and a failed write leaves the table as it was.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -64,34 +65,49 @@ def _arrow(batch: pl.DataFrame) -> pa.Table:
 def write_table(connection: adbc.Connection, schema: str, table: str, batches: Iterable[pl.DataFrame], replace: bool) -> int:
     """Write `batches` to `schema.table` and commit, all or nothing; return the rows written.
 
-    `replace` swaps the table for the new rows; otherwise they are appended by column name, and a
-    column the table does not have is refused (`SchemaChangeError`).
+    `replace` empties the table and COPYs the new rows in (the staging views that read it stay);
+    a table whose columns change is dropped with its views, which dbt builds again. Otherwise the
+    rows are appended by column name, and a column the table does not have is refused
+    (`SchemaChangeError`). Every statement runs in the connection's one transaction.
     """
     name, scratch = qualified(schema, table), qualified(schema, SCRATCH_PREFIX + table)
+    batches = iter(batches)
+    first = next(batches, None)
     rows = 0
+
+    def ingest(target: str, mode: str, order: list[str] | None = None) -> None:
+        nonlocal rows
+        for index, batch in enumerate(itertools.chain([first], batches)):
+            batch = batch.select(order) if order else batch
+            cursor.adbc_ingest(target, _arrow(batch), mode=mode if index == 0 else "append", db_schema_name=schema)
+            rows += batch.height
+
     try:
         with connection.cursor() as cursor:
             cursor.execute(f"create schema if not exists {quote_identifier(schema)}")
-            cursor.execute(f"drop table if exists {scratch}")
-            for index, batch in enumerate(batches):
-                cursor.adbc_ingest(
-                    SCRATCH_PREFIX + table, _arrow(batch), mode="create" if index == 0 else "append", db_schema_name=schema
-                )
-                rows += batch.height
-            if rows or replace:
-                existing = _columns(cursor, schema, table)
-                if replace or not existing:
-                    cursor.execute(f"drop table if exists {name}")
-                    cursor.execute(f"alter table {scratch} rename to {quote_identifier(table)}")
+            existing = [column for column, _ in _columns(cursor, schema, table)]
+            incoming = first.columns if first is not None else []
+            if replace and existing:
+                if sorted(existing) == sorted(incoming) or first is None:
+                    cursor.execute(f"truncate table {name}")
                 else:
-                    incoming = [column for column, _ in _columns(cursor, schema, SCRATCH_PREFIX + table)]
-                    known = {column for column, _ in existing}
-                    new = [column for column in incoming if column not in known]
-                    if new:
-                        raise SchemaChangeError(
-                            f"{name}: an append cannot add column(s) {', '.join(map(short_repr, new))}; "
-                            f"the table has {', '.join(sorted(known))}"
-                        )
+                    cursor.execute(f"drop table {name} cascade")
+                    existing = []
+            if first is not None:
+                new = [column for column in incoming if existing and column not in existing]
+                if new:
+                    raise SchemaChangeError(
+                        f"{name}: an append cannot add column(s) {', '.join(map(short_repr, new))}; "
+                        f"the table has {', '.join(existing)}"
+                    )
+                if not existing:
+                    ingest(table, "create")
+                elif sorted(existing) == sorted(incoming):
+                    ingest(table, "append", order=existing)
+                else:
+                    # fewer columns than the table: through a scratch table, inserted by name
+                    cursor.execute(f"drop table if exists {scratch}")
+                    ingest(SCRATCH_PREFIX + table, "create")
                     listed = ", ".join(quote_identifier(column) for column in incoming)
                     cursor.execute(f"insert into {name} ({listed}) select {listed} from {scratch}")
                     cursor.execute(f"drop table {scratch}")
