@@ -21,7 +21,7 @@ export JUMP_DUCKDB_PATH ?= $(JUMP_DATA_DIR)/lakehouse/lakehouse.duckdb
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
 
-.PHONY: help install prepare run extract load transform export test dev query docs bench clean
+.PHONY: help install prepare run extract load transform export test dev query docs bench bench-engines clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,8 +80,12 @@ docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080
 		$(VENV)/bin/dbt docs generate --profiles-dir .
 	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
 
-bench: install ## Benchmark generation and load at 1M and 10M invoices
+bench: prepare ## Benchmark generation and load at 1M and 10M invoices, then `make run` on each warehouse
 	$(PY) -m jump_platform.bench
+	$(PY) -m jump_platform.bench_engines $(if $(SCALES),--scales $(SCALES))
+
+bench-engines: prepare ## `make run` on DuckDB, PostgreSQL and Spark: wall time and peak memory (SCALES="1 200")
+	$(PY) -m jump_platform.bench_engines $(if $(SCALES),--scales $(SCALES))
 
 clean: ## Remove data/ (the lakehouse, extracts and exports)
 	rm -rf data

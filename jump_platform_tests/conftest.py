@@ -14,6 +14,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the platform at a fresh data folder (landing zone, lakehouse, exports)."""
     monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("JUMP_DUCKDB_PATH", raising=False)
+    monkeypatch.setenv("JUMP_WAREHOUSE", "duckdb")
     monkeypatch.setenv("JUMP_AS_OF", AS_OF.isoformat())
     monkeypatch.setenv("JUMP_SEED", "42")
     monkeypatch.delenv("JUMP_ANOMALIES", raising=False)
@@ -32,6 +33,7 @@ def build_lakehouse(tmp_path_factory: pytest.TempPathFactory, name: str, anomali
     with pytest.MonkeyPatch.context() as env:
         env.setenv("JUMP_DATA_DIR", str(data))
         env.delenv("JUMP_DUCKDB_PATH", raising=False)
+        env.setenv("JUMP_WAREHOUSE", "duckdb")
         env.setenv("JUMP_AS_OF", AS_OF.isoformat())
         env.setenv("JUMP_SEED", "42")
         env.setenv("JUMP_ANOMALIES", anomalies)

@@ -49,6 +49,7 @@ def spark_conf(spark_dir: Path, master: str = "local[2]", driver_memory: str = "
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         # as dbt-spark sets it
         "spark.sql.ansi.enabled": "false",
     }

@@ -1,0 +1,157 @@
+"""The engine setting and the writers of each engine: all or nothing, no column sneaked in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from jump_platform import settings
+from jump_platform.defs.resources import lakehouse_resources
+from jump_platform.io_manager import LakehouseIOManager, SchemaChangeError
+from jump_platform.warehouses.duckdb import DuckDBWarehouse
+from jump_platform.warehouses.postgres import PostgresIOManager, PostgresWarehouse, connect
+from jump_platform.warehouses.postgres import write_table as write_postgres_table
+from jump_platform.warehouses.spark import SparkParquetIOManager, SparkWarehouse
+from jump_platform.warehouses.spark import write_table as write_parquet_table
+
+ROWS = pl.DataFrame(
+    {
+        "id": ["a", "b"],
+        "amount": [Decimal("10.05"), Decimal("0.10")],
+        "issue_date": [dt.date(2024, 1, 31), None],
+        "_loaded_at": [dt.datetime(2024, 2, 1, tzinfo=dt.UTC)] * 2,
+    },
+    schema={"id": pl.String, "amount": pl.Decimal(18, 2), "issue_date": pl.Date, "_loaded_at": pl.Datetime("us", "UTC")},
+)
+
+
+def failing(*frames: pl.DataFrame):
+    """Batches that break after the given ones, as a delivery cut short would."""
+    yield from frames
+    raise OSError("disk full")
+
+
+# --- the setting -------------------------------------------------------------------------------
+
+
+def test_duckdb_is_the_default_warehouse(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("JUMP_WAREHOUSE", raising=False)
+    monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path))
+    assert settings.warehouse() == "duckdb"
+    resources = lakehouse_resources()
+    assert isinstance(resources["io_manager"], LakehouseIOManager)
+    assert isinstance(resources["warehouse"], DuckDBWarehouse)
+
+
+def test_an_unknown_warehouse_is_refused_naming_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUMP_WAREHOUSE", "oracle")
+    with pytest.raises(ValueError, match="JUMP_WAREHOUSE must be one of duckdb, postgres, spark, found 'oracle'"):
+        settings.warehouse()
+
+
+def test_postgres_without_a_server_says_how_to_give_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUMP_WAREHOUSE", "postgres")
+    for name in ("JUMP_POSTGRES_URL", *settings.PG_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValueError, match="JUMP_POSTGRES_URL"):
+        lakehouse_resources()
+
+
+def test_the_pg_variables_make_the_url_and_dbt_gets_them_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUMP_WAREHOUSE", "postgres")
+    monkeypatch.delenv("JUMP_POSTGRES_URL", raising=False)
+    for name, value in {"PGHOST": "db.example", "PGPORT": "6432", "PGUSER": "jump", "PGPASSWORD": "p@ss:word", "PGDATABASE": "lake"}.items():
+        monkeypatch.setenv(name, value)
+    assert settings.postgres_warehouse_url() == "postgresql://jump:p%40ss%3Aword@db.example:6432/lake"
+    env = settings.dbt_env()
+    assert (env["JUMP_WAREHOUSE"], env["PGHOST"], env["PGPORT"], env["PGPASSWORD"], env["PGDATABASE"]) == (
+        "postgres", "db.example", "6432", "p@ss:word", "lake"
+    )
+
+
+def test_each_engine_gets_its_own_io_manager_and_warehouse(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("JUMP_POSTGRES_URL", "postgresql://jump@127.0.0.1:5432/jump")
+    monkeypatch.setenv("JUMP_WAREHOUSE", "postgres")
+    resources = lakehouse_resources()
+    assert isinstance(resources["io_manager"], PostgresIOManager) and isinstance(resources["warehouse"], PostgresWarehouse)
+    monkeypatch.setenv("JUMP_WAREHOUSE", "Spark")
+    resources = lakehouse_resources()
+    assert isinstance(resources["io_manager"], SparkParquetIOManager) and isinstance(resources["warehouse"], SparkWarehouse)
+    assert resources["warehouse"].spark_dir == str(tmp_path / "spark")
+
+
+# --- Spark: Parquet folders ----------------------------------------------------------------------
+
+
+def test_a_parquet_table_is_replaced_whole_and_appended_to(tmp_path: Path) -> None:
+    folder = tmp_path / "sources" / "app__invoices"
+    assert write_parquet_table(folder, [ROWS, ROWS], replace=True) == 4
+    assert write_parquet_table(folder, [ROWS], replace=True) == 2
+    assert pl.read_parquet(folder / "*.parquet").height == 2
+    write_parquet_table(folder, [ROWS.select(reversed(ROWS.columns))], replace=False)
+    assert pl.read_parquet(folder / "*.parquet").sort("id").get_column("amount").to_list() == [
+        Decimal("10.05"), Decimal("10.05"), Decimal("0.10"), Decimal("0.10")
+    ]
+    assert [p.name for p in folder.parent.iterdir()] == ["app__invoices"]  # nothing left beside it
+
+
+def test_a_parquet_write_that_fails_midway_leaves_the_table_as_it_was(tmp_path: Path) -> None:
+    folder = tmp_path / "sources" / "app__invoices"
+    write_parquet_table(folder, [ROWS], replace=True)
+    for replace in (True, False):
+        with pytest.raises(OSError, match="disk full"):
+            write_parquet_table(folder, failing(ROWS, ROWS), replace=replace)
+        assert pl.read_parquet(folder / "*.parquet").equals(ROWS)
+    assert [p.name for p in folder.parent.iterdir()] == ["app__invoices"]
+
+
+def test_a_parquet_append_cannot_add_a_column(tmp_path: Path) -> None:
+    folder = tmp_path / "sources" / "app__invoices"
+    write_parquet_table(folder, [ROWS], replace=True)
+    with pytest.raises(SchemaChangeError, match="cannot add column.*'surprise'"):
+        write_parquet_table(folder, [ROWS.with_columns(surprise=pl.lit(1))], replace=False)
+    assert pl.read_parquet(folder / "*.parquet").equals(ROWS)
+
+
+def test_spark_rules_read_the_parquet_tables_and_skip_the_missing_ones(tmp_path: Path) -> None:
+    write_parquet_table(tmp_path / "sources" / "app__invoices", [ROWS], replace=True)
+    warehouse = SparkWarehouse(spark_dir=str(tmp_path))
+    with warehouse.rules_connection([("sources", "app__invoices"), ("sources", "app__users")]) as con:
+        assert con.sql("select sum(amount) from sources.app__invoices").fetchone()[0] == Decimal("10.15")
+        tables = con.sql("select table_name from information_schema.tables").fetchall()
+    assert tables == [("app__invoices",)]
+    assert warehouse.table_facts("sources", "app__invoices")["dagster/row_count"] == 2
+    assert warehouse.table_facts("marts", "kpi__nps") == {}
+
+
+# --- PostgreSQL: COPY in one transaction ---------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_postgres_table_is_written_in_one_transaction_and_keeps_its_views(postgres_server: str) -> None:
+    warehouse = PostgresWarehouse(url=postgres_server)
+    with connect(postgres_server) as connection:
+        assert write_postgres_table(connection, "sources", "t_invoices", [ROWS, ROWS], replace=True) == 4
+        with connection.cursor() as cursor:
+            cursor.execute('create view sources.v_invoices as select * from sources.t_invoices')
+        connection.commit()
+        write_postgres_table(connection, "sources", "t_invoices", [ROWS], replace=True)
+        write_postgres_table(connection, "sources", "t_invoices", [ROWS.select(reversed(ROWS.columns))], replace=False)
+        assert warehouse.query("select count(*) as n from sources.v_invoices").item() == 4
+        for replace in (True, False):
+            with pytest.raises(OSError, match="disk full"):
+                write_postgres_table(connection, "sources", "t_invoices", failing(ROWS), replace=replace)
+        with pytest.raises(SchemaChangeError, match="'surprise'"):
+            write_postgres_table(connection, "sources", "t_invoices", [ROWS.with_columns(surprise=pl.lit(1))], replace=False)
+    rows = warehouse.query("select * from sources.v_invoices order by id")
+    assert rows.height == 4
+    assert rows.get_column("amount").to_list() == [Decimal("10.05"), Decimal("10.05"), Decimal("0.10"), Decimal("0.10")]
+    assert rows.get_column("_loaded_at").dtype == pl.Datetime("us", "UTC")
+    with warehouse.rules_connection([("sources", "t_invoices"), ("sources", "absent")]) as con:
+        assert con.sql("select count(*) from sources.t_invoices").fetchone()[0] == 4
+        assert con.sql("select count(*) from information_schema.tables where table_name = 'absent'").fetchone()[0] == 0
