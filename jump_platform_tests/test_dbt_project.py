@@ -90,7 +90,7 @@ def _dbt(args: list[str], workdir: Path, database: Path) -> None:
             "--log-path",
             str(workdir / "logs"),
         ],
-        env={**os.environ, "JUMP_DUCKDB_PATH": str(database)},
+        env={**os.environ, "JUMP_DUCKDB_PATH": str(database), "JUMP_WAREHOUSE": "duckdb"},
         capture_output=True,
         text=True,
         timeout=300,
