@@ -111,3 +111,29 @@ def test_every_export_has_the_same_rows_on_every_engine(built: dict[str, dict], 
     expected = built["duckdb"]["exports"]
     assert expected, "no export was written"
     assert built[engine]["exports"] == expected
+
+
+def test_a_blocking_anomaly_stops_the_marts_on_postgres_too(built: dict[str, dict], postgres_server: str, tmp_path: Path) -> None:
+    # The module built the marts on this database: the last good run. Now a delivery with
+    # duplicated invoice ids arrives.
+    marts_before = {name: comparable(PostgresWarehouse(url=postgres_server).query(f"select * from marts.{name}")) for name in mart_names()}
+    assert {name: rows for name, rows in marts_before.items()} == {name: rows for name, (_, rows) in built["postgres"]["marts"].items()}
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("JUMP_WAREHOUSE", "postgres")
+        env.setenv("JUMP_DATA_DIR", str(tmp_path / "data"))
+        env.setenv("JUMP_POSTGRES_URL", postgres_server)
+        env.setenv("JUMP_AS_OF", AS_OF.isoformat())
+        env.setenv("JUMP_SEED", "42")
+        env.setenv("JUMP_SCALE", SCALE)
+        env.setenv("JUMP_ANOMALIES", "duplicate_ids")
+        summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
+    assert not summary.ok
+    assert [(c["asset"], c["check"]) for c in summary.blocking_failures] == [
+        ("sources/app__invoices", "primary_key_is_unique_and_not_null")
+    ]
+    failure = summary.blocking_failures[0]
+    assert failure["offending_rows"] > 0 and failure["sample_ids"]
+    assert "sources/app__invoices" in summary.materialized
+    assert not [key for key in summary.materialized if key.split("/")[0] in ("staging", "intermediate", "marts", "exports")]
+    marts_after = {name: comparable(PostgresWarehouse(url=postgres_server).query(f"select * from marts.{name}")) for name in mart_names()}
+    assert marts_after == marts_before

@@ -15,7 +15,7 @@ from jump_platform.io_manager import LakehouseIOManager, SchemaChangeError
 from jump_platform.warehouses.duckdb import DuckDBWarehouse
 from jump_platform.warehouses.postgres import PostgresIOManager, PostgresWarehouse, connect
 from jump_platform.warehouses.postgres import write_table as write_postgres_table
-from jump_platform.warehouses.spark import SparkParquetIOManager, SparkWarehouse
+from jump_platform.warehouses.spark import SparkParquetIOManager, SparkWarehouse, spark_conf
 from jump_platform.warehouses.spark import write_table as write_parquet_table
 
 ROWS = pl.DataFrame(
@@ -127,6 +127,22 @@ def test_spark_rules_read_the_parquet_tables_and_skip_the_missing_ones(tmp_path:
     assert tables == [("app__invoices",)]
     assert warehouse.table_facts("sources", "app__invoices")["dagster/row_count"] == 2
     assert warehouse.table_facts("marts", "kpi__nps") == {}
+
+
+def test_the_spark_profile_and_the_session_of_the_exports_agree(tmp_path: Path) -> None:
+    """dbt's `spark` target and the child process that runs the exports open the same lakehouse
+    with the same settings (dbt-spark adds spark.sql.ansi.enabled=false itself)."""
+    import jinja2
+    import yaml
+
+    profile = yaml.safe_load((settings.DBT_PROJECT_DIR / "profiles.yml").read_text())
+    parameters = profile["jump_platform"]["outputs"]["spark"]["server_side_parameters"]
+    env = {"JUMP_SPARK_DIR": str(tmp_path)}
+    rendered = {
+        key: jinja2.Template(str(value)).render(env_var=lambda name, default="": env.get(name, default))
+        for key, value in parameters.items()
+    }
+    assert rendered == {key: value for key, value in spark_conf(tmp_path).items() if key != "spark.sql.ansi.enabled"}
 
 
 # --- PostgreSQL: COPY in one transaction ---------------------------------------------------------
