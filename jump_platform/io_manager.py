@@ -34,6 +34,7 @@ from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 
 from jump_platform.sql import qualified, quote_identifier, short_repr
+from jump_platform.warehouses.base import markdown_preview
 
 APPEND = "append"
 # Settings of the connection that writes: no file access beyond the database (and its spill
@@ -54,12 +55,6 @@ class TableBatches:
     batches: Iterable[pl.DataFrame]
 
 
-def _markdown_preview(frame: pl.DataFrame) -> str:
-    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * frame.width + "\n"
-    rows = ("| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in frame.iter_rows())
-    return header + "\n".join(rows)
-
-
 def table_metadata(
     connection: duckdb.DuckDBPyConnection, schema: str, table: str, preview_rows: int = 5
 ) -> dict[str, Any]:
@@ -70,7 +65,7 @@ def table_metadata(
         "dagster/row_count": connection.execute(f"select count(*) from {name}").fetchone()[0],
         "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(row[0], row[1]) for row in columns]),
         "preview": dg.MetadataValue.md(
-            _markdown_preview(connection.execute(f"select * from {name} limit ?", [int(preview_rows)]).pl())
+            markdown_preview(connection.execute(f"select * from {name} limit ?", [int(preview_rows)]).pl())
         ),
     }
 
