@@ -1,9 +1,11 @@
-# The Jump lakehouse: Dagster UI and daemon, with the locked dependencies and a prepared dbt manifest.
+# The Jump lakehouse: Dagster UI and daemon (or the dashboard), with the locked dependencies and a prepared
+# dbt manifest.
 #
 # !! SECURITY: the Dagster UI has NO authentication. Anyone who reaches port 3000 can launch,
 # !! cancel and wipe runs and read every table. Publish it on loopback only:
 # !!     docker run -p 127.0.0.1:3000:3000 -v "$PWD/data:/app/data" jump-platform
 # !! and put an authenticating reverse proxy in front of it before opening it to anyone else.
+# !! The same goes for the dashboard (port 8501), which shows every mart to whoever reaches it.
 FROM python:3.11-slim
 
 ENV UV_COMPILE_BYTECODE=1 \
@@ -41,7 +43,10 @@ ENV DBT_TARGET_PATH=/app/.dagster_home/dbt/target \
 
 USER jump
 VOLUME ["/app/data"]
-EXPOSE 3000
+# 3000: the Dagster UI. 8501: the dashboard, served by the same image instead of the UI with
+#   docker run -p 127.0.0.1:8501:8501 -v "$PWD/data:/app/data" jump-platform \
+#       python -m jump_platform.dashboard --host 0.0.0.0
+EXPOSE 3000 8501
 # The UI and the daemon (schedules, sensors, automation) as two processes; the container stops when
 # either does. Not `dagster dev`: under it dagster-dbt re-parses the project into dbt_project/target/,
 # which the runtime user may not write. The UI listens on all interfaces of the container and is

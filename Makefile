@@ -11,17 +11,21 @@ UV := $(TOOLS)/bin/uv
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 SCHEMA ?= marts
+SCALES ?= 1,200,2000
+# `make query` opens the published lakehouse; LAKEHOUSE=build opens the build a run left (a failed one).
+LAKEHOUSE ?= published
 
 export UV_COMPILE_BYTECODE := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export JUMP_DATA_DIR ?= $(CURDIR)/data
 export JUMP_DUCKDB_PATH ?= $(JUMP_DATA_DIR)/lakehouse/lakehouse.duckdb
+export JUMP_DASHBOARD_PORT ?= 8501
 
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
 
-.PHONY: help install prepare run extract load transform export test dev query docs bench bench-engines clean
+.PHONY: help install prepare run extract load transform export rollback test dev query docs dashboard postgres postgres-stop sync bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,8 +40,11 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed ## Install uv and the locked dependencies into .venv
 
+# Parsed with the build path runs give dbt (see defs/transform/assets.py: dbt_environment), so that
+# their first dbt call parses the project partially too.
 $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
-	$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+	JUMP_BUILD_DUCKDB_PATH=$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)) \
+		$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
@@ -61,6 +68,9 @@ transform: prepare ## Build the dbt models: staging, intermediate, marts
 export: prepare ## Rewrite the CSV exports in data/exports/
 	$(PY) -m jump_platform.cli run export
 
+rollback: install ## Put the previously published lakehouse (and its exports) back
+	$(PY) -m jump_platform.cli rollback
+
 test: prepare ## Run the test suite
 	$(VENV)/bin/pytest
 
@@ -68,24 +78,41 @@ dev: prepare ## Start the Dagster UI and daemon on http://127.0.0.1:3000
 	# dagster-dbt re-parses the dbt project under `dagster dev` with the `dbt` found on PATH.
 	PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-query: install ## Open a read-only SQL shell on the lakehouse (SCHEMA=marts by default)
-	@test -f $(JUMP_DUCKDB_PATH) || { echo "No lakehouse at $(JUMP_DUCKDB_PATH): run 'make run' first."; exit 1; }
-	$(VENV)/bin/duckdb -readonly $(JUMP_DUCKDB_PATH) -cmd "use $(SCHEMA); show tables;"
+QUERIED = $(if $(filter build,$(LAKEHOUSE)),$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)),$(JUMP_DUCKDB_PATH))
+
+# Read-only: any number of shells may stay open, and runs never wait for them (they write a build copy).
+query: install ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
+	@test -f $(QUERIED) || { echo "No lakehouse at $(QUERIED): run 'make run' first."; exit 1; }
+	$(VENV)/bin/duckdb -readonly $(QUERIED) -cmd "set memory_limit = '$(or $(JUMP_DUCKDB_MEMORY_LIMIT),1GB)'; use $(SCHEMA); show tables;"
 
 # Without a lakehouse yet (fresh clone), the docs are generated against an empty in-memory DuckDB:
 # every model, column and description shows, only the table statistics are missing.
+# With a lakehouse, dbt reads the published file through the profile's `published` target, read-only.
 docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080
 	@test -f $(JUMP_DUCKDB_PATH) || echo "No lakehouse at $(JUMP_DUCKDB_PATH) yet: docs without table statistics ('make run' builds it)."
-	cd dbt_project && JUMP_DUCKDB_PATH="$$(test -f $(JUMP_DUCKDB_PATH) && echo $(JUMP_DUCKDB_PATH) || echo :memory:)" \
-		$(VENV)/bin/dbt docs generate --profiles-dir .
+	cd dbt_project && if test -f $(JUMP_DUCKDB_PATH); then \
+		$(VENV)/bin/dbt docs generate --profiles-dir . --target published; \
+	else JUMP_BUILD_DUCKDB_PATH=:memory: $(VENV)/bin/dbt docs generate --profiles-dir .; fi
 	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
 
-bench: prepare ## Benchmark generation and load at 1M and 10M invoices, then `make run` on each warehouse
-	$(PY) -m jump_platform.bench
-	$(PY) -m jump_platform.bench_engines $(if $(SCALES),--scales $(SCALES))
+# The dashboard reads its own copy of the marts (the dashboard/marts asset, written by `make run`);
+# a lakehouse newer than the copy, or no copy at all, gets the copy refreshed first.
+dashboard: prepare ## Serve the dashboard on http://127.0.0.1:8501 (JUMP_DASHBOARD_PORT)
+	@test -f $(JUMP_DUCKDB_PATH) || { echo "No lakehouse at $(JUMP_DUCKDB_PATH): run 'make run' first."; exit 1; }
+	$(PY) -m jump_platform.dashboard --refresh
 
-bench-engines: prepare ## `make run` on DuckDB, PostgreSQL and Spark: wall time and peak memory (SCALES="1 200")
-	$(PY) -m jump_platform.bench_engines $(if $(SCALES),--scales $(SCALES))
+postgres: install ## Start a throwaway PostgreSQL (the CRM) on 127.0.0.1:55432, in data/postgres/
+	$(PY) -m jump_platform.postgres start
 
-clean: ## Remove data/ (the lakehouse, extracts and exports)
+postgres-stop: install ## Stop the PostgreSQL of `make postgres`
+	$(PY) -m jump_platform.postgres stop
+
+sync: prepare ## Run the reverse ETL syncs: the CRM (PostgreSQL) and finance's KPI endpoint
+	$(PY) -m jump_platform.reverse_etl
+
+bench: prepare ## Time every step of a run at several scales (SCALES=1,200,2000: demo, ~1M, ~10M invoices)
+	$(PY) -m jump_platform.bench --scales $(SCALES) $(if $(RUNS),--runs $(RUNS))
+
+clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `make postgres`)
+	@if [ -x $(PY) ] && [ -d data/postgres ]; then $(PY) -m jump_platform.postgres stop; fi
 	rm -rf data

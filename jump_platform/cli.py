@@ -2,10 +2,11 @@
 
     python -m jump_platform.cli run refresh      # make run
     python -m jump_platform.cli run load         # make load
+    python -m jump_platform.cli rollback         # make rollback
 
-Runs execute in process (DuckDB has one writer) on the Dagster instance of `DAGSTER_HOME`, so
-they show in the UI's run history too. The exit status is non-zero when a step or a blocking
-check failed, or when the run gave up waiting for another run to finish with the lakehouse.
+Runs execute in process on the Dagster instance of `DAGSTER_HOME`, so they show in the UI's run
+history too. The exit status is 1 when a step or a blocking check failed, or when the run gave up
+waiting for another run to finish with the lakehouse; 2 when a setting is invalid (nothing runs).
 
 A run first takes its turn on the lakehouse (see `jump_platform.runs`): it waits, saying so on
 stderr, while another run holds it (up to `JUMP_LOCK_TIMEOUT`), then marks failed the runs of this
@@ -35,13 +36,23 @@ class RunSummary:
     skipped_steps: list[str] = field(default_factory=list)
     # Why the run failed, when it failed outside any step (a resource, the executor).
     run_failure: str | None = None
+    # The publish of the run's build, when its job has one: what it published, or why it did not.
+    publishes: bool = False
+    published: dict[str, object] | None = None
+    not_published: str | None = None
+    # Why the run's build failed its audit (then kept for inspection), from the build's state.
+    build_failure: str | None = None
 
     @classmethod
     def from_events(cls, events: list[dg.DagsterEvent]) -> RunSummary:
+        from jump_platform.defs.lakehouse.assets import PUBLISHED
+
         summary = cls()
         for event in events:
             if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
                 materialization = event.step_materialization_data.materialization
+                if materialization.asset_key == PUBLISHED:
+                    summary.published = {key: value.value for key, value in materialization.metadata.items()}
                 row_count = materialization.metadata.get("dagster/row_count")
                 summary.materialized[materialization.asset_key.to_user_string()] = (
                     row_count.value if row_count is not None else None
@@ -74,6 +85,10 @@ class RunSummary:
                 summary.skipped_steps.append(event.step_key or "?")
             elif event.event_type == dg.DagsterEventType.RUN_FAILURE:
                 summary.run_failure = event.message or "the run failed"
+            elif event.event_type == dg.DagsterEventType.ASSET_OBSERVATION:
+                observation = event.asset_observation_data.asset_observation
+                if observation.asset_key == PUBLISHED and "not_published" in observation.metadata:
+                    summary.not_published = observation.metadata["not_published"].value
         return summary
 
     @property
@@ -103,8 +118,35 @@ class RunSummary:
             lines.append(f"  run failed: {self.run_failure}")
         if self.skipped_steps:
             lines.append(f"  skipped because upstream failed: {', '.join(sorted(self.skipped_steps))}")
-        lines += ["", f"Lakehouse: {settings.warehouse_location()}", f"Exports:   {settings.exports_dir()}"]
+        lines += ["", *self._publish_lines()]
+        lines += [f"Lakehouse: {settings.warehouse_location()}", f"Exports:   {settings.exports_dir()}"]
         return "\n".join(lines)
+
+    def _publish_lines(self) -> list[str]:
+        if self.published:
+            p = self.published
+            return [
+                f"Published snapshot {p['snapshot_id']} ({p['size_mib']} MiB, {p['table_count']} tables, "
+                f"in {p['publish_seconds']} s): readers see it from their next connection.",
+                "",
+            ]
+        if not self.publishes:
+            return []
+        if not self.ok:
+            lines = ["Nothing was published: the lakehouse and the exports people read are as they were."]
+            if self.build_failure:
+                lines += [
+                    f"The build failed its audit: {self.build_failure}.",
+                    "It stays as it is until the next run, to inspect: make query LAKEHOUSE=build",
+                    f"The files loaded into it are in {settings.landing_dir() / '_rejected'}/, with that reason.",
+                ]
+            return [*lines, ""]
+        if self.not_published:
+            lines = [f"Not published: {self.not_published}."]
+            if "not rebuilt" in self.not_published:
+                lines.append("The build keeps it; a run rebuilding what follows publishes it (make transform export, or make run).")
+            return [*lines, ""]
+        return []
 
 
 def say(message: str) -> None:
@@ -117,7 +159,10 @@ def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterI
 
     Raises `runs.LakehouseBusy` when another run kept the lakehouse past `JUMP_LOCK_TIMEOUT`.
     """
+    from jump_platform.defs.lakehouse.assets import PUBLISHED
     from jump_platform.definitions import build_defs
+    from jump_platform.lakehouse import Layout
+    from jump_platform.lakehouse.build import FAILED, BuildState
 
     job = build_defs().resolve_job_def(job_name)
     instance = instance or (dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral())
@@ -134,7 +179,31 @@ def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterI
             tags=runs.this_process_tags(),
             run_config={**quiet, **(run_config or {})},
         )
-    return RunSummary.from_events(result.all_events)
+    summary = RunSummary.from_events(result.all_events)
+    summary.publishes = PUBLISHED in job.asset_layer.executable_asset_keys
+    state = BuildState.load(Layout.from_settings())
+    if state and state.status == FAILED and state.run_id == result.run_id:
+        summary.build_failure = state.failure
+    return summary
+
+
+def rollback() -> int:
+    """Put the previously published snapshot back (`make rollback`), in a turn on the lakehouse:
+    never in the middle of a run's publish."""
+    from jump_platform.lakehouse import Layout, snapshots
+
+    layout = Layout.from_settings()
+    try:
+        with runs.lakehouse_turn(None, "make-rollback", "rollback", say=say):
+            left, back = snapshots.rollback(layout)
+    except (runs.LakehouseBusy, LookupError) as error:
+        say(f"Not rolled back: {error}")
+        return 1
+    snapshot = snapshots.read_snapshot(layout, back)
+    when = f", published {snapshot.published_at} by run {snapshot.run_id}" if snapshot else ""
+    print(f"Rolled back: {layout.published} is snapshot {back} again{when}, and {layout.exports} holds its exports.")
+    print(f"Snapshot {left} was dropped; the next run starts its build from {back}.")
+    return 0
 
 
 def _has_dagster_home() -> bool:
@@ -146,7 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a job and print its summary")
     run.add_argument("job", choices=["extract", "load", "transform", "export", "refresh"])
+    commands.add_parser("rollback", help="put the previously published snapshot back")
     args = parser.parse_args(argv)
+    # Settings first: a bad value stops here, in one line each, before anything is loaded or written.
+    errors = settings.validate()
+    if errors:
+        print("\n".join(str(error) for error in errors), file=sys.stderr)
+        return 2
+    if args.command == "rollback":
+        return rollback()
     try:
         summary = run_job(args.job)
     except runs.LakehouseBusy as busy:

@@ -8,13 +8,17 @@ write runs in one transaction, so a failed write leaves the previous table intac
 - an output whose runtime metadata says `write_mode: append` appends its rows (incremental
   deliveries of the landing zone); an append never changes the table's columns: a column the
   table does not have is refused.
-An output may be a polars DataFrame or `TableBatches`, DataFrames written one after the other in
-the same transaction, for tables larger than memory. Reading back is `DuckDBPolarsIOManager`'s own.
+An output may be a polars DataFrame, `TableBatches` (DataFrames written one after the other in
+the same transaction, for tables larger than memory) or `TableParts`: parts DuckDB reads itself
+(`FileScan`, a query over files of the landing zone, `read_csv` / `read_parquet`) or DataFrame
+batches, written straight into the table in one transaction. Reading back is
+`DuckDBPolarsIOManager`'s own.
 
-Security: the data reaches DuckDB as Arrow, so the writing connection needs no file access. It is
-opened with external access off and its configuration locked (`LOCKED_DOWN`): SQL that slipped
-through could neither read nor write a file, nor turn that back on. Every schema, table and
-column name is quoted (`jump_platform.sql`).
+Security: DataFrames reach DuckDB as Arrow; files are read by DuckDB under `readable_directories`
+(the landing zone) only. The writing connection has external access off otherwise and its
+configuration locked (`LOCKED_DOWN`): SQL that slipped through could neither read nor write
+another file, nor turn that back on. Every schema, table and column name is quoted
+(`jump_platform.sql`).
 """
 
 from __future__ import annotations
@@ -32,16 +36,16 @@ from dagster._utils.backoff import backoff
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
+from pydantic import Field
+
+from jump_platform import settings
 
 from jump_platform.sql import qualified, quote_identifier, short_repr
-from jump_platform.warehouses.base import markdown_preview
 
 APPEND = "append"
-# Settings of the connection that writes: no file access beyond the database (and its spill
-# files), then the configuration locked, so no statement can turn it back on.
-# NOTE: a loader that reads the landing zone with DuckDB itself (read_csv) would need file access:
-# use `allowed_directories` limited to the claimed batch folder instead of switching it off, and
-# keep `lock_configuration` last.
+# Settings of the connection that writes, applied once it is open (`allowed_directories` cannot
+# be set before): no file access beyond the database, its spill files and the directories it may
+# read (`readable_directories`), then the configuration locked, so no statement can turn it back on.
 LOCKED_DOWN: dict[str, Any] = {"enable_external_access": False, "lock_configuration": True}
 
 
@@ -55,6 +59,30 @@ class TableBatches:
     batches: Iterable[pl.DataFrame]
 
 
+@dataclass(frozen=True)
+class FileScan:
+    """A query DuckDB runs itself on files (`read_csv`, `read_parquet`), with its parameters; the
+    writing connection may read files under the IO manager's `readable_directories` only."""
+
+    query: str
+    parameters: Sequence[object] = ()
+
+
+@dataclass(frozen=True)
+class TableParts:
+    """A table written from parts, one after the other in one transaction: `FileScan`s, which
+    DuckDB reads straight into the table, or iterables of DataFrames (as Arrow). No row of a file
+    passes through Python. The parts are iterated once, inside the write's transaction."""
+
+    parts: Iterable[FileScan | Iterable[pl.DataFrame]]
+
+
+def _markdown_preview(frame: pl.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * frame.width + "\n"
+    rows = ("| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in frame.iter_rows())
+    return header + "\n".join(rows)
+
+
 def table_metadata(
     connection: duckdb.DuckDBPyConnection, schema: str, table: str, preview_rows: int = 5
 ) -> dict[str, Any]:
@@ -65,7 +93,7 @@ def table_metadata(
         "dagster/row_count": connection.execute(f"select count(*) from {name}").fetchone()[0],
         "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(row[0], row[1]) for row in columns]),
         "preview": dg.MetadataValue.md(
-            markdown_preview(connection.execute(f"select * from {name} limit ?", [int(preview_rows)]).pl())
+            _markdown_preview(connection.execute(f"select * from {name} limit ?", [int(preview_rows)]).pl())
         ),
     }
 
@@ -74,25 +102,29 @@ class SchemaChangeError(ValueError):
     """An append that would change a table's columns."""
 
 
-def _columns(connection: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
-    return [row[0] for row in connection.execute(f"describe {relation}").fetchall()]
+def _columns(connection: duckdb.DuckDBPyConnection, relation: str, parameters: Sequence[object] = ()) -> list[str]:
+    return [row[0] for row in connection.execute(f"describe select * from {relation}", list(parameters)).fetchall()]
 
 
-def _replace_or_append(connection: duckdb.DuckDBPyConnection, name: str, source: str, replace: bool) -> None:
-    """Fill table `name` from relation `source` (both already quoted): replace it, or insert by
-    column name. An append never adds a column: one the table does not have is refused."""
+def _replace_or_append(
+    connection: duckdb.DuckDBPyConnection, name: str, source: str, replace: bool, parameters: Sequence[object] = ()
+) -> None:
+    """Fill table `name` from relation `source` (both already quoted; `source` may be a subquery
+    with `parameters`): replace it, or insert by column name. An append never adds a column: one
+    the table does not have is refused."""
+    parameters = list(parameters)
     if replace:
-        connection.execute(f"create or replace table {name} as select * from {source}")
+        connection.execute(f"create or replace table {name} as select * from {source}", parameters)
         return
-    connection.execute(f"create table if not exists {name} as select * from {source} limit 0")
+    connection.execute(f"create table if not exists {name} as select * from {source} limit 0", parameters)
     existing = _columns(connection, name)
-    new = [column for column in _columns(connection, source) if column not in existing]
+    new = [column for column in _columns(connection, source, parameters) if column not in existing]
     if new:
         raise SchemaChangeError(
             f"{name}: an append cannot add column(s) {', '.join(map(short_repr, new))}; "
             f"the table has {', '.join(existing)}"
         )
-    connection.execute(f"insert into {name} by name select * from {source}")
+    connection.execute(f"insert into {name} by name select * from {source}", parameters)
 
 
 def write_batches(connection: duckdb.DuckDBPyConnection, name: str, batches: Iterable[pl.DataFrame], replace: bool) -> int:
@@ -105,6 +137,27 @@ def write_batches(connection: duckdb.DuckDBPyConnection, name: str, batches: Ite
         connection.unregister("_incoming")
         rows += batch.height
     return rows
+
+
+def write_parts(
+    connection: duckdb.DuckDBPyConnection, schema: str, table: str, parts: Iterable[FileScan | Iterable[pl.DataFrame]], replace: bool
+) -> int:
+    """Write parts to a table in the open transaction, the first replacing it if `replace`; returns
+    the rows written. A `FileScan` goes straight from the files into the table (DuckDB writes the
+    row groups of a large insert to the database file as they fill, so memory stays bounded)."""
+    name = qualified(schema, table)
+    exists = _table_exists(connection, schema, table)
+    before = 0 if replace or not exists else connection.execute(f"select count(*) from {name}").fetchone()[0]
+    for index, part in enumerate(parts):
+        first = replace and index == 0
+        if isinstance(part, FileScan):
+            # One statement from the files to the table: DuckDB streams it, nothing is materialized.
+            _replace_or_append(connection, name, f"({part.query})", replace=first, parameters=part.parameters)
+        else:
+            write_batches(connection, name, part, replace=first)
+    if not _table_exists(connection, schema, table):
+        return 0
+    return connection.execute(f"select count(*) from {name}").fetchone()[0] - before
 
 
 SCRATCH_SCHEMA = "_loading"
@@ -145,35 +198,37 @@ def write_batches_bounded(
     return rows
 
 
-def _table_exists(connection: duckdb.DuckDBPyConnection, table_slice: TableSlice) -> bool:
+def _table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
         connection.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [table_slice.schema, table_slice.table],
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
         ).fetchone()[0]
     )
 
 
 class AtomicDuckDbClient(DuckDbClient):
-    """DuckDbClient whose connection wraps the whole write in one transaction."""
+    """DuckDbClient whose connection wraps the whole write in one transaction, and may read files
+    under `readable_directories` only."""
 
-    @staticmethod
+    def __init__(self, readable_directories: Sequence[str] = ()) -> None:
+        self.readable_directories = [str(Path(directory).resolve()) for directory in readable_directories]
+
     @contextmanager
-    def connect(context, table_slice) -> Iterator[duckdb.DuckDBPyConnection]:  # noqa: ANN001 (Dagster's signature)
+    def connect(self, context, table_slice) -> Iterator[duckdb.DuckDBPyConnection]:  # noqa: ANN001 (Dagster's signature)
         database = context.resource_config["database"]
         Path(database).parent.mkdir(parents=True, exist_ok=True)
         # Another process may hold the file: retry for a while, as DuckDbClient does.
         connection = backoff(
             fn=duckdb.connect,
             retry_on=(RuntimeError, duckdb.IOException),
-            kwargs={
-                "database": database,
-                "read_only": False,
-                "config": {**context.resource_config["connection_config"], **LOCKED_DOWN},
-            },
+            kwargs={"database": database, "read_only": False, "config": context.resource_config["connection_config"]},
             max_retries=10,
         )
         try:
+            connection.execute("set allowed_directories = ?", [self.readable_directories])
+            for setting, value in LOCKED_DOWN.items():
+                # Names from the constant above; `lock_configuration` last.
+                connection.execute(f"set {setting} = {str(value).lower()}")
             connection.begin()
             try:
                 yield connection
@@ -187,13 +242,19 @@ class AtomicDuckDbClient(DuckDbClient):
     @staticmethod
     def delete_table_slice(context: dg.OutputContext, table_slice: TableSlice, connection) -> None:  # noqa: ANN001
         # Unpartitioned tables are replaced whole by the type handler; appends delete nothing.
-        if table_slice.partition_dimensions and _table_exists(connection, table_slice):
+        if table_slice.partition_dimensions and _table_exists(connection, table_slice.schema, table_slice.table):
             DuckDbClient.delete_table_slice(context, table_slice, connection)
 
 
 def _write_mode(context: dg.OutputContext) -> str:
     mode = context.output_metadata.get("write_mode")
     return getattr(mode, "value", mode) or "replace"
+
+
+def _written(context: dg.OutputContext, table_slice: TableSlice, connection, rows: int) -> Mapping[str, Any]:  # noqa: ANN001
+    """The metadata of a write: the table's, the rows written and how."""
+    metadata = table_metadata(connection, table_slice.schema, table_slice.table)
+    return {**metadata, "rows_written": rows, "write_mode": _write_mode(context)}
 
 
 class AtomicPolarsTypeHandler(DuckDBPolarsTypeHandler):
@@ -204,8 +265,7 @@ class AtomicPolarsTypeHandler(DuckDBPolarsTypeHandler):
         append = _write_mode(context) == APPEND
         # A partitioned output's old rows were deleted by the client: insert the slice.
         written = write_batches(connection, name, [obj], replace=not (append or table_slice.partition_dimensions))
-        metadata = table_metadata(connection, table_slice.schema, table_slice.table)
-        return {**metadata, "rows_written": written, "write_mode": _write_mode(context)}
+        return _written(context, table_slice, connection, written)
 
 
 class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
@@ -214,8 +274,7 @@ class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
     ) -> Mapping[str, Any]:  # noqa: ANN001
         replace = _write_mode(context) != APPEND
         written = write_batches_bounded(connection, table_slice.schema, table_slice.table, obj.batches, replace)
-        metadata = table_metadata(connection, table_slice.schema, table_slice.table)
-        return {**metadata, "rows_written": written, "write_mode": _write_mode(context)}
+        return _written(context, table_slice, connection, written)
 
     def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> TableBatches:  # noqa: ANN001
         frame = DuckDBPolarsTypeHandler().load_input(context, table_slice, connection)
@@ -226,16 +285,37 @@ class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
         return [TableBatches]
 
 
+class AtomicPartsTypeHandler(DbTypeHandler[TableParts]):
+    def handle_output(
+        self, context: dg.OutputContext, table_slice: TableSlice, obj: TableParts, connection
+    ) -> Mapping[str, Any]:  # noqa: ANN001
+        replace = _write_mode(context) != APPEND
+        written = write_parts(connection, table_slice.schema, table_slice.table, obj.parts, replace)
+        return _written(context, table_slice, connection, written)
+
+    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> TableParts:  # noqa: ANN001
+        return TableParts([[DuckDBPolarsTypeHandler().load_input(context, table_slice, connection)]])
+
+    @property
+    def supported_types(self) -> Sequence[type]:
+        return [TableParts]
+
+
 class LakehouseIOManager(DuckDBPolarsIOManager):
-    """Stores polars DataFrames in the lakehouse, one transaction per write."""
+    """Stores polars DataFrames and DuckDB file scans in the lakehouse, one transaction per write."""
+
+    readable_directories: list[str] = Field(
+        default_factory=lambda: [str(settings.landing_dir())],
+        description="Directories whose files the writing connection may read: the landing zone (JUMP_DATA_DIR/sources).",
+    )
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        return [AtomicPolarsTypeHandler(), AtomicBatchesTypeHandler()]
+        return [AtomicPolarsTypeHandler(), AtomicBatchesTypeHandler(), AtomicPartsTypeHandler()]
 
     def create_io_manager(self, context) -> DbIOManager:  # noqa: ANN001
         return DbIOManager(
-            db_client=AtomicDuckDbClient(),
+            db_client=AtomicDuckDbClient(self.readable_directories),
             database=self.database,
             schema=self.schema_,
             type_handlers=self.type_handlers(),

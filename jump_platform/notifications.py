@@ -179,9 +179,10 @@ def notifications_log_path() -> Path:
     return settings.data_dir() / LOG_FILE_NAME
 
 
-def check_webhook_url(url: str) -> None:
+def check_webhook_url(url: str, setting: str = "JUMP_NOTIFY_WEBHOOK") -> None:
     """Refuse a webhook URL that would send the message (and its token) in clear over a network:
-    only `https://`, or `http://` to a loopback address, is accepted. The error never quotes the URL."""
+    only `https://`, or `http://` to a loopback address, is accepted. The error names the `setting`
+    the URL came from, never the URL."""
     parsed = urllib.parse.urlsplit(url)
     host = parsed.hostname or ""
     if parsed.scheme == "https" and host:
@@ -194,10 +195,10 @@ def check_webhook_url(url: str) -> None:
         if loopback:
             return
         raise ValueError(
-            "JUMP_NOTIFY_WEBHOOK must be https:// (http:// is accepted to a loopback address only, such as 127.0.0.1)"
+            f"{setting} must be https:// (http:// is accepted to a loopback address only, such as 127.0.0.1)"
         )
     raise ValueError(
-        f"JUMP_NOTIFY_WEBHOOK must be an https:// URL (or http:// to a loopback address), found scheme {parsed.scheme!r}"
+        f"{setting} must be an https:// URL (or http:// to a loopback address), found scheme {parsed.scheme!r}"
         + ("" if host else " without a host")
     )
 

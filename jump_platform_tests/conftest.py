@@ -1,6 +1,8 @@
 """Shared fixtures: every test that writes gets its own data folder and lakehouse file."""
 
 import datetime as dt
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -9,12 +11,20 @@ import pytest
 AS_OF = dt.date(2026, 11, 21)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def default_warehouse() -> Iterator[None]:
+    """Every test runs on the default engine, DuckDB, whatever the shell's JUMP_WAREHOUSE says (the
+    CLI's subprocesses too); the engine tests set theirs."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("JUMP_WAREHOUSE", "duckdb")
+        yield
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the platform at a fresh data folder (landing zone, lakehouse, exports)."""
     monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("JUMP_DUCKDB_PATH", raising=False)
-    monkeypatch.setenv("JUMP_WAREHOUSE", "duckdb")
     monkeypatch.setenv("JUMP_AS_OF", AS_OF.isoformat())
     monkeypatch.setenv("JUMP_SEED", "42")
     monkeypatch.delenv("JUMP_ANOMALIES", raising=False)
@@ -33,10 +43,12 @@ def build_lakehouse(tmp_path_factory: pytest.TempPathFactory, name: str, anomali
     with pytest.MonkeyPatch.context() as env:
         env.setenv("JUMP_DATA_DIR", str(data))
         env.delenv("JUMP_DUCKDB_PATH", raising=False)
-        env.setenv("JUMP_WAREHOUSE", "duckdb")
         env.setenv("JUMP_AS_OF", AS_OF.isoformat())
         env.setenv("JUMP_SEED", "42")
         env.setenv("JUMP_ANOMALIES", anomalies)
+        # the reverse ETL syncs stay skipped: no CRM database nor finance endpoint
+        env.delenv("JUMP_CRM_POSTGRES_URL", raising=False)
+        env.delenv("JUMP_KPI_ENDPOINT_URL", raising=False)
         env.delenv("JUMP_SCALE", raising=False)
         summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
     assert summary.ok, summary.render("refresh")
@@ -57,3 +69,19 @@ def lakehouse_with_empty_month(tmp_path_factory: pytest.TempPathFactory) -> Path
     """Like `lakehouse`, from the same generated data with one month emptied of its invoices
     (`JUMP_ANOMALIES=empty_month`). Read-only too."""
     return build_lakehouse(tmp_path_factory, "lakehouse_empty_month", anomalies="empty_month")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster (Debian's binaries) on a free port of 127.0.0.1, for the session.
+
+    Its folder is made with `tempfile` rather than pytest's tmp_path, whose parents the server's user
+    (`postgres`, when the tests run as root) cannot enter.
+    """
+    from jump_platform.postgres import LocalCluster, free_port
+
+    cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="jump-postgres-")))
+    try:
+        yield cluster.start(free_port())
+    finally:
+        cluster.remove()

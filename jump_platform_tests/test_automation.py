@@ -20,7 +20,9 @@ from jump_platform.definitions import build_defs, defs
 from jump_platform.defs.as_of import AS_OF_TAG
 from jump_platform.defs.automation.schedules import daily_refresh_schedule, monthly_invoices_schedule
 from jump_platform.defs.automation.sensors import DELIVERED_TABLES_TAG, landing_zone_sensor
-from jump_platform.defs.exports.assets import analysis_exports
+from jump_platform.defs.exports.assets import csv_exports
+from jump_platform.defs.lakehouse.assets import published_lakehouse
+from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.sources.assets import demo_extracts, demo_invoices_by_month, load_sources
 from jump_platform.defs.sources.checks import source_checks
@@ -178,7 +180,7 @@ def test_with_real_extracts_the_daily_schedule_never_runs_the_generator() -> Non
     job = defs.resolve_job_def(schedule.job_name)
     graph = defs.resolve_asset_graph()
     groups = {graph.get(key).group_name for key in job.asset_layer.executable_asset_keys}
-    assert groups == {"staging", "intermediate", "marts", "exports"}
+    assert groups == {"staging", "intermediate", "marts", "exports", "lakehouse", "dashboard", "reverse_etl"}
     request = _schedule_tick(schedule, dt.datetime(2026, 3, 2, 5, 0, tzinfo=dt.UTC))
     assert request.tags[AS_OF_TAG] == "2026-03-02"
     monthly = _schedule_tick(monthly_invoices_schedule("extracts"), dt.datetime(2026, 3, 1, 4, 0, tzinfo=dt.UTC))
@@ -255,7 +257,8 @@ def test_a_snapshot_then_an_increment_loaded_twice_then_corrected_leave_one_row_
     drop(root, "app/invoices/2026-10-fix.csv", INVOICES_HEADER + f"{uid(3)},{CONTRACT},{CLIENT},JMP00003,333.00,2026-10-03\n")
     _load(instance, stage=True)
 
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+    # Read in the build: these loads do not rebuild every model downstream, so nothing is published.
+    with duckdb.connect(str(settings.build_duckdb_path()), read_only=True) as con:
         delivered = con.sql("select count(*) from sources.app__invoices").fetchone()[0]
         staged = con.sql(
             "select invoice_id, cast(amount as varchar), issue_date from staging.app__invoices order by invoice_id"
@@ -270,7 +273,7 @@ def test_a_snapshot_then_an_increment_loaded_twice_then_corrected_leave_one_row_
     # A second snapshot replaces everything delivered before (staging is a view on it).
     drop(root, "app/invoices.csv", INVOICES_HEADER + f"{uid(9)},{CONTRACT},{CLIENT},JMP00009,9.00,2026-11-01\n")
     _load(instance)
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+    with duckdb.connect(str(settings.build_duckdb_path()), read_only=True) as con:
         assert con.sql("select invoice_id from staging.app__invoices").fetchall() == [(uid(9),)]
 
 
@@ -307,9 +310,13 @@ def test_a_full_backfill_of_the_monthly_invoices_gives_the_same_marts_as_one_unp
     assert materializations[0].materialization.metadata["months_written"].value > 90
     assert len(list((root / "app" / "invoices").glob("*.csv"))) > 90
     result = dg.materialize(
-        [load_sources, jump_dbt_models, analysis_exports], resources=resources, tags=tags, instance=instance
+        [load_sources, jump_dbt_models, csv_exports, published_lakehouse],
+        resources=resources,
+        tags=tags,
+        instance=instance,
     )
     assert result.success
+    assert published_lakehouse.key in {e.asset_key for e in result.get_asset_materialization_events()}
 
     unpartitioned = lakehouse / "lakehouse" / "lakehouse.duckdb"
     with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
@@ -382,9 +389,11 @@ def test_models_and_exports_downstream_of_an_updated_source_are_requested() -> N
 # --- one writer at a time ---------------------------------------------------------------------
 
 
-def test_every_step_opening_the_lakehouse_is_in_the_lakehouse_pool() -> None:
-    for assets_def in (load_sources, jump_dbt_models, analysis_exports, *source_checks, *mart_checks):
+def test_every_step_opening_the_lakehouse_goes_through_the_build_and_is_in_the_lakehouse_pool() -> None:
+    for assets_def in (load_sources, jump_dbt_models, csv_exports, published_lakehouse, *source_checks, *mart_checks):
+        assert "warehouse" in assets_def.required_resource_keys, assets_def.node_def.name
         assert assets_def.node_def.pool == "lakehouse", assets_def.node_def.name
+    assert isinstance(defs.resources["warehouse"], LakehouseBuild)
 
 
 def test_the_instance_runs_one_run_and_one_lakehouse_step_at_a_time(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from jump_platform.files import write_csv_atomically
+from jump_platform.files import write_table_atomically
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.generator import GeneratorParams, generate_tables
 from jump_platform_tests.conftest import AS_OF
@@ -42,6 +42,7 @@ IN_FLIGHT = [
 LAST_ASSETS = [
     dg.AssetKey(["marts", "kpi__monthly_turnover"]),
     dg.AssetKey(["exports", "turnovers_by_cohort_for_auditor"]),
+    dg.AssetKey(["dashboard", "marts"]),  # the dashboard follows the marts
 ]
 
 
@@ -56,7 +57,7 @@ def _previous_platform_extracts(folder: Path) -> dict[str, pl.DataFrame]:
     tables = generate_tables(GeneratorParams(seed=7, as_of=AS_OF, scale=0.05))
     for table, frame in tables.items():
         contract = CONTRACTS[table]
-        write_csv_atomically(frame, folder / contract.system / f"{contract.name}.csv")
+        write_table_atomically(frame, folder / contract.system / f"{contract.name}.csv")
     return tables
 
 

@@ -1,11 +1,14 @@
 """The demo generator respects the Jump business rules, is deterministic and never rewrites history."""
 
 import datetime as dt
+from decimal import Decimal
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from jump_platform.sources import generator
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.generator import GeneratorParams, generate_tables
 
@@ -137,3 +140,53 @@ def test_scale_multiplies_freelancers_clients_and_invoices() -> None:
     assert small["app__users"].height == 100
     assert small["app__clients"].height == 2
     assert 300 <= small["app__invoices"].height <= 700
+
+
+def test_freelancers_drawn_in_several_chunks_keep_every_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(generator, "FREELANCERS_PER_CHUNK", 150)
+    tables = generate_tables(GeneratorParams(seed=3, as_of=AS_OF, scale=0.5))
+
+    assert tables["app__users"].height == 500
+    for name, contract in CONTRACTS.items():
+        assert not tables[name].select(contract.primary_key).is_duplicated().any(), name
+    assert not tables["app__users"]["email"].is_duplicated().any()
+    # Every invoice names a contract of the cut timeline, drawn in whichever chunk.
+    assert tables["app__invoices"]["job_contract_id"].is_in(tables["app__job_contracts"]["id"].implode()).all()
+    assert tables["app__job_contracts"]["user_id"].is_in(tables["app__users"]["id"].implode()).all()
+    assert tables["app__invoices"]["reference"].str.slice(3).cast(pl.Int64).sort().to_list() == list(
+        range(1, tables["app__invoices"].height + 1)
+    )
+
+
+def test_an_address_taken_in_an_earlier_chunk_gets_the_next_number() -> None:
+    pools = generator.make_pools(GeneratorParams(seed=42, as_of=AS_OF))
+    addresses = generator.EmailAddresses(pools, pl.Series(["example.com"]))
+    same_name = (np.array([0, 0]), np.array([0, 0]), np.array([0, 0]))
+
+    first = addresses.hand_out(*same_name).to_list()
+    then = addresses.hand_out(*same_name).to_list()
+
+    local = f"{pools.first_parts[int(pools.first_part_of[0])]}.{pools.last_parts[int(pools.last_part_of[0])]}"
+    assert first + then == [f"{local}@example.com", f"{local}1@example.com", f"{local}2@example.com", f"{local}3@example.com"]
+
+
+def test_email_addresses_hold_only_ascii_letters_dots_and_digits(tables: dict[str, pl.DataFrame]) -> None:
+    emails = pl.concat([tables["app__users"]["email"], tables["crm__customers"]["email"]])
+    assert emails.str.contains(r"^[a-z]+\.[a-z]+[0-9]*@[a-z0-9.-]+$").all()
+
+
+def test_amounts_are_exact_cents() -> None:
+    cents = np.array([5_000, 250_001, 99, 123_456_789_012])
+    assert generator._amounts(cents).to_list() == [
+        Decimal("50.00"), Decimal("2500.01"), Decimal("0.99"), Decimal("1234567890.12")
+    ]
+
+
+def test_ids_of_rows_depend_only_on_the_seed_and_the_row_number() -> None:
+    params = GeneratorParams(seed=42, as_of=AS_OF)
+    all_ids = generator._counter_ids(params, "contracts", np.arange(10))
+    some_ids = generator._counter_ids(params, "contracts", np.array([7, 2]))
+    assert some_ids.to_list() == [all_ids[7], all_ids[2]]
+    assert all_ids.n_unique() == 10
+    other_table = generator._counter_ids(params, "users", np.arange(10))
+    assert not set(other_table) & set(all_ids)

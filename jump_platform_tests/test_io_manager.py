@@ -9,7 +9,15 @@ import duckdb
 import polars as pl
 import pytest
 
-from jump_platform.io_manager import APPEND, AtomicDuckDbClient, AtomicPolarsTypeHandler, LakehouseIOManager, TableBatches
+from jump_platform.io_manager import (
+    APPEND,
+    AtomicDuckDbClient,
+    AtomicPolarsTypeHandler,
+    FileScan,
+    LakehouseIOManager,
+    TableBatches,
+    TableParts,
+)
 
 ROWS = {"value": [1, 2]}
 
@@ -140,10 +148,14 @@ def test_a_hostile_column_name_runs_no_sql_and_changes_no_table(tmp_path: Path, 
 
 
 def test_the_writing_connection_can_neither_read_nor_write_files(tmp_path: Path) -> None:
-    """Even SQL that slipped through could not reach a file, nor unlock the configuration; the
-    data, which arrives as Arrow, is still written."""
+    """Even SQL that slipped through could not reach a file outside the readable directory (the
+    landing zone), nor write one, nor unlock the configuration; the data, which arrives as Arrow,
+    is still written, and a delivery in the landing zone can be read."""
     database, outside = tmp_path / "lake.duckdb", tmp_path / "outside.csv"
     outside.write_text("secret\n")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "delivery.csv").write_text("id\n1\n")
     assert _write(database, pl.DataFrame(ROWS)).success  # through the same locked-down connection
     context = SimpleNamespace(resource_config={"database": str(database), "connection_config": {"memory_limit": "1GB"}})
     attempts = [
@@ -153,11 +165,47 @@ def test_the_writing_connection_can_neither_read_nor_write_files(tmp_path: Path)
         "set enable_external_access = true",
         "set lock_configuration = false",
     ]
-    with AtomicDuckDbClient.connect(context, None) as connection:
+    with AtomicDuckDbClient([landing]).connect(context, None) as connection:
+        assert connection.execute("select * from read_csv(?)", [str(landing / "delivery.csv")]).fetchall() == [(1,)]
         for sql in attempts:
             with pytest.raises(duckdb.Error, match="disabled by config|configuration has been locked"):
                 connection.execute(sql)
             connection.rollback()  # the failed statement aborted the client's transaction
             connection.begin()
         assert connection.sql("select count(*) from sources.things").fetchone() == (2,)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lake.duckdb", "outside.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lake.duckdb", "landing", "outside.csv"]
+
+
+def _write_parts(database: Path, readable: Path, parts: list, write_mode: str = "replace") -> dg.ExecuteInProcessResult:  # noqa: ANN001
+    @dg.asset(key_prefix=["sources"], name="things")
+    def things() -> dg.Output[TableParts]:
+        return dg.Output(TableParts(parts), metadata={"write_mode": write_mode})
+
+    manager = LakehouseIOManager(database=str(database), readable_directories=[str(readable)])
+    return dg.materialize([things], resources={"io_manager": manager}, raise_on_error=False)
+
+
+def test_duckdb_reads_files_of_the_readable_directory_straight_into_the_table(tmp_path: Path) -> None:
+    database, landing = tmp_path / "lake.duckdb", tmp_path / "landing"
+    landing.mkdir()
+    (landing / "a.csv").write_text("value\n5\n6\n")
+    scan = FileScan("select cast(value as integer) as value from read_csv(?, header = true)", [str(landing / "a.csv")])
+
+    result = _write_parts(database, landing, [scan, [pl.DataFrame({"value": [7]}, schema={"value": pl.Int32})]])
+
+    assert result.success
+    assert _rows(database) == [(5,), (6,), (7,)]
+    [materialization] = result.asset_materializations_for_node("sources__things")
+    assert materialization.metadata["rows_written"].value == 3
+
+
+def test_a_file_outside_the_readable_directory_is_refused_and_the_table_stays(tmp_path: Path) -> None:
+    database, landing, outside = tmp_path / "lake.duckdb", tmp_path / "landing", tmp_path / "outside.csv"
+    landing.mkdir()
+    outside.write_text("value\n9\n")
+    assert _write(database, pl.DataFrame(ROWS)).success
+
+    result = _write_parts(database, landing, [FileScan("select * from read_csv(?, header = true)", [str(outside)])])
+
+    assert not result.success
+    assert _rows(database) == [(1,), (2,)]

@@ -119,6 +119,22 @@ def test_values_are_typed_by_the_contract(tmp_path: Path) -> None:
             id="a long bad value is cut",
         ),
         pytest.param(
+            INVOICES_HEADER + GOOD_INVOICE + f"{uid(2)},{CONTRACT},{CLIENT},JMP00002,10.005,2024-02-01\n",
+            "app/invoices.csv: line 3, column amount: expected a decimal number with at most 2 decimals, like 1234.50, "
+            "found '10.005'",
+            id="a third decimal, which a cast would round away",
+        ),
+        pytest.param(
+            INVOICES_HEADER + GOOD_INVOICE + f"{uid(2)},{CONTRACT},{CLIENT},JMP00002,10.00,2024-02-01,extra\n",
+            "app/invoices.csv: line 3: more values than the 6 columns of the header",
+            id="more values than columns",
+        ),
+        pytest.param(
+            INVOICES_HEADER + GOOD_INVOICE + f"{uid(2)},{CONTRACT},{CLIENT}\n",
+            "app/invoices.csv: line 3, column reference: expected a value (the column is not nullable), found an empty value",
+            id="fewer values than columns",
+        ),
+        pytest.param(
             (INVOICES_HEADER + GOOD_INVOICE).encode() + f"{uid(2)},{CONTRACT},{CLIENT},".encode() + b"JMP00002,1.00,2024-02-01,\xe9t\xe9\n",
             "app/invoices.csv: line 3: invalid UTF-8 byte b'\\xe9'; expected a UTF-8 encoded file",
             id="invalid utf-8",
@@ -161,9 +177,7 @@ def test_a_duplicated_column_is_refused(tmp_path: Path) -> None:
 def test_parquet_and_sqlite_extracts_are_read_like_csv(tmp_path: Path) -> None:
     import sqlite3
 
-    users = landing.validate(
-        pl.read_csv(USERS_CSV.encode(), infer_schema=False), landing.CONTRACTS["app__users"], "x", "line"
-    )
+    users = pl.read_csv(USERS_CSV.encode(), infer_schema=False)
     users.write_parquet(drop(tmp_path, "app/users.parquet", b""))
     with sqlite3.connect(tmp_path / "app.sqlite") as con:
         con.execute("create table clients (id text, name text)")
@@ -177,14 +191,20 @@ def test_parquet_and_sqlite_extracts_are_read_like_csv(tmp_path: Path) -> None:
 
 
 def _materialize_load() -> dg.ExecuteInProcessResult:
+    """`load_sources` alone: it loads into the build, and its files wait in `_batches/` for a publish."""
     return dg.materialize([load_sources], resources=lakehouse_resources(), raise_on_error=False)
+
+
+def _build_query(sql: str) -> list[tuple]:
+    with duckdb.connect(str(settings.build_duckdb_path()), read_only=True) as con:
+        return con.sql(sql).fetchall()
 
 
 def test_a_refused_file_is_rejected_with_its_reason_and_the_previous_table_survives(data_dir: Path) -> None:
     root = settings.landing_dir()
     drop(root, "app/users.csv", USERS_CSV)
     assert _materialize_load().success
-    assert list((root / "_archive").rglob("users.csv"))
+    [waiting] = list((root / "_batches").rglob("users.csv"))
 
     drop(root, "app/users.csv", "id,first_name,last_name\nx,y,z\n")
     result = _materialize_load()
@@ -192,18 +212,57 @@ def test_a_refused_file_is_rejected_with_its_reason_and_the_previous_table_survi
     [rejected] = list((root / "_rejected").rglob("users.csv"))
     reason = rejected.with_name("users.csv.error.txt").read_text()
     assert "missing column(s) email (varchar)" in reason
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
-        assert con.sql("select count(*) from sources.app__users").fetchone()[0] == 2
+    assert _build_query("select count(*) from sources.app__users") == [(2,)]
+    # The earlier batch still waits for its publish, untouched by the refused one.
+    assert waiting.exists()
+
+
+def test_a_delivery_with_one_refused_file_changes_no_table_and_rejects_every_file_with_its_reason(
+    data_dir: Path,
+) -> None:
+    root = settings.landing_dir()
+    drop(root, "app/users.csv", USERS_CSV)
+    assert _materialize_load().success
+    before = _build_query("select * from sources.app__users order by id")
+
+    drop(root, "app/users.csv", USERS_CSV.replace("Ana", "Anna"))
+    drop(root, "app/clients.csv", f"id,name\n{CLIENT},Acme\n")
+    drop(root, "app/invoices.csv", INVOICES_HEADER + GOOD_INVOICE.replace("1200.50", "12 euros"))
+    result = _materialize_load()
+
+    assert not result.success
+    assert result.get_asset_materialization_events() == []
+    assert _build_query("select * from sources.app__users order by id") == before
+    tables = {name for (name,) in _build_query("select table_name from information_schema.tables")}
+    assert tables == {"app__users"}
+    [batch] = [p for p in (root / "_rejected").iterdir()]
+    reasons = {
+        p.relative_to(batch).as_posix().removesuffix(".error.txt"): p.read_text().strip()
+        for p in batch.rglob("*.error.txt")
+    }
+    assert reasons["app/invoices.csv"].startswith("app/invoices.csv: line 2, column amount: expected a decimal")
+    assert reasons["app/users.csv"] == "not loaded: app/invoices.csv was refused"
+    assert reasons["app/clients.csv"] == "not loaded: app/invoices.csv was refused"
+    assert {p.name for p in batch.rglob("*.csv")} == {"users.csv", "clients.csv", "invoices.csv"}
+    assert not [p for p in root.rglob("*.csv") if p.parts[len(root.parts)] in ("app", "crm")]
+
+
+def test_the_whole_batch_is_refused_in_one_pure_decision() -> None:
+    labels = {Path("a"): "app/users.csv", Path("b"): "app/clients.csv", Path("c"): "crm/customers.csv"}
+    errors = {Path("b"): "app/clients.csv: bad", Path("c"): "crm/customers.csv: bad"}
+    assert landing.refuse_whole_batch(labels, errors) == {
+        Path("a"): "not loaded: app/clients.csv, crm/customers.csv were refused",
+        **errors,
+    }
 
 
 def test_a_load_records_where_each_row_comes_from(data_dir: Path) -> None:
     drop(settings.landing_dir(), "app/users.csv", USERS_CSV)
     result = _materialize_load()
     assert result.success
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
-        batch, source = con.sql("select distinct _batch_id, _source_file from sources.app__users").fetchone()
+    [(batch, source)] = _build_query("select distinct _batch_id, _source_file from sources.app__users")
     assert source == "app/users.csv"
-    assert (settings.landing_dir() / "_archive" / batch / "app" / "users.csv").exists()
+    assert (settings.landing_dir() / "_batches" / batch / "app" / "users.csv").exists()
 
 
 def test_increments_are_appended_and_a_snapshot_replaces(data_dir: Path) -> None:
@@ -213,12 +272,10 @@ def test_increments_are_appended_and_a_snapshot_replaces(data_dir: Path) -> None
     assert _materialize_load().success
     drop(root, "app/users/2026-03.csv", USERS_CSV)
     assert _materialize_load().success
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
-        assert con.sql("select count(*) from sources.app__users").fetchone()[0] == 6
+    assert _build_query("select count(*) from sources.app__users") == [(6,)]
     drop(root, "app/users.csv", USERS_CSV)
     assert _materialize_load().success
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
-        assert con.sql("select count(*) from sources.app__users").fetchone()[0] == 2
+    assert _build_query("select count(*) from sources.app__users") == [(2,)]
 
 
 def test_a_bad_value_far_into_a_large_file_is_named_by_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -235,7 +292,7 @@ def test_nothing_waiting_means_nothing_written(data_dir: Path) -> None:
     assert result.get_asset_materialization_events() == []
 
 
-def test_a_write_that_fails_rejects_the_unwritten_files_and_archives_the_written_ones(
+def test_a_write_that_fails_publishes_nothing_and_rejects_the_batch_with_the_reason(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from jump_platform import io_manager
@@ -243,23 +300,34 @@ def test_a_write_that_fails_rejects_the_unwritten_files_and_archives_the_written
     root = settings.landing_dir()
     drop(root, "app/clients.csv", f"id,name\n{CLIENT},Acme\n")
     drop(root, "app/users.csv", USERS_CSV)
-    original = io_manager.write_batches_bounded
+    original = io_manager.write_parts
 
-    def fail_on_users(connection, schema, table, batches, replace):  # noqa: ANN001, ANN202
+    def fail_on_users(connection, schema, table, parts, replace):  # noqa: ANN001, ANN202
         if table == "app__users":
             raise OSError("disk full")
-        return original(connection, schema, table, batches, replace)
+        return original(connection, schema, table, parts, replace)
 
-    monkeypatch.setattr(io_manager, "write_batches_bounded", fail_on_users)
+    monkeypatch.setattr(io_manager, "write_parts", fail_on_users)
     assert not _materialize_load().success
-    assert [p.name for p in (root / "_archive").rglob("*.csv")] == ["clients.csv"]
-    [rejected] = list((root / "_rejected").rglob("users.csv"))
-    assert "not loaded" in rejected.with_name("users.csv.error.txt").read_text()
-    assert "writing to the lakehouse failed" in rejected.with_name("users.csv.error.txt").read_text()
-    assert not (root / "_batches").exists()
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
-        tables = {name for (name,) in con.sql("select table_name from information_schema.tables").fetchall()}
-    assert "app__clients" in tables and "app__users" not in tables
+    # The build holds half a batch: it failed its audit, and every file of the batch is rejected.
+    assert {p.name for p in (root / "_rejected").rglob("*.csv")} == {"clients.csv", "users.csv"}
+    for reason in (root / "_rejected").rglob("*.error.txt"):
+        assert reason.read_text().startswith("not published: step load_sources failed"), reason.read_text()
+        assert "disk full" in reason.read_text()
+    assert not (root / "_batches").exists() and not (root / "_archive").exists()
+    assert not settings.duckdb_path().exists()
+
+    # The next run starts from the published lakehouse (none yet): the half batch is gone.
+    monkeypatch.setattr(io_manager, "write_parts", original)
+    drop(root, "app/users.csv", USERS_CSV)
+    assert _materialize_load().success
+    tables = {name for (name,) in _build_query("select table_name from information_schema.tables")}
+    assert "app__clients" not in tables and "app__users" in tables
+
+
+def test_a_quoted_value_spanning_lines_is_kept_and_not_taken_for_an_empty_line(tmp_path: Path) -> None:
+    drop(tmp_path, "app/clients.csv", f'id,name\n{uid(1, "d")},"Acme\n\nand Sons"\n{uid(2, "d")},Globex\n')
+    assert read(tmp_path, "app/clients.csv")["name"].to_list() == ["Acme\n\nand Sons", "Globex"]
 
 
 def test_a_bad_value_is_quoted_short_and_escaped(tmp_path: Path) -> None:
@@ -314,8 +382,8 @@ def _backdate(path: Path, seconds: float = 10.0) -> None:
 
 
 def _lakehouse_state() -> dict[str, object]:
-    """Every table of the lakehouse with its columns and row count."""
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+    """Every table of the build (where loads write) with its columns and row count."""
+    with duckdb.connect(str(settings.build_duckdb_path()), read_only=True) as con:
         tables = con.sql("select schema_name, table_name from duckdb_tables() order by all").fetchall()
         return {
             f"{schema}.{table}": (
@@ -331,7 +399,7 @@ def loaded_lakehouse(data_dir: Path) -> dict[str, object]:
     """A lakehouse holding users, and a `marts.fct_invoices` an attacker would like to drop."""
     drop(settings.landing_dir(), "app/users.csv", USERS_CSV)
     assert _materialize_load().success
-    with duckdb.connect(str(settings.duckdb_path())) as con:
+    with duckdb.connect(str(settings.build_duckdb_path())) as con:
         con.execute("create schema marts; create table marts.fct_invoices as select 1 as invoice_key")
     return _lakehouse_state()
 
@@ -377,7 +445,7 @@ def test_a_hostile_file_name_is_only_data(loaded_lakehouse: dict[str, object], n
     root = settings.landing_dir()
     drop(root, f"app/users/{name}.csv", USERS_CSV)
     assert _materialize_load().success
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+    with duckdb.connect(str(settings.build_duckdb_path()), read_only=True) as con:
         sources = con.sql("select distinct _source_file from sources.app__users order by all").fetchall()
     assert sources == [("app/users.csv",), (f"app/users/{name}.csv",)]
     state = _lakehouse_state()
@@ -396,7 +464,7 @@ def test_hostile_sqlite_table_names_are_never_put_in_sql(loaded_lakehouse: dict[
         for name in hostile:
             con.execute(f'create table "{name.replace(chr(34), chr(34) * 2)}" (id text)')
     assert _materialize_load().success
-    [archived] = list((root / "_archive").rglob("app.sqlite"))
+    [archived] = list((root / "_batches").rglob("app.sqlite"))
     with sqlite3.connect(archived) as con:
         names = {row[0] for row in con.execute("select name from sqlite_master where type = 'table'")}
         assert con.execute("select count(*) from clients").fetchone() == (1,)
@@ -447,12 +515,13 @@ def test_unknown_files_and_a_directory_named_like_a_file_are_rejected_and_fail_t
         path.relative_to(batch).as_posix().removesuffix(".error.txt"): path.read_text()
         for path in batch.rglob("*.error.txt")
     }
-    assert set(reasons) == {"app/foo.csv", "notes.txt", "app/users/2026-01.txt", "app/invoices.csv"}
+    assert set(reasons) == {"app/foo.csv", "notes.txt", "app/users/2026-01.txt", "app/invoices.csv", "app/users.csv"}
     assert "the table one of clients, invoices, job_contracts, users" in reasons["app/foo.csv"]
     assert reasons["app/invoices.csv"].startswith("a directory; expected the file app/invoices.csv")
     assert (batch / "app" / "invoices.csv" / "part-0.csv").is_file()
-    # The good file was loaded all the same, and the hidden one left alone.
-    assert list((root / "_archive").rglob("users.csv"))
+    # The batch lands whole or not at all: the good file was refused with them; the hidden one is left alone.
+    assert reasons["app/users.csv"].startswith("not loaded: 'app/foo.csv', 'app/invoices.csv', 'app/users/2026-01.txt', 'notes.txt' were refused")
+    assert not settings.build_duckdb_path().exists() or "sources.app__users" not in _lakehouse_state()
     assert (root / ".hidden-copy-in-flight").exists()
 
 

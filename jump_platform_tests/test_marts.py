@@ -1,8 +1,15 @@
 """Every mart and export equals an independent polars computation from the `sources` tables.
 
 Issue 4 defines what each mart answers; here each answer is recomputed in polars from the raw
-`sources.*` tables only (never from staging or intermediate), on two generated lakehouses: clean
-data and the same data with one month emptied of its invoices (`JUMP_ANOMALIES=empty_month`).
+`sources.*` tables only (never from staging or intermediate), on three generated lakehouses: clean
+data, the same data with one month emptied of its invoices (`JUMP_ANOMALIES=empty_month`), and data
+generated as of a later date but modelled as of AS_OF, so that it holds what real extracts hold:
+contracts starting after the as-of date, end dates after it, invoices issued in advance.
+
+Issue 14's rule (dbt_project/README.md, "As of the as-of date") is read here from the issue:
+the lakehouse describes the world as of its as-of date. A contract starting after it holds no month;
+an end date after it is only scheduled; invoices dated after it count in the turnover reports only,
+shown apart.
 
 Surrogate keys are not recomputed: the tests resolve each key through its dimension to the business
 id it stands for (a user id, a contract id, a client name) and compare those.
@@ -17,6 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import polars as pl
 import pytest
@@ -25,6 +33,8 @@ from polars.testing import assert_frame_equal
 from jump_platform_tests.conftest import AS_OF
 
 AS_OF_MONTH = AS_OF.replace(day=1)
+# The as-of date of the extracts of `lakehouse_with_later_extracts`, modelled as of AS_OF.
+LATER = dt.date(2027, 2, 15)
 ENTITIES = ["blue", "green"]  # dbt var `entities`: reports by entity list both, zeros rather than gaps
 MARTS = (
     "kpi__monthly_turnover",
@@ -37,7 +47,11 @@ MARTS = (
     "dim_job_contracts",
     "dim_dates",
     "fct_invoices",
+    "freelancer_health",
+    "kpi__turnover_by_cohort",
+    "lakehouse_as_of",
 )
+AT_RISK_MONTHS = 3  # dbt var `at_risk_months_without_invoice`
 CENT = Decimal("0.01")
 
 
@@ -65,7 +79,30 @@ def read_lakehouse(data: Path) -> Lakehouse:
     return Lakehouse(sources=tables, marts=marts, exports=data / "exports")
 
 
-@pytest.fixture(scope="module", params=["lakehouse", "lakehouse_with_empty_month"])
+@pytest.fixture(scope="module")
+def lakehouse_with_later_extracts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The clean data of `lakehouse`, generated as of LATER (so with contracts starting and ending
+    after AS_OF, and invoices after it), loaded and modelled as of AS_OF, in one `refresh` run."""
+    from jump_platform.cli import run_job
+
+    data = tmp_path_factory.mktemp("lakehouse_later_extracts") / "data"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("JUMP_DATA_DIR", str(data))
+        env.delenv("JUMP_DUCKDB_PATH", raising=False)
+        env.setenv("JUMP_AS_OF", AS_OF.isoformat())
+        env.setenv("JUMP_SEED", "42")
+        env.setenv("JUMP_ANOMALIES", "")
+        env.delenv("JUMP_SCALE", raising=False)
+        summary = run_job(
+            "refresh",
+            run_config={"ops": {"demo_extracts": {"config": {"as_of": LATER.isoformat()}}}},
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+    assert summary.ok, summary.render("refresh")
+    return data
+
+
+@pytest.fixture(scope="module", params=["lakehouse", "lakehouse_with_empty_month", "lakehouse_with_later_extracts"])
 def built(request: pytest.FixtureRequest) -> Lakehouse:
     return read_lakehouse(request.getfixturevalue(request.param))
 
@@ -127,10 +164,16 @@ class Sources:
             clients=latest_version(clients, ["client_id"]).select("client_id", "client_name"),
             contracts=latest_version(contracts, ["job_contract_id"])
             .select("job_contract_id", "user_id", "entity", "start_date", "end_date")
+            # As of AS_OF: an end date after it is only scheduled, the contract is still open.
+            .with_columns(
+                has_started=pl.col("start_date") <= AS_OF,
+                scheduled_end_date=pl.when(pl.col("end_date") > AS_OF).then("end_date"),
+                end_date=pl.when(pl.col("end_date") <= AS_OF).then("end_date"),
+            )
             .with_columns(start_month=month("start_date"), end_month=month("end_date")),
             invoices=latest_version(invoices, ["invoice_id"])
             .select("invoice_id", "job_contract_id", "client_id", "reference", "amount", "issue_date")
-            .with_columns(issue_month=month("issue_date")),
+            .with_columns(issue_month=month("issue_date"), is_after_as_of=pl.col("issue_date") > AS_OF),
             crm=latest_version(crm, ["last_name", "first_name", "email"]).select(
                 "last_name", "first_name", "email", "satisfaction_score"
             ),
@@ -144,11 +187,17 @@ class Sources:
         )
 
     @property
+    def invoices_by_the_as_of_date(self) -> pl.DataFrame:
+        """The invoices issued on or before AS_OF: those after it are not facts yet."""
+        return self.invoices_with_contracts.filter(~pl.col("is_after_as_of"))
+
+    @property
     def contract_months(self) -> pl.DataFrame:
-        """One row per contract and month it is held: from its start month through its end month, or
-        through the as-of month while it is open (the dbt README's reading of an open contract)."""
+        """One row per contract and month it is held, as of AS_OF: from its start month through the
+        month it ended, or through the as-of month while it is open; none if it starts later."""
         return (
-            self.contracts.with_columns(
+            self.contracts.filter("has_started")
+            .with_columns(
                 month=pl.date_ranges("start_month", pl.coalesce("end_month", pl.lit(AS_OF_MONTH)), "1mo")
             )
             .explode("month")
@@ -156,17 +205,35 @@ class Sources:
         )
 
     @property
+    def held_months_with_turnover(self) -> pl.DataFrame:
+        """One row per freelancer, entity and month they hold a contract of that entity, with what they
+        invoiced on it that month (0 when nothing): the auditor's rows."""
+        held = self.contract_months.select("user_id", "entity", "month").unique()
+        invoiced = self.invoices_by_the_as_of_date.group_by(
+            "user_id", "entity", pl.col("issue_month").alias("month")
+        ).agg(turnover=pl.col("amount").sum())
+        return held.join(invoiced, on=["user_id", "entity", "month"], how="left").with_columns(
+            pl.col("turnover").fill_null(0)
+        )
+
+    @property
     def ranked_contracts(self) -> pl.DataFrame:
-        """Contracts ranked within their freelancer by start date (then id): 1 is the first."""
+        """Contracts ranked within their freelancer by start date (then id): 1 is the first, with the
+        number of contracts the freelancer has started by AS_OF."""
         return self.contracts.sort("user_id", "start_date", "job_contract_id").with_columns(
             contract_number=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("user_id"),
-            contract_count=pl.len().over("user_id"),
+            started_count=pl.col("has_started").sum().over("user_id"),
         )
 
     @property
     def freelancers(self) -> pl.DataFrame:
-        """App users with their CRM score (matched on last name, first name and email) and cohort."""
-        first_starts = self.contracts.group_by("user_id").agg(first_contract_start_date=pl.col("start_date").min())
+        """App users with their CRM score (matched on last name, first name and email) and cohort: the
+        start of their first contract, once it has started by AS_OF."""
+        first_starts = (
+            self.contracts.filter("has_started")
+            .group_by("user_id")
+            .agg(first_contract_start_date=pl.col("start_date").min())
+        )
         return (
             self.users.join(
                 self.crm.with_columns(is_in_crm=pl.lit(True)),
@@ -232,11 +299,14 @@ def year_month(column: str) -> pl.Expr:
 
 
 def test_monthly_turnover_has_every_month_with_its_invoices_and_zeros(built: Lakehouse, sources: Sources) -> None:
-    monthly = sources.invoices.group_by(pl.col("issue_month").alias("month")).agg(pl.col("amount").sum())
+    monthly = sources.invoices.group_by(pl.col("issue_month").alias("month")).agg(
+        amount=pl.col("amount").sum(),
+        scheduled_amount=pl.col("amount").filter("is_after_as_of").sum(),
+    )
     expected = (
         sources.turnover_months
         .join(monthly, on="month", how="left")
-        .with_columns(pl.col("amount").fill_null(0))
+        .with_columns(pl.col("amount", "scheduled_amount").fill_null(0))
     )
     assert_same_rows(built.marts["kpi__monthly_turnover"], expected)
 
@@ -272,10 +342,13 @@ def test_cumulative_turnover_sums_each_contracts_invoices_up_to_each_months_end(
     contract_months = sources.contract_months
     # "issued up to the end of that month": an invoice counts in every month of its contract from its
     # own month on (an invoice dated before its contract's start, flagged by the source checks, thus
-    # counts from the first month, as the model's yml says).
+    # counts from the first month, as the model's yml says), once issued by the as-of date.
     invoiced = (
         contract_months.select("job_contract_id", "month")
-        .join(sources.invoices.select("job_contract_id", "issue_month", "amount"), on="job_contract_id")
+        .join(
+            sources.invoices_by_the_as_of_date.select("job_contract_id", "issue_month", "amount"),
+            on="job_contract_id",
+        )
         .filter(pl.col("issue_month") <= pl.col("month"))
         .group_by("job_contract_id", "month")
         .agg(cumulative_turnover=pl.col("amount").sum())
@@ -304,14 +377,21 @@ def test_monthly_turnover_by_entity_compares_each_month_with_the_previous(
         turnover=pl.col("amount").sum(),
         invoice_count=pl.len(),
         invoicing_freelancers=pl.col("user_id").n_unique(),
+        scheduled_turnover=pl.col("amount").filter("is_after_as_of").sum(),
     )
-    # "holding a contract of that entity in the month"; an open contract runs through the as-of month
-    # (the model's yml), so it is not counted in the months of future-dated invoices.
+    # "holding a contract of that entity in the month", as of AS_OF: unknown (null) in the months after
+    # the as-of month, which future-dated invoices may bring.
     active = sources.contract_months.group_by("month", "entity").agg(active_freelancers=pl.col("user_id").n_unique())
     monthly = (
         grid.join(invoiced, on=["month", "entity"], how="left")
         .join(active, on=["month", "entity"], how="left")
-        .with_columns(pl.col("turnover", "invoice_count", "active_freelancers", "invoicing_freelancers").fill_null(0))
+        .with_columns(
+            pl.col("turnover", "invoice_count", "active_freelancers", "invoicing_freelancers", "scheduled_turnover")
+            .fill_null(0)
+        )
+        .with_columns(
+            active_freelancers=pl.when(pl.col("month") <= AS_OF_MONTH).then("active_freelancers"),
+        )
         .sort("entity", "month")
         # the month before the first one has no invoices: 0 (the model's yml)
         .with_columns(previous_month_turnover=pl.col("turnover").shift(1, fill_value=0).over("entity"))
@@ -329,6 +409,7 @@ def test_monthly_turnover_by_entity_compares_each_month_with_the_previous(
         "invoicing_freelancers",
         "previous_month_turnover",
         "turnover_change_pct",
+        "scheduled_turnover",
     )
     assert expected["turnover_change_pct"].null_count() < expected.height
     assert_same_rows(built.marts["kpi__monthly_turnover_by_entity"], expected)
@@ -337,12 +418,11 @@ def test_monthly_turnover_by_entity_compares_each_month_with_the_previous(
 def test_freelancer_movements_count_joiners_leavers_and_month_end_actives(
     built: Lakehouse, sources: Sources
 ) -> None:
-    contracts = sources.ranked_contracts
-    # Months: from the first contract's start through the as-of month, or the latest contract date if
-    # later (the model's yml; the issue does not say).
-    last = max(contracts["start_month"].max(), contracts["end_month"].max() or AS_OF_MONTH, AS_OF_MONTH)
+    # As of AS_OF: a contract starting later is not there yet; `end_date` holds only ends that came.
+    contracts = sources.ranked_contracts.filter("has_started")
+    # Months: from the first contract's start through the as-of month (issue 14: no month after it).
     grid = (
-        pl.DataFrame({"month": pl.date_range(contracts["start_month"].min(), last, "1mo", eager=True)})
+        pl.DataFrame({"month": pl.date_range(contracts["start_month"].min(), AS_OF_MONTH, "1mo", eager=True)})
         .join(pl.DataFrame({"entity": ENTITIES}), how="cross")
         .with_columns(month_end=pl.col("month").dt.month_end())
     )
@@ -352,7 +432,7 @@ def test_freelancer_movements_count_joiners_leavers_and_month_end_actives(
         .agg(joined=pl.col("user_id").n_unique())
     )
     left = (
-        contracts.filter((pl.col("contract_number") == pl.col("contract_count")) & pl.col("end_date").is_not_null())
+        contracts.filter((pl.col("contract_number") == pl.col("started_count")) & pl.col("end_date").is_not_null())
         .group_by(pl.col("end_month").alias("month"), "entity")
         .agg(left=pl.col("user_id").n_unique())
     )
@@ -374,6 +454,85 @@ def test_freelancer_movements_count_joiners_leavers_and_month_end_actives(
     )
     assert expected["left"].sum() > 0
     assert_same_rows(built.marts["kpi__freelancer_movements"], expected)
+
+
+def test_turnover_by_cohort_sums_the_auditor_rows_per_cohort_entity_and_month(
+    built: Lakehouse, sources: Sources
+) -> None:
+    expected = (
+        sources.held_months_with_turnover.join(
+            sources.freelancers.select("user_id", "cohort_month"), on="user_id", how="left"
+        )
+        .group_by("cohort_month", "entity", "month")
+        .agg(freelancers=pl.col("user_id").n_unique(), turnover=pl.col("turnover").sum())
+        .select(
+            "cohort_month",
+            "entity",
+            "month",
+            months_since_cohort=(pl.col("month").dt.year() - pl.col("cohort_month").dt.year()) * 12
+            + pl.col("month").dt.month()
+            - pl.col("cohort_month").dt.month(),
+            freelancers="freelancers",
+            turnover="turnover",
+        )
+    )
+    assert (expected["turnover"] == 0).any() and expected["months_since_cohort"].max() > 12
+    assert_same_rows(built.marts["kpi__turnover_by_cohort"], expected)
+
+
+def test_freelancer_health_tells_care_who_is_at_risk(built: Lakehouse, sources: Sources) -> None:
+    # As of AS_OF: the status is the latest contract started by then, an end date after it is only
+    # scheduled, a freelancer whose contracts all start later is upcoming, and only the invoices
+    # issued by AS_OF count (freelancer_health.yml).
+    twelve_months_ago = AS_OF.replace(year=AS_OF.year - 1)
+    recent_since = pl.lit(AS_OF).dt.offset_by(f"-{AT_RISK_MONTHS}mo")
+    contracts = sources.ranked_contracts
+    latest_contracts = contracts.filter(pl.col("has_started") & (pl.col("contract_number") == pl.col("started_count")))
+    upcoming = contracts.filter(~pl.col("has_started")).select("user_id", has_upcoming=pl.lit(True)).unique()
+    invoiced = (
+        sources.invoices_by_the_as_of_date.filter(pl.col("user_id").is_not_null())
+        .group_by("user_id")
+        .agg(
+            last_invoice_date=pl.col("issue_date").max(),
+            turnover_last_12_months=pl.col("amount").filter(pl.col("issue_date") > twelve_months_ago).sum(),
+        )
+    )
+    expected = (
+        sources.freelancers.join(
+            latest_contracts.select("user_id", "entity", "end_date", "scheduled_end_date"), on="user_id", how="left"
+        )
+        .join(upcoming, on="user_id", how="left")
+        .join(invoiced, on="user_id", how="left")
+        .with_columns(
+            has_no_recent_invoice=pl.col("last_invoice_date").is_null() | (pl.col("last_invoice_date") <= recent_since)
+        )
+        .select(
+            "last_name",
+            "first_name",
+            "email",
+            "user_id",
+            current_entity="entity",
+            contract_status=pl.when(pl.col("entity").is_not_null() & pl.col("end_date").is_null())
+            .then(pl.lit("active"))
+            .when(pl.col("entity").is_not_null())
+            .then(pl.lit("ended"))
+            .when(pl.col("has_upcoming"))
+            .then(pl.lit("upcoming"))
+            .otherwise(pl.lit("no_contract")),
+            scheduled_end_date="scheduled_end_date",
+            last_invoice_date="last_invoice_date",
+            turnover_last_12_months=pl.col("turnover_last_12_months").fill_null(0),
+            nps_category="nps_category",
+            has_no_recent_invoice="has_no_recent_invoice",
+            is_at_risk=pl.col("has_no_recent_invoice") | (pl.col("nps_category") == "detractor").fill_null(False),
+        )
+    )
+    assert expected["is_at_risk"].any() and not expected["is_at_risk"].all()
+    assert_same_rows(built.marts["freelancer_health"], expected)
+
+
+def test_lakehouse_as_of_records_the_build_date(built: Lakehouse) -> None:
+    assert built.marts["lakehouse_as_of"].rows() == [(AS_OF, AS_OF_MONTH)]
 
 
 # --- the star schema ---------------------------------------------------------------------------------
@@ -426,10 +585,16 @@ def test_dim_job_contracts_ranks_each_freelancers_contracts(built: Lakehouse, so
     expected = sources.ranked_contracts.select(
         "job_contract_id",
         "entity",
-        is_open=pl.col("end_date").is_null(),
+        is_open=pl.col("has_started") & pl.col("end_date").is_null(),
         contract_number="contract_number",
         start_date="start_date",
         end_date="end_date",
+        scheduled_end_date="scheduled_end_date",
+        status=pl.when(~pl.col("has_started"))
+        .then(pl.lit("upcoming"))
+        .when(pl.col("end_date").is_null())
+        .then(pl.lit("open"))
+        .otherwise(pl.lit("ended")),
         freelancer_key__user_id="user_id",
     )
     assert_same_rows(actual.drop("job_contract_key"), expected)
@@ -442,6 +607,7 @@ def test_dim_dates_covers_whole_years_of_the_data(built: Lakehouse, sources: Sou
         [
             sources.contracts["start_date"],
             sources.contracts["end_date"],
+            sources.contracts["scheduled_end_date"],
             sources.invoices["issue_date"],
             pl.Series([AS_OF]),
         ]
@@ -475,6 +641,7 @@ def test_fct_invoices_has_one_row_per_invoice_with_keys_to_each_dimension(
         "issue_date",
         "entity",
         "amount",
+        "is_after_as_of",
         freelancer_key__user_id="user_id",
         client_key__client_name="merged_name",
         job_contract_key__job_contract_id="job_contract_id",
@@ -488,20 +655,15 @@ def test_fct_invoices_has_one_row_per_invoice_with_keys_to_each_dimension(
 def test_the_auditor_export_lists_every_held_month_with_its_turnover_or_zero(
     built: Lakehouse, sources: Sources
 ) -> None:
-    held = sources.contract_months.select("user_id", "entity", "month").unique()
-    invoiced = sources.invoices_with_contracts.group_by("user_id", "entity", pl.col("issue_month").alias("month")).agg(
-        turnover=pl.col("amount").sum()
-    )
     expected = (
-        held.join(invoiced, on=["user_id", "entity", "month"], how="left")
-        .join(sources.freelancers, on="user_id", how="left")
+        sources.held_months_with_turnover.join(sources.freelancers, on="user_id", how="left")
         .select(
             "last_name",
             "first_name",
             cohort=year_month("cohort_month"),
             entity="entity",
             month=year_month("month"),
-            turnover=pl.col("turnover").fill_null(0).cast(pl.Decimal(38, 2)).cast(pl.String),
+            turnover=pl.col("turnover").cast(pl.Decimal(38, 2)).cast(pl.String),
         )
     )
     export = pl.read_csv(built.exports / "turnovers_by_cohort_for_auditor.csv", infer_schema=False)
@@ -525,9 +687,9 @@ def test_the_emptied_month_shows_in_monthly_turnover_with_zero(
     # between the first and the last invoiced months of the same generated data.
     [empty] = invoice_months(clean) - invoice_months(emptied)
     assert min(invoice_months(emptied)) < empty < max(invoice_months(emptied))
-    turnover = dict(emptied.marts["kpi__monthly_turnover"].iter_rows())
+    turnover = dict(emptied.marts["kpi__monthly_turnover"].select("month", "amount").iter_rows())
     assert turnover[empty] == 0
-    assert dict(clean.marts["kpi__monthly_turnover"].iter_rows())[empty] > 0
+    assert dict(clean.marts["kpi__monthly_turnover"].select("month", "amount").iter_rows())[empty] > 0
     by_entity = emptied.marts["kpi__monthly_turnover_by_entity"].filter(pl.col("month") == empty)
     assert sorted(by_entity["entity"]) == ENTITIES and (by_entity["turnover"] == 0).all()
 
@@ -538,3 +700,64 @@ def test_turnover_marts_and_fact_table_add_up_to_the_sum_of_invoices(built: Lake
     assert built.marts["kpi__monthly_turnover"]["amount"].sum() == invoices_total
     assert built.marts["kpi__monthly_turnover_by_entity"]["turnover"].sum() == invoices_total
     assert built.marts["fct_invoices"]["amount"].sum() == invoices_total
+
+
+def test_later_extracts_show_the_same_facts_as_the_extracts_cut_at_the_as_of_date(
+    lakehouse: Path, lakehouse_with_later_extracts: Path
+) -> None:
+    # Issue 14: the lakehouse describes the world as of its as-of date. The generator's extracts as
+    # of LATER hold, for every date up to AS_OF, what its extracts as of AS_OF hold (its docstring),
+    # plus contracts starting after AS_OF, end dates after it and invoices after it. Modelled as of
+    # AS_OF, they must give the same facts; only the invoices issued in advance show, apart.
+    cut, later = read_lakehouse(lakehouse), read_lakehouse(lakehouse_with_later_extracts)
+    raw = Sources.of(later)
+    assert (~raw.contracts["has_started"]).any(), "contracts starting after the as-of date"
+    assert raw.contracts["scheduled_end_date"].is_not_null().any(), "end dates after the as-of date"
+    assert raw.invoices["is_after_as_of"].any(), "invoices after the as-of date"
+
+    for mart in (
+        "kpi__freelancer_cumulative_turnover",
+        "kpi__freelancer_movements",
+        "kpi__nps",
+        "dim_freelancers",
+        "kpi__turnover_by_cohort",
+        "lakehouse_as_of",
+    ):
+        assert_same_rows(later.marts[mart], cut.marts[mart])
+    # The care team's view: the same, but for what only the later extracts know: the ends scheduled
+    # after AS_OF, and the contracts starting after it (those freelancers are upcoming, not without
+    # a contract; nothing else about them changes).
+    health = later.marts["freelancer_health"]
+    assert (health["contract_status"] == "upcoming").any() and health["scheduled_end_date"].is_not_null().any()
+    assert_same_rows(
+        health.drop("scheduled_end_date").with_columns(pl.col("contract_status").replace("upcoming", "no_contract")),
+        cut.marts["freelancer_health"].drop("scheduled_end_date"),
+    )
+    export = "turnovers_by_cohort_for_auditor.csv"
+    assert (later.exports / export).read_text() == (cut.exports / export).read_text()
+    started = later.marts["dim_job_contracts"].filter(pl.col("status") != "upcoming")
+    assert_same_rows(started.drop("scheduled_end_date"), cut.marts["dim_job_contracts"].drop("scheduled_end_date"))
+    assert_same_rows(later.marts["fct_invoices"].filter(~pl.col("is_after_as_of")), cut.marts["fct_invoices"])
+
+    # The turnover reports: what was invoiced by the as-of date is the same; what lies after it is
+    # scheduled, and the months after the as-of month hold nothing else.
+    monthly = later.marts["kpi__monthly_turnover"]
+    assert monthly["month"].max() > AS_OF_MONTH
+    assert (cut.marts["kpi__monthly_turnover"]["scheduled_amount"] == 0).all()
+    assert_same_rows(
+        monthly.filter(pl.col("month") <= AS_OF_MONTH).select(
+            "month", amount=pl.col("amount") - pl.col("scheduled_amount")
+        ),
+        cut.marts["kpi__monthly_turnover"].select("month", "amount"),
+    )
+    after = monthly.filter(pl.col("month") > AS_OF_MONTH)
+    assert (after["amount"] == after["scheduled_amount"]).all() and after["amount"].sum() > 0
+    by_entity = later.marts["kpi__monthly_turnover_by_entity"]
+    facts = ["month", "entity", "active_freelancers"]
+    assert_same_rows(
+        by_entity.filter(pl.col("month") <= AS_OF_MONTH).select(
+            *facts, turnover=pl.col("turnover") - pl.col("scheduled_turnover")
+        ),
+        cut.marts["kpi__monthly_turnover_by_entity"].select(*facts, "turnover"),
+    )
+    assert by_entity.filter(pl.col("month") > AS_OF_MONTH)["active_freelancers"].is_null().all()

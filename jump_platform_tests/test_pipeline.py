@@ -84,12 +84,12 @@ def test_every_source_table_must_be_refreshed_within_a_day() -> None:
 
 
 def test_every_export_waits_for_the_blocking_reconciliation_of_the_monthly_turnover() -> None:
-    from jump_platform.defs.exports.assets import ANALYSES
+    from jump_platform.defs.exports.assets import EXPORT_VIEWS
     from jump_platform.defs.transform.checks import MONTHLY_TURNOVER, monthly_turnover_reconciles_with_invoices
 
     (spec,) = monthly_turnover_reconciles_with_invoices.check_specs
     assert spec.blocking and spec.asset_key == MONTHLY_TURNOVER
     # A blocking check holds back the assets downstream of its asset, in the same run.
     graph = defs.resolve_asset_graph()
-    for name in ANALYSES:
+    for name in EXPORT_VIEWS:
         assert MONTHLY_TURNOVER in graph.get(dg.AssetKey(["exports", name])).parent_keys, name

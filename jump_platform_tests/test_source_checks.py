@@ -13,16 +13,18 @@ import dagster as dg
 import duckdb
 import pytest
 
+from jump_platform import settings
 from jump_platform.cli import run_job
+from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.sources.assets import demo_extracts, load_sources
-from jump_platform.defs.sources.checks import source_checks
+from jump_platform.defs.sources.checks import evaluate_source_rule, source_checks
 from jump_platform.defs.transform.checks import MONTHLY_TURNOVER, mart_checks, monthly_turnover_reconciles_with_invoices
 from jump_platform.io_manager import LakehouseIOManager
 from jump_platform.sources.anomalies import ANOMALIES
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.rules import SOURCE_RULES
-from jump_platform_tests.conftest import AS_OF as CONFTEST_AS_OF
 from jump_platform.warehouses.duckdb import DuckDBWarehouse
+from jump_platform_tests.conftest import AS_OF as CONFTEST_AS_OF
 from jump_platform_tests.source_samples import EXPECTED_FAILURES
 
 AS_OF = date(2025, 6, 30)
@@ -81,11 +83,13 @@ def run_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
                     env.setenv(name, value)
                 result = dg.materialize(
                     [demo_extracts, load_sources, stand_in_for_dbt, *source_checks],
-                    resources=_resources(database),
+                    resources=lakehouse_resources(),
                     raise_on_error=False,
                 )
+                # Nothing here publishes: the run's data is in the build, as its checks saw it.
+                build = settings.build_duckdb_path()
             runs[anomalies] = Run(
-                database=database,
+                database=build,
                 materialized={event.asset_key.to_user_string() for event in result.get_asset_materialization_events()},
                 checks={
                     f"{evaluation.asset_key.path[-1]}.{evaluation.check_name}": evaluation
@@ -248,15 +252,15 @@ def test_a_blocking_failure_in_the_pipeline_leaves_the_marts_as_the_last_good_ru
 
 
 def test_a_check_whose_tables_are_missing_fails_and_says_so(tmp_path: Path) -> None:
-    (check,) = [c for c in source_checks if "user_id_exists_in_app__users" in {s.name for s in c.check_specs}]
+    (rule,) = [rule for rule in SOURCE_RULES if rule.name == "user_id_exists_in_app__users"]
     with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
         con.execute("create schema sources; create table sources.app__job_contracts (id varchar, user_id varchar)")
-    result = check(warehouse=DuckDBWarehouse(database=str(tmp_path / "empty.duckdb")))
+        result = evaluate_source_rule(con, rule, date(2026, 11, 21))
     assert not result.passed
     assert result.metadata["missing_tables"].value == "sources.app__users"
 
 
-# --- a failed check stops every later transform; cross-table checks judge the current tables ----
+# --- a failed check publishes nothing and stops its rows for good; cross-table checks judge the current tables
 
 
 def _deliver_invoice(data: Path, change: str) -> str:
@@ -283,7 +287,7 @@ def _deliver_invoice(data: Path, change: str) -> str:
         ("i.amount, c.start_date - 1 as issue_date", "issue_date_is_inside_the_job_contract"),
     ],
 )
-def test_a_failed_blocking_check_stops_every_later_transform_until_the_sources_are_fixed(
+def test_a_failed_blocking_check_publishes_nothing_and_no_later_transform_builds_on_its_rows(
     last_good_run: Path, tmp_path: Path, change: str, failing_check: str
 ) -> None:
     data = last_good_run
@@ -299,12 +303,48 @@ def test_a_failed_blocking_check_stops_every_later_transform_until_the_sources_a
     judged = {c["check"] for c in load.checks if c["asset"] == "sources/app__invoices"}
     assert judged == {rule.name for rule in SOURCE_RULES if rule.table == "app__invoices"}
     assert not [step for step in load.skipped_steps if "app__invoices" in step]
+    # Nothing published; the delivery is rejected with the failed check as its reason.
+    [rejected] = list((data / "sources" / "_rejected").rglob("2026-12.csv"))
+    reason = rejected.with_name("2026-12.csv.error.txt").read_text()
+    assert reason.startswith(f"not published: blocking check sources/app__invoices/{failing_check} failed")
 
     transform = run_job("transform", instance=instance)
 
-    assert not transform.ok
-    message = transform.failed_steps["jump_dbt_models"]
-    assert f"sources.app__invoices / {failing_check}: 1 row(s) break it (e.g. {bad_id})" in message
-    assert "Last checked " in message and "failed" in message
-    assert not [key for key in transform.materialized if key.split("/")[0] in ("staging", "intermediate", "marts")]
+    # The next run starts its build again from the published lakehouse: the refused row is not in it.
+    assert transform.ok, transform.render("transform")
+    with duckdb.connect(str(data / "lakehouse" / "build" / "lakehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from staging.app__invoices where invoice_id = ?", [bad_id]).fetchone() == (0,)
+        assert con.execute("select count(*) from marts.kpi__monthly_turnover").fetchone()[0] > 0
     assert _monthly_turnover_rows(data) == turnover
+
+
+@dg.asset(key=dg.AssetKey(["sources", "app__invoices"]))
+def invoices_already_loaded() -> None:
+    """Stands for the invoices already in the lakehouse."""
+
+
+@pytest.mark.parametrize(("tag", "passes"), [(None, True), ("2025-01-31", False)])
+def test_the_as_of_checks_judge_against_the_run_s_own_as_of_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tag: str | None, passes: bool
+) -> None:
+    """An invoice of 2025-03-01 is in the future for a run tagged as of 2025-01-31 (a backfill),
+    whatever JUMP_AS_OF says."""
+    monkeypatch.setenv("JUMP_AS_OF", "2026-01-01")
+    database = tmp_path / "lakehouse.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "create schema sources; create table sources.app__invoices as "
+            "select 'i1' as id, date '2025-03-01' as issue_date"
+        )
+    (check,) = [c for c in source_checks if "no_invoice_after_the_as_of_date" in {s.name for s in c.check_specs}]
+    key = dg.AssetCheckKey(dg.AssetKey(["sources", "app__invoices"]), "no_invoice_after_the_as_of_date")
+    result = dg.materialize(
+        [invoices_already_loaded, check],
+        # The table's other rules share the step; only this one is judged here.
+        selection=dg.AssetSelection.all().without_checks() | dg.AssetSelection.checks(key),
+        resources={"warehouse": DuckDBWarehouse(database=str(database))},
+        tags={"jump/as_of": tag} if tag else {},
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.passed == passes

@@ -1,13 +1,20 @@
 {#
     The as-of date of the run, as a SQL date expression.
 
-    It comes from the dbt var `as_of_date` (ISO `YYYY-MM-DD`, passed by Dagster with
-    `--vars '{"as_of_date": "2024-06-30"}'`), else from the env var JUMP_AS_OF that the rest of the
-    platform reads, else it is today (`current_date`). The value is parsed before it reaches the SQL,
-    so a typo fails the compilation instead of the query.
+    It comes from the dbt var `as_of_date` (ISO `YYYY-MM-DD`, e.g. `--vars '{"as_of_date": "2024-06-30"}'`
+    or a unit test's overrides), else from the env var JUMP_AS_OF, which Dagster sets for each dbt
+    run to the run's as-of date, else it is today (`current_date`). The value is parsed before it
+    reaches the SQL, so a typo fails the compilation instead of the query.
+
+    The env var is read only when the SQL is compiled for execution, never while dbt parses the
+    project: a new date each day then leaves the parsed project as it was, so dbt parses it
+    partially instead of from scratch (a changed `--vars` would force a full parse).
 #}
 {% macro as_of_date() -%}
-    {%- set value = var('as_of_date', none) or env_var('JUMP_AS_OF', '') -%}
+    {%- set value = var('as_of_date', none) -%}
+    {%- if not value and execute -%}
+        {%- set value = env_var('JUMP_AS_OF', '') -%}
+    {%- endif -%}
     {%- if value -%}
         {%- set value = value | string | trim -%}
         {%- set parsed = modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value) -%}

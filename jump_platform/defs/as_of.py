@@ -19,14 +19,14 @@ from jump_platform import settings
 AS_OF_TAG = "jump/as_of"
 
 
-def run_as_of(context: dg.AssetExecutionContext) -> dt.date:
+def run_as_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> dt.date:
     """The as-of date of the run `context` belongs to."""
     tag = context.run.tags.get(AS_OF_TAG)
     if tag:
         try:
-            return dt.date.fromisoformat(tag)
-        except ValueError:
-            raise dg.Failure(f"Run tag {AS_OF_TAG} must be an ISO date like 2026-01-31, found {tag!r}") from None
+            return settings.parse_as_of(tag, f"run tag {AS_OF_TAG}")
+        except settings.SettingsError as error:
+            raise dg.Failure(str(error)) from None
     record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp.astimezone().date() if record else None
     return settings.as_of_date(default=created)

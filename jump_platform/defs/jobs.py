@@ -6,11 +6,16 @@ schedules and sensors launch (see `defs/automation/`).
 
 import dagster as dg
 
+from jump_platform.defs.lakehouse.assets import PUBLISHED
 from jump_platform.defs.sources.assets import INVOICES_BY_MONTH
 
 # The monthly invoices are partitioned: a job holding them would need a partition for every run,
 # so they have their own job and stay out of the others.
 MONTHLY_INVOICES = dg.AssetSelection.assets(INVOICES_BY_MONTH)
+# Every job that writes the lakehouse ends with its publish: what it built reaches readers once its
+# blocking checks pass and everything downstream of its changes was rebuilt (`make load` alone
+# leaves the marts to rebuild, so its sources wait in the build for `make transform export`).
+PUBLISH = dg.AssetSelection.assets(PUBLISHED)
 
 extract_job = dg.define_asset_job(
     "extract",
@@ -18,15 +23,19 @@ extract_job = dg.define_asset_job(
     description="Write demo extracts to the landing zone.",
 )
 load_job = dg.define_asset_job(
-    "load", selection=dg.AssetSelection.groups("sources"), description="Load the landing zone into `sources`."
+    "load",
+    selection=dg.AssetSelection.groups("sources") | PUBLISH,
+    description="Load the landing zone into `sources` (published with the models that follow them).",
 )
 transform_job = dg.define_asset_job(
     "transform",
-    selection=dg.AssetSelection.groups("staging", "intermediate", "marts"),
+    selection=dg.AssetSelection.groups("staging", "intermediate", "marts") | PUBLISH,
     description="Build the dbt models (staging, intermediate, marts) and run their tests.",
 )
 export_job = dg.define_asset_job(
-    "export", selection=dg.AssetSelection.groups("exports"), description="Rewrite every export CSV."
+    "export",
+    selection=dg.AssetSelection.groups("exports") | PUBLISH,
+    description="Rewrite every export CSV, and publish them with the lakehouse.",
 )
 refresh_job = dg.define_asset_job(
     "refresh",
@@ -44,6 +53,16 @@ refresh_downstream_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("sources").downstream() - dg.AssetSelection.groups("sources"),
     description="Rebuild every model and export from `sources` as they are, for the run's as-of date.",
 )
+dashboard_job = dg.define_asset_job(
+    "dashboard",
+    selection=dg.AssetSelection.groups("dashboard"),
+    description="Refresh the dashboard's copy of the marts from the published lakehouse.",
+)
+sync_job = dg.define_asset_job(
+    "sync",
+    selection=dg.AssetSelection.groups("reverse_etl"),
+    description="Push the marts back into the CRM and finance's endpoint (reverse ETL), changes only.",
+)
 invoices_by_month_job = dg.define_asset_job(
     "invoices_by_month",
     selection=MONTHLY_INVOICES,
@@ -58,5 +77,7 @@ JOBS = [
     refresh_job,
     load_and_refresh_job,
     refresh_downstream_job,
+    dashboard_job,
+    sync_job,
     invoices_by_month_job,
 ]

@@ -87,6 +87,16 @@ def latest_versions(con: duckdb.DuckDBPyConnection, relation: str, key: Sequence
     )
 
 
+def _once(con: duckdb.DuckDBPyConnection, name: str, query: str) -> str:
+    """Compute `query` once, into the temporary table `name`, for a rule that reads its rows
+    several times (a count, samples, extras): each reading would otherwise run it again, with its
+    deduplication of the whole table. Returns the table's (quoted) name; it lives as long as the
+    connection, until the next rule replaces it."""
+    table = _q(name)
+    con.execute(f"create or replace temp table {table} as {query}")
+    return table
+
+
 def _sample(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
     """The first `SAMPLE_SIZE` values of a one-column query, as strings."""
     return [str(row[0]) for row in con.sql(f"select * from ({query}) limit {SAMPLE_SIZE}").fetchall()]
@@ -99,15 +109,15 @@ def primary_key_is_unique_and_not_null(
     batch = _q("_batch_id") if "_batch_id" in _columns_of(con, relation) else "null"
     key_columns = ", ".join(_q(column) for column in key)
     any_null = " or ".join(f"{_q(column)} is null" for column in key)
-    duplicates = (
+    duplicates = _once(
+        con,
+        "_duplicated_keys",
         f"select {batch} as batch_id, {_key_sql(key)} as key, count(*) as copies "
-        f"from {relation} where not ({any_null}) group by {batch}, {key_columns} having count(*) > 1"
+        f"from {relation} where not ({any_null}) group by {batch}, {key_columns} having count(*) > 1",
     )
-    duplicated_keys, duplicated_rows = con.sql(
-        f"select count(*), coalesce(sum(copies), 0) from ({duplicates})"
-    ).fetchone()
+    duplicated_keys, duplicated_rows = con.sql(f"select count(*), coalesce(sum(copies), 0) from {duplicates}").fetchone()
     (null_keys,) = con.sql(f"select count(*) from {relation} where {any_null}").fetchone()
-    sample = _sample(con, f"select distinct key from ({duplicates}) order by key")
+    sample = _sample(con, f"select distinct key from {duplicates} order by key")
     if null_keys:
         sample = [*sample[: SAMPLE_SIZE - 1], "<null>"]
     return RuleResult(
@@ -136,14 +146,15 @@ def foreign_key_resolves(
     )
     if nullable:
         unresolved += f" and child.{_q(column)} is not null"
-    (offending,) = con.sql(f"select count(*) from ({unresolved})").fetchone()
+    unresolved = _once(con, "_unresolved", unresolved)
+    (offending,) = con.sql(f"select count(*) from {unresolved}").fetchone()
     return RuleResult(
         rule=f"{column} references an existing {parent_relation}.{parent_column}",
         offending_rows=int(offending),
-        sample_ids=_sample(con, f"select key from ({unresolved}) order by key"),
+        sample_ids=_sample(con, f"select key from {unresolved} order by key"),
         extras={
             "sample_missing_values": _sample(
-                con, f"select distinct coalesce(value, '<null>') as value from ({unresolved}) order by value"
+                con, f"select distinct coalesce(value, '<null>') as value from {unresolved} order by value"
             )
         },
     )
@@ -162,19 +173,20 @@ def accepted_values(
     condition = f"{_q(column)} not in ({allowed})"
     if not nullable:
         condition = f"({condition} or {_q(column)} is null)"
-    offending = (
-        f"select {_key_sql(key)} as key, {_q(column)} as value "
-        f"from {latest_versions(con, relation, key)} where {condition}"
+    offending = _once(
+        con,
+        "_unexpected_values",
+        f"select {_key_sql(key)} as key, {_q(column)} as value from {latest_versions(con, relation, key)} where {condition}",
     )
-    (count,) = con.sql(f"select count(*) from ({offending})").fetchone()
+    (count,) = con.sql(f"select count(*) from {offending}").fetchone()
     return RuleResult(
         rule=f"{column} is one of {', '.join(values)}",
         offending_rows=int(count),
-        sample_ids=_sample(con, f"select key from ({offending}) order by key"),
+        sample_ids=_sample(con, f"select key from {offending} order by key"),
         extras={
             "accepted_values": list(values),
             "unexpected_values": _sample(
-                con, f"select distinct coalesce(value, '<null>') as value from ({offending}) order by value"
+                con, f"select distinct coalesce(value, '<null>') as value from {offending} order by value"
             ),
         },
     )
@@ -189,17 +201,19 @@ def job_contracts_do_not_overlap(
     of the first; the extras count it apart. The self-join is per freelancer, who holds a handful of
     contracts, so it stays linear in practice.
     """
-    contracts = latest_versions(con, job_contracts, JOB_CONTRACTS.primary_key)
-    pairs = (
+    contracts = _once(con, "_latest_contracts", f"select * from {latest_versions(con, job_contracts, JOB_CONTRACTS.primary_key)}")
+    pairs = _once(
+        con,
+        "_overlapping_pairs",
         "select first.id as first_id, second.id as second_id, first.user_id as user_id "
         f"from {contracts} as first join {contracts} as second "
         "on first.user_id = second.user_id and first.id < second.id "
         f"and first.start_date <= coalesce(second.end_date, {_FOREVER}) "
-        f"and second.start_date <= coalesce(first.end_date, {_FOREVER})"
+        f"and second.start_date <= coalesce(first.end_date, {_FOREVER})",
     )
-    offending_ids = f"select first_id as id from ({pairs}) union select second_id from ({pairs})"
+    offending_ids = f"select first_id as id from {pairs} union select second_id from {pairs}"
     (offending,) = con.sql(f"select count(*) from ({offending_ids})").fetchone()
-    (pair_count,) = con.sql(f"select count(*) from ({pairs})").fetchone()
+    (pair_count,) = con.sql(f"select count(*) from {pairs}").fetchone()
     (several_open,) = con.sql(
         f"select count(*) from (select user_id from {contracts} where end_date is null "
         "group by user_id having count(*) > 1)"
@@ -211,7 +225,7 @@ def job_contracts_do_not_overlap(
         extras={
             "overlapping_pairs": int(pair_count),
             "sample_pairs": _sample(
-                con, f"select first_id || ' & ' || second_id from ({pairs}) order by first_id, second_id"
+                con, f"select first_id || ' & ' || second_id from {pairs} order by first_id, second_id"
             ),
             "freelancers_with_several_open_contracts": int(several_open),
         },
@@ -222,15 +236,16 @@ def job_contracts_start_before_they_end(
     con: duckdb.DuckDBPyConnection, job_contracts: str = "sources.app__job_contracts"
 ) -> RuleResult:
     """start_date <= end_date (an open contract, end_date null, always passes)."""
-    offending = (
-        f"select id from {latest_versions(con, job_contracts, JOB_CONTRACTS.primary_key)} "
-        "where end_date < start_date"
+    offending = _once(
+        con,
+        "_reversed_contracts",
+        f"select id from {latest_versions(con, job_contracts, JOB_CONTRACTS.primary_key)} where end_date < start_date",
     )
-    (count,) = con.sql(f"select count(*) from ({offending})").fetchone()
+    (count,) = con.sql(f"select count(*) from {offending}").fetchone()
     return RuleResult(
         rule="start_date <= end_date",
         offending_rows=int(count),
-        sample_ids=_sample(con, f"{offending} order by id"),
+        sample_ids=_sample(con, f"select id from {offending} order by id"),
     )
 
 
@@ -243,19 +258,21 @@ def invoices_fall_inside_their_contract(
 
     Invoices whose contract does not exist are left to the referential-integrity rule.
     """
-    offending = (
+    offending = _once(
+        con,
+        "_invoices_outside_contract",
         "select invoice.id as id "
         f"from {latest_versions(con, invoices, INVOICES.primary_key)} as invoice "
         f"join {latest_versions(con, job_contracts, JOB_CONTRACTS.primary_key)} as contract "
         "on invoice.job_contract_id = contract.id "
         "where invoice.issue_date < contract.start_date "
-        f"or invoice.issue_date > coalesce(contract.end_date, {_FOREVER})"
+        f"or invoice.issue_date > coalesce(contract.end_date, {_FOREVER})",
     )
-    (count,) = con.sql(f"select count(*) from ({offending})").fetchone()
+    (count,) = con.sql(f"select count(*) from {offending}").fetchone()
     return RuleResult(
         rule="an invoice's issue_date falls inside its job contract's period",
         offending_rows=int(count),
-        sample_ids=_sample(con, f"{offending} order by id"),
+        sample_ids=_sample(con, f"select id from {offending} order by id"),
     )
 
 
@@ -264,18 +281,17 @@ def invoice_amounts_are_positive_with_two_decimals(
 ) -> RuleResult:
     """amount > 0 and has at most 2 decimals (a null amount offends too)."""
     rows = latest_versions(con, invoices, INVOICES.primary_key)
-    offending = (
-        f"select id, amount from {rows} "
-        "where amount is null or amount <= 0 or amount <> round(amount, 2)"
+    offending = _once(
+        con, "_bad_amounts", f"select id, amount from {rows} where amount is null or amount <= 0 or amount <> round(amount, 2)"
     )
     count, non_positive, too_precise = con.sql(
         "select count(*), count(*) filter (where amount is null or amount <= 0), "
-        f"count(*) filter (where amount <> round(amount, 2)) from ({offending})"
+        f"count(*) filter (where amount <> round(amount, 2)) from {offending}"
     ).fetchone()
     return RuleResult(
         rule="amount > 0 with at most 2 decimals",
         offending_rows=int(count),
-        sample_ids=_sample(con, f"select id from ({offending}) order by id"),
+        sample_ids=_sample(con, f"select id from {offending} order by id"),
         extras={"non_positive_amounts": int(non_positive), "amounts_with_more_than_2_decimals": int(too_precise)},
     )
 
@@ -294,29 +310,36 @@ def invoice_references_run_in_sequence(
     the extras. The order of numbers against issue dates is not judged here.
     """
     rows = latest_versions(con, invoices, INVOICES.primary_key)
-    numbered = (
+    numbered = _once(
+        con,
+        "_numbered_references",
         f"select id, reference, "
         f"case when regexp_full_match(reference, '{REFERENCE_PATTERN}') "
-        f"then cast(substr(reference, {len(REFERENCE_PREFIX) + 1}) as hugeint) end as number from {rows}"
+        f"then cast(substr(reference, {len(REFERENCE_PREFIX) + 1}) as hugeint) end as number from {rows}",
     )
     stepped = (
         "select id, reference, number, "
         "coalesce(lag(number) over (order by number, id), 0) as previous_number "
-        f"from ({numbered}) where number is not null"
+        f"from {numbered} where number is not null"
+    )
+    # Only the rows that break the sequence are kept: none, when the references are right.
+    breaks = _once(
+        con,
+        "_reference_breaks",
+        f"select id, number, previous_number from ({stepped}) where number = previous_number or number > previous_number + 1",
     )
     offending = (
-        f"select id, 'malformed' as problem from ({numbered}) where number is null "
-        f"union all select id, 'repeated' from ({stepped}) where number = previous_number "
-        f"union all select id, 'after a gap' from ({stepped}) where number > previous_number + 1"
+        f"select id, 'malformed' as problem from {numbered} where number is null "
+        f"union all select id, 'repeated' from {breaks} where number = previous_number "
+        f"union all select id, 'after a gap' from {breaks} where number > previous_number + 1"
     )
     counts = dict(con.sql(f"select problem, count(*) from ({offending}) group by problem").fetchall())
     (missing_count,) = con.sql(
-        f"select coalesce(sum(number - previous_number - 1), 0) from ({stepped}) "
-        "where number > previous_number + 1"
+        f"select coalesce(sum(number - previous_number - 1), 0) from {breaks} where number > previous_number + 1"
     ).fetchone()
     missing: list[str] = []
     for low, high in con.sql(
-        f"select previous_number + 1, number - 1 from ({stepped}) "
+        f"select previous_number + 1, number - 1 from {breaks} "
         f"where number > previous_number + 1 order by number limit {MISSING_REFERENCES_LISTED}"
     ).fetchall():
         missing.extend(_format_reference(n) for n in range(int(low), min(int(high), int(low) + MISSING_REFERENCES_LISTED) + 1))
@@ -355,16 +378,18 @@ def values_between(
     con: duckdb.DuckDBPyConnection, relation: str, key: Sequence[str], column: str, low: int, high: int
 ) -> RuleResult:
     """`column` lies within [low, high] when it is not null."""
-    offending = (
+    offending = _once(
+        con,
+        "_values_out_of_range",
         f"select {_key_sql(key)} as key, {_q(column)} as value "
-        f"from {latest_versions(con, relation, key)} where {_q(column)} not between {low} and {high}"
+        f"from {latest_versions(con, relation, key)} where {_q(column)} not between {low} and {high}",
     )
-    (count,) = con.sql(f"select count(*) from ({offending})").fetchone()
+    (count,) = con.sql(f"select count(*) from {offending}").fetchone()
     return RuleResult(
         rule=f"{column} is between {low} and {high} when present",
         offending_rows=int(count),
-        sample_ids=_sample(con, f"select key from ({offending}) order by key"),
-        extras={"unexpected_values": _sample(con, f"select distinct value from ({offending}) order by value")},
+        sample_ids=_sample(con, f"select key from {offending} order by key"),
+        extras={"unexpected_values": _sample(con, f"select distinct value from {offending} order by value")},
     )
 
 

@@ -1,13 +1,13 @@
 -- One row per freelancer, entity and month in which the freelancer holds a job contract of that
--- entity, with the turnover of that freelancer's contracts of that entity invoiced in the month
--- (0 when there is none). A contract is held from its start month through the month of its end
--- date, or through the as-of month while it is open. Feeds the auditor's cohort export.
+-- entity (intermediate.job_contract_months: never after the as-of month), with the turnover of that
+-- freelancer's contracts of that entity invoiced in the month by the as-of date (0 when there is
+-- none). Feeds the auditor's cohort export.
 
 with
 
-job_contracts as (
+job_contract_months as (
 
-    select * from {{ ref('job_contracts') }}
+    select * from {{ ref('job_contract_months') }}
 
 ),
 
@@ -23,41 +23,20 @@ freelancers as (
 
 ),
 
-contract_periods as (
+held_months as (
 
     select
         user_id,
         entity,
-        start_month,
-        coalesce(end_month, {{ as_of_month() }}) as through_month
-    from job_contracts
-
-),
-
-months as (
-
-    {{ month_spine(
-        '(select min(start_month) from contract_periods)',
-        '(select max(through_month) from contract_periods)'
-    ) }}
-
-),
-
-held_months as (
-
-    select distinct
-        contract_periods.user_id,
-        contract_periods.entity,
-        months.date_month as month
-    from contract_periods
-    inner join months
-        on months.date_month >= contract_periods.start_month
-        and months.date_month <= contract_periods.through_month
+        month
+    from job_contract_months
+    where counts_for_freelancer
 
 ),
 
 monthly_invoices as (
 
+    -- an invoice dated after the as-of date has not been issued yet as of that date
     select
         user_id,
         entity,
@@ -65,6 +44,7 @@ monthly_invoices as (
         sum(amount) as turnover,
         count(*) as invoice_count
     from invoices
+    where not is_after_as_of
     group by
         user_id,
         entity,

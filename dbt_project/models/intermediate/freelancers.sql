@@ -1,5 +1,5 @@
 -- The freelancers: app users with their CRM satisfaction score (matched on last name, first name and
--- email) and the start of their first job contract.
+-- email) and the start of their first job contract, once it has started (as of the as-of date).
 
 with
 
@@ -27,6 +27,7 @@ first_contracts as (
         user_id,
         min(start_date) as first_contract_start_date
     from job_contracts
+    where has_started
     group by user_id
 
 ),

@@ -1,5 +1,6 @@
 -- The invoices, with the keys of their job contract, freelancer and merged client, and the entity of
 -- their contract. Left joins: an invoice is never dropped, so totals always reconcile.
+-- An invoice dated after the as-of date (issued in advance) is kept and flagged `is_after_as_of`.
 
 with
 
@@ -43,7 +44,8 @@ final as (
 
         -- dates
         app_invoices.issue_date,
-        {{ month_of('app_invoices.issue_date') }} as issue_month
+        {{ month_of('app_invoices.issue_date') }} as issue_month,
+        app_invoices.issue_date > {{ as_of_date() }} as is_after_as_of
 
     from app_invoices
     left join job_contracts

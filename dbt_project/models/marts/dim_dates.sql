@@ -22,6 +22,8 @@ data_dates as (
     union all
     select end_date as data_date from job_contracts
     union all
+    select scheduled_end_date as data_date from job_contracts
+    union all
     select issue_date as data_date from invoices
     union all
     select {{ as_of_date() }} as data_date

@@ -21,7 +21,11 @@ final as (
 
         -- dates
         start_date,
-        end_date
+        end_date,
+
+        -- as of the as-of date
+        scheduled_end_date,
+        status
 
     from job_contracts
 

@@ -22,7 +22,10 @@ final as (
         entity,
 
         -- amounts
-        amount
+        amount,
+
+        -- as of the as-of date
+        is_after_as_of
 
     from invoices
 

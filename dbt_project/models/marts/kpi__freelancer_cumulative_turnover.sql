@@ -1,8 +1,15 @@
--- Cumulative turnover of every job contract, month by month, from the contract's start month through
--- the month of its end date (the as-of month while it is open). Flat, never absent, in months without
--- invoices.
+-- Cumulative turnover of every job contract, month by month, over the months it is held as of the
+-- as-of date (intermediate.job_contract_months: from its start month through the month it ended, or
+-- the as-of month while it is open). Flat, never absent, in months without invoices. Only invoices
+-- issued by the as-of date count.
 
 with
+
+job_contract_months as (
+
+    select * from {{ ref('job_contract_months') }}
+
+),
 
 job_contracts as (
 
@@ -22,59 +29,26 @@ freelancers as (
 
 ),
 
-contract_periods as (
-
-    select
-        job_contract_id,
-        user_id,
-        entity,
-        start_date,
-        end_date,
-        start_month,
-        coalesce(end_month, {{ as_of_month() }}) as through_month
-    from job_contracts
-
-),
-
-months as (
-
-    {{ month_spine(
-        '(select min(start_month) from contract_periods)',
-        '(select max(through_month) from contract_periods)'
-    ) }}
-
-),
-
-contract_months as (
-
-    select
-        contract_periods.*,
-        months.date_month as month
-    from contract_periods
-    inner join months
-        on months.date_month >= contract_periods.start_month
-        and months.date_month <= contract_periods.through_month
-
-),
-
 monthly_invoices as (
 
     -- an invoice dated before its contract's start (which the source checks flag) still counts
-    -- from the first month, so the cumulative sum holds every invoice issued up to each month's end
+    -- from the first month, so the cumulative sum holds every invoice issued up to each month's end;
+    -- an invoice dated after the as-of date has not been issued yet as of that date
     select
         invoices.job_contract_id,
         case
-            when invoices.issue_month < contract_periods.start_month then contract_periods.start_month
+            when invoices.issue_month < job_contracts.start_month then job_contracts.start_month
             else invoices.issue_month
         end as month,
         sum(invoices.amount) as turnover
     from invoices
-    inner join contract_periods
-        on invoices.job_contract_id = contract_periods.job_contract_id
+    inner join job_contracts
+        on invoices.job_contract_id = job_contracts.job_contract_id
+    where not invoices.is_after_as_of
     group by
         invoices.job_contract_id,
         case
-            when invoices.issue_month < contract_periods.start_month then contract_periods.start_month
+            when invoices.issue_month < job_contracts.start_month then job_contracts.start_month
             else invoices.issue_month
         end
 
@@ -83,16 +57,17 @@ monthly_invoices as (
 cumulated as (
 
     select
-        contract_months.*,
+        job_contract_months.job_contract_id,
+        job_contract_months.month,
         sum(coalesce(monthly_invoices.turnover, 0)) over (
-            partition by contract_months.job_contract_id
-            order by contract_months.month
+            partition by job_contract_months.job_contract_id
+            order by job_contract_months.month
             rows between unbounded preceding and current row
         ) as cumulative_turnover
-    from contract_months
+    from job_contract_months
     left join monthly_invoices
-        on contract_months.job_contract_id = monthly_invoices.job_contract_id
-        and contract_months.month = monthly_invoices.month
+        on job_contract_months.job_contract_id = monthly_invoices.job_contract_id
+        and job_contract_months.month = monthly_invoices.month
 
 ),
 
@@ -104,17 +79,19 @@ final as (
         freelancers.first_name,
 
         -- job contract
-        cumulated.start_date as job_contract_start_date,
-        cumulated.end_date as job_contract_end_date,
-        cumulated.entity,
+        job_contracts.start_date as job_contract_start_date,
+        job_contracts.end_date as job_contract_end_date,
+        job_contracts.entity,
 
         -- month and amount
         cumulated.month,
         cast(cumulated.cumulative_turnover as decimal(18, 2)) as cumulative_turnover
 
     from cumulated
+    inner join job_contracts
+        on cumulated.job_contract_id = job_contracts.job_contract_id
     left join freelancers
-        on cumulated.user_id = freelancers.user_id
+        on job_contracts.user_id = freelancers.user_id
 
 )
 

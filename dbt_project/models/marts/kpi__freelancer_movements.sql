@@ -1,8 +1,10 @@
--- Freelancers joining and leaving Jump, per month and entity: growth and churn.
--- A freelancer joins in the month their first job contract starts (counted under that contract's
--- entity) and leaves in the month their last contract ends, if no later contract follows (counted
--- under that contract's entity). Every month from the first contract's start through the as-of month
--- (or the last contract date, if later) times every entity, zeros rather than gaps.
+-- Freelancers joining and leaving Jump, per month and entity: growth and churn, as of the as-of
+-- date (dbt_project/README.md). A freelancer joins in the month their first job contract starts
+-- (counted under that contract's entity) and leaves in the month their last contract ends, if no
+-- later contract has started (counted under that contract's entity). A contract starting after the
+-- as-of date is not there yet, and an end after it is only scheduled: it makes no one leave.
+-- Every month from the first contract's start through the as-of month times every entity, zeros
+-- rather than gaps.
 
 with
 
@@ -12,26 +14,16 @@ job_contracts as (
 
 ),
 
-bounds as (
+started_contracts as (
 
-    select
-        min(start_month) as first_month,
-        max(
-            case
-                when end_month > start_month then end_month
-                else start_month
-            end
-        ) as last_contract_month
-    from job_contracts
+    select * from job_contracts
+    where has_started
 
 ),
 
 months as (
 
-    {{ month_spine(
-        '(select first_month from bounds)',
-        '(select case when last_contract_month > ' ~ as_of_month() ~ ' then last_contract_month else ' ~ as_of_month() ~ ' end from bounds)'
-    ) }}
+    {{ month_spine('(select min(start_month) from started_contracts)', as_of_month()) }}
 
 ),
 
@@ -58,7 +50,7 @@ joiners as (
         start_month as month,
         entity,
         count(distinct user_id) as joined
-    from job_contracts
+    from started_contracts
     where is_first_contract
     group by
         start_month,
@@ -68,11 +60,12 @@ joiners as (
 
 leavers as (
 
+    -- end_date is only set once the end has come: a scheduled end is not a departure
     select
         end_month as month,
         entity,
         count(distinct user_id) as left_count
-    from job_contracts
+    from started_contracts
     where is_last_contract
         and end_date is not null
     group by
@@ -86,14 +79,14 @@ active as (
     select
         month_entities.month,
         month_entities.entity,
-        count(distinct job_contracts.user_id) as active_at_month_end
+        count(distinct started_contracts.user_id) as active_at_month_end
     from month_entities
-    inner join job_contracts
-        on month_entities.entity = job_contracts.entity
-        and job_contracts.start_date <= month_entities.month_end_date
+    inner join started_contracts
+        on month_entities.entity = started_contracts.entity
+        and started_contracts.start_date <= month_entities.month_end_date
         and (
-            job_contracts.end_date is null
-            or job_contracts.end_date >= month_entities.month_end_date
+            started_contracts.end_date is null
+            or started_contracts.end_date >= month_entities.month_end_date
         )
     group by
         month_entities.month,

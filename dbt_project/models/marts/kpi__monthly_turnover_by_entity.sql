@@ -1,5 +1,7 @@
 -- Monthly report by entity with the month-over-month comparison: every month of
--- kpi__monthly_turnover times every entity, zeros rather than gaps.
+-- kpi__monthly_turnover times every entity, zeros rather than gaps. Invoices dated after the as-of
+-- date count, and show apart in scheduled_turnover; active freelancers are known through the as-of
+-- month only (null after it).
 
 with
 
@@ -9,9 +11,9 @@ invoices as (
 
 ),
 
-job_contracts as (
+job_contract_months as (
 
-    select * from {{ ref('job_contracts') }}
+    select * from {{ ref('job_contract_months') }}
 
 ),
 
@@ -43,6 +45,7 @@ monthly_invoices as (
         issue_month as month,
         entity,
         sum(amount) as turnover,
+        sum(case when is_after_as_of then amount else 0 end) as scheduled_turnover,
         count(*) as invoice_count,
         count(distinct user_id) as invoicing_freelancers
     from invoices
@@ -52,22 +55,19 @@ monthly_invoices as (
 
 ),
 
--- a freelancer is active in a month when one of their contracts of the entity covers at least one
--- day of it; an open contract runs through the as-of month
+-- a freelancer is active in a month when they hold a contract of the entity in it
+-- (intermediate.job_contract_months, one row per freelancer counted); no month after the as-of month
 active_freelancers as (
 
     select
-        month_entities.month,
-        month_entities.entity,
-        count(distinct job_contracts.user_id) as active_freelancers
-    from month_entities
-    inner join job_contracts
-        on month_entities.entity = job_contracts.entity
-        and job_contracts.start_month <= month_entities.month
-        and coalesce(job_contracts.end_month, {{ as_of_month() }}) >= month_entities.month
+        month,
+        entity,
+        count(*) as active_freelancers
+    from job_contract_months
+    where counts_for_freelancer
     group by
-        month_entities.month,
-        month_entities.entity
+        month,
+        entity
 
 ),
 
@@ -77,8 +77,13 @@ monthly as (
         month_entities.month,
         month_entities.entity,
         coalesce(monthly_invoices.turnover, 0) as turnover,
+        coalesce(monthly_invoices.scheduled_turnover, 0) as scheduled_turnover,
         coalesce(monthly_invoices.invoice_count, 0) as invoice_count,
-        coalesce(active_freelancers.active_freelancers, 0) as active_freelancers,
+        -- who holds a contract in a month that has not come yet is not known
+        case
+            when month_entities.month <= {{ as_of_month() }}
+                then coalesce(active_freelancers.active_freelancers, 0)
+        end as active_freelancers,
         coalesce(monthly_invoices.invoicing_freelancers, 0) as invoicing_freelancers
     from month_entities
     left join monthly_invoices
@@ -123,7 +128,10 @@ final as (
         cast(
             round(100.0 * (turnover - previous_month_turnover) / nullif(previous_month_turnover, 0), 2)
             as decimal(18, 2)
-        ) as turnover_change_pct
+        ) as turnover_change_pct,
+
+        -- after the as-of date
+        cast(scheduled_turnover as decimal(18, 2)) as scheduled_turnover
 
     from compared
 

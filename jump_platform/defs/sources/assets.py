@@ -16,19 +16,13 @@ from pydantic import Field
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
+from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.sources.partitions import INVOICE_MONTHS
-from jump_platform.files import write_csv_atomically
-from jump_platform.io_manager import APPEND, TableBatches
+from jump_platform.io_manager import APPEND, TableParts
 from jump_platform.sources import landing
-from jump_platform.sources.anomalies import inject_anomalies
 from jump_platform.sources.contracts import CONTRACTS
-from jump_platform.sources.generator import (
-    GeneratorParams,
-    generate_small_tables,
-    generate_tables,
-    iter_invoice_chunks,
-    iter_invoice_months,
-)
+from jump_platform.sources.extracts import snapshot_path, write_demo_extracts, write_invoice_months
+from jump_platform.sources.generator import GeneratorParams
 
 
 SOURCES_FRESH_FOR = dt.timedelta(days=1)
@@ -64,22 +58,21 @@ class ExtractConfig(dg.Config):
     )
     scale: float | None = Field(default=None, description="1 = 1,000 freelancers, 20 clients, ~5,000 invoices (JUMP_SCALE).")
     anomalies: list[str] | None = Field(default=None, description="Anomalies to inject (JUMP_ANOMALIES).")
+    format: str | None = Field(default=None, description="Extract file format, csv or parquet (JUMP_EXTRACT_FORMAT, default csv).")
 
     def params(self, run_as_of: dt.date) -> GeneratorParams:
         """The generator's parameters; `run_as_of` is the run's as-of date (see `defs/as_of.py`)."""
         return GeneratorParams(
             seed=settings.seed() if self.seed is None else self.seed,
-            as_of=run_as_of if self.as_of is None else dt.date.fromisoformat(self.as_of),
+            as_of=run_as_of if self.as_of is None else settings.parse_as_of(self.as_of, "config as_of"),
             scale=settings.scale() if self.scale is None else self.scale,
         )
 
     def anomaly_names(self) -> list[str]:
         return settings.anomalies() if self.anomalies is None else self.anomalies
 
-
-def _extract_path(table: str) -> str:
-    contract = CONTRACTS[table]
-    return f"{contract.system}/{contract.name}.csv"
+    def file_format(self) -> str:
+        return settings.extract_format() if self.format is None else self.format
 
 
 @dg.multi_asset(
@@ -87,43 +80,28 @@ def _extract_path(table: str) -> str:
         dg.AssetSpec(
             landing_key(table),
             description=f"Demo extract of {contract.system}.{contract.name}, as the Jump {contract.system} writes it: "
-            f"`data/sources/{_extract_path(table)}`. {contract.description}",
+            f"`data/sources/{snapshot_path(table)}` (`.parquet` with JUMP_EXTRACT_FORMAT=parquet). {contract.description}",
             group_name="extract",
-            kinds={"python", "csv"},
-            metadata={"path": f"data/sources/{_extract_path(table)}"},
+            kinds={"python", "csv", "parquet"},
+            metadata={"path": f"data/sources/{snapshot_path(table)}"},
         )
         for table, contract in CONTRACTS.items()
     ],
 )
 def demo_extracts(context: dg.AssetExecutionContext, config: ExtractConfig) -> Iterator[dg.MaterializeResult]:
-    """Draw the Jump app and CRM tables with Faker pools and write them as CSV extracts."""
+    """Draw the Jump app and CRM tables with Faker pools and write them as CSV (or Parquet) extracts."""
     ensure_generator_on()
     params = config.params(run_as_of(context))
-    anomalies = config.anomaly_names()
+    anomalies, fmt = config.anomaly_names(), config.file_format()
     root = settings.landing_dir()
-    context.log.info(f"Generating seed={params.seed} as_of={params.as_of} scale={params.scale} anomalies={anomalies}")
-    if anomalies:
-        # Anomalies rewrite rows across tables, so this path holds the tables in memory (demo scale).
-        tables = inject_anomalies(generate_tables(params), anomalies, as_of=params.as_of, seed=params.seed)
-        written = {table: write_csv_atomically(frame, root / _extract_path(table)) for table, frame in tables.items()}
-    else:
-        small = generate_small_tables(params)
-        written = {
-            "app__users": write_csv_atomically(small.users, root / _extract_path("app__users")),
-            "app__clients": write_csv_atomically(small.clients, root / _extract_path("app__clients")),
-            "app__job_contracts": write_csv_atomically(small.job_contracts, root / _extract_path("app__job_contracts")),
-            # Invoices stream to disk one month at a time, so memory stays bounded at any scale.
-            "app__invoices": write_csv_atomically(
-                iter_invoice_chunks(params, small.contracts_timeline, small.clients), root / _extract_path("app__invoices")
-            ),
-            "crm__customers": write_csv_atomically(small.crm_customers, root / _extract_path("crm__customers")),
-        }
+    context.log.info(f"Generating seed={params.seed} as_of={params.as_of} scale={params.scale} anomalies={anomalies} as {fmt}")
+    written = write_demo_extracts(params, root, fmt, anomalies)
     for table, rows in written.items():
         yield dg.MaterializeResult(
             asset_key=landing_key(table),
             metadata={
                 "dagster/row_count": rows,
-                "path": dg.MetadataValue.path(str(root / _extract_path(table))),
+                "path": dg.MetadataValue.path(str(root / snapshot_path(table, fmt))),
                 "seed": params.seed,
                 "as_of": params.as_of.isoformat(),
                 "scale": params.scale,
@@ -157,11 +135,12 @@ def _stray_messages(root: Path, strays: dict[Path, str]) -> list[str]:
     return [f"{path.relative_to(root).as_posix()!r}: {reason}" for path, reason in strays.items()]
 
 
-def _fail_if_refused(batch_id: str, refused: list[str]) -> None:
+def _fail_if_refused(batch_id: str, refused: list[str], batch_size: int = 0) -> None:
     """Fail the step when anything was refused, listing each file with its reason."""
     if refused:
+        batch = f"; no table changed, and the whole batch ({batch_size} file(s)) went there too" if batch_size else ""
         raise dg.Failure(
-            description=f"{len(refused)} file(s) refused and moved to _rejected/{batch_id}/",
+            description=f"{len(refused)} file(s) refused and moved to _rejected/{batch_id}/{batch}",
             metadata={"errors": dg.MetadataValue.md("\n".join(f"- {message}" for message in refused))},
         )
 
@@ -173,21 +152,26 @@ def _fail_if_refused(batch_id: str, refused: list[str]) -> None:
         table: {landing_key(table), *([INVOICES_BY_MONTH] if table == "app__invoices" else [])} for table in CONTRACTS
     },
     can_subset=True,
-    # DuckDB has one writer: every asset writing the lakehouse is in this pool (see dagster.yaml).
+    # Every step opening the lakehouse is in this pool (see dagster.yaml).
     pool="lakehouse",
 )
-def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableBatches]]:
-    """Load every extract waiting in the landing zone into `sources`.
+def load_sources(context: dg.AssetExecutionContext, warehouse: LakehouseBuild) -> Iterator[dg.Output[TableParts]]:
+    """Load every extract waiting in the landing zone into `sources`, in the build.
 
-    Pending files are claimed into a batch folder, validated against their table's contract, and
-    written in one transaction per table. A snapshot replaces its table; increments are appended.
-    Loaded files are archived under `_archive/<batch id>/`; refused ones go to
-    `_rejected/<batch id>/` with the reason beside them, and the run fails, leaving those tables as
-    they were. Strays (unknown files, a directory where a file is expected, symbolic links) go to
-    `_rejected/<batch id>/` too, whatever tables are selected, and fail the run the same way:
-    a run that leaves a file unloaded never reports success.
+    The waiting files are claimed as one batch (`_batches/<batch id>/`) and validated against their
+    table's contract before anything is written. A batch lands whole or not at all: if any file is
+    refused, no table changes, and every file of the batch goes to `_rejected/<batch id>/` with its
+    reason (the refused file what is wrong with it, the others which file was refused). Otherwise
+    each table is written in one transaction (a snapshot replaces it, increments are appended), and
+    the files wait in `_batches/` for the audit: archived in `_archive/<batch id>/` when the build
+    is published, moved to `_rejected/<batch id>/` with the failed check when it is not. Strays
+    (unknown files, a directory where a file is expected, symbolic links) go to `_rejected/<batch
+    id>/` too, whatever tables are selected, and refuse the batch the same way: a run that leaves a
+    file unloaded never reports success.
     """
-    root = settings.landing_dir()
+    # Holding the build first: recovering it may give the landing zone back files to load.
+    warehouse.open()
+    root = warehouse.layout.landing
     selected = {key.path[-1] for key in context.selected_asset_keys}
     now = dt.datetime.now(dt.UTC)
     batch_id = landing.batch_id_for(now, context.run.run_id)
@@ -204,80 +188,61 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableB
         return
     files = sorted({d.path for d in pending})
     batch_root, _ = landing.claim(root, files, batch_id)
+    warehouse.add_batch(batch_id)
     # The same deliveries, at their new place: no need to list the files (or SQLite tables) again.
     deliveries = sorted(
         (dataclasses.replace(d, path=batch_root / d.path.relative_to(root)) for d in pending),
         key=lambda d: (d.path, d.sqlite_table or ""),
     )
 
-    written: set = set()
-    try:
-        errors: dict = {}
-        loaded: dict[str, list[landing.CheckedDelivery]] = {}
-        for delivery in deliveries:
-            try:
-                # First pass: validate every file, batch by batch, before anything is written.
-                loaded.setdefault(delivery.contract.table, []).append(landing.check_delivery(delivery, batch_root))
-            except landing.ExtractError as error:
-                errors[delivery.path] = str(error)
-                context.log.error(str(error))
-        for table, parts in loaded.items():
-            if sum(not p.delivery.incremental for p in parts) > 1:
-                labels = ", ".join(p.delivery.label(batch_root) for p in parts if not p.delivery.incremental)
-                for p in parts:
-                    errors[p.delivery.path] = f"{table}: several snapshots in one batch ({labels}); expected one"
-        failed_tables = {d.contract.table for d in deliveries if d.path in errors}
-        for delivery in deliveries:
-            # A table loads all of its files in a batch or none of them.
-            if delivery.contract.table in failed_tables and delivery.path not in errors:
-                errors[delivery.path] = f"{delivery.label(batch_root)}: not loaded, another file of {delivery.contract.table} was refused"
-
-        for table, parts in loaded.items():
-            if table in failed_tables:
-                continue
-            # Second pass: the IO manager writes the batches in one transaction.
-            batches = (
-                landing.with_load_metadata(batch, batch_id, now, p.delivery.label(batch_root))
-                for p in parts
-                for batch in landing.iter_delivery(p.delivery, batch_root)
-            )
-            # Only a contract with `allow_extra_columns` lets extra columns through.
-            extras = sorted({column for p in parts for column in p.extra_columns})
-            if extras:
-                context.log.warning(f"{table}: kept extra column(s) {', '.join(map(repr, extras))}")
-            yield dg.Output(
-                TableBatches(batches),
-                output_name=table,
-                metadata={
-                    "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",
-                    "batch_id": batch_id,
-                    "files": ", ".join(p.delivery.label(batch_root) for p in parts),
-                    "extra_columns": ", ".join(extras) or "none",
-                    "rows_delivered": sum(p.rows for p in parts),
-                },
-            )
-            # The generator resumes here only once the IO manager has committed the table.
-            written.update(p.delivery.path for p in parts)
-
-        # Reached only once every output above is written: archive what was loaded.
-        if errors:
-            landing.settle(batch_root, root, "_rejected", errors)
-        landing.settle(batch_root, root, "_archive")
+    errors: dict = {}
+    loaded: dict[str, list[landing.CheckedDelivery]] = {}
+    for delivery in deliveries:
+        try:
+            # First pass: validate every file, batch by batch, before anything is written.
+            loaded.setdefault(delivery.contract.table, []).append(landing.check_delivery(delivery, batch_root))
+        except landing.ExtractError as error:
+            errors[delivery.path] = str(error)
+            context.log.error(str(error))
+    for table, parts in loaded.items():
+        if sum(not p.delivery.incremental for p in parts) > 1:
+            labels = ", ".join(p.delivery.label(batch_root) for p in parts if not p.delivery.incremental)
+            for p in parts:
+                errors[p.delivery.path] = f"{table}: several snapshots in one batch ({labels}); expected one"
+    if errors or strays:
+        labels = {d.path: d.label(batch_root) for d in deliveries}
+        strays_shown = [repr(path.relative_to(root).as_posix()) for path in strays]
+        reasons = landing.refuse_whole_batch(labels, errors, also_refused=strays_shown)
+        landing.settle(batch_root, root, "_rejected", reasons)
         landing.remove_empty_dirs(batch_root)
         landing.remove_empty_dirs(root / "_batches")
-        _fail_if_refused(batch_id, [*_stray_messages(root, strays), *errors.values()])
-    except BaseException as error:
-        # A write that failed (the lakehouse locked, a full disk) or a run stopped midway: the
-        # tables keep their previous content, and no claimed file is left behind in `_batches/`.
-        unwritten = [p for p in batch_root.rglob("*") if p.is_file() and p not in written]
-        # The IO manager's own errors reach this generator as GeneratorExit: the run's log has them.
-        cause = "writing to the lakehouse failed" if isinstance(error, GeneratorExit) else f"{type(error).__name__}: {error}"
-        reason = f"not loaded: batch {batch_id} stopped ({cause}; see run {context.run.run_id}); deliver the file again"
-        landing.settle(batch_root, root, "_rejected", dict.fromkeys(unwritten, reason))
-        landing.settle(batch_root, root, "_archive")
-        landing.remove_empty_dirs(batch_root)
-        landing.remove_empty_dirs(root / "_batches")
-        raise
+        warehouse.drop_batch(batch_id)
+        _fail_if_refused(batch_id, [*_stray_messages(root, strays), *errors.values()], batch_size=len(reasons))
+
+    for table, parts in loaded.items():
+        # Second pass: the IO manager writes the parts of a table in one transaction, in the build,
+        # DuckDB reading each file straight into the table (a SQLite table comes as typed batches).
+        writes = (landing.delivery_part(p.delivery, batch_root, batch_id, now, p.delivery.label(batch_root)) for p in parts)
+        # Only a contract with `allow_extra_columns` lets extra columns through.
+        extras = sorted({column for p in parts for column in p.extra_columns})
+        if extras:
+            context.log.warning(f"{table}: kept extra column(s) {', '.join(map(repr, extras))}")
+        warehouse.open(writing=True)
+        yield dg.Output(
+            TableParts(writes),
+            output_name=table,
+            metadata={
+                "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",
+                "batch_id": batch_id,
+                "files": ", ".join(p.delivery.label(batch_root) for p in parts),
+                "extra_columns": ", ".join(extras) or "none",
+                "rows_delivered": sum(p.rows for p in parts),
+            },
+        )
+        # The generator resumes here only once the IO manager has committed the table.
+        warehouse.record_written([source_key(table)])
+    # The files wait in _batches/ for the audit: a failure from here on (a full disk, a failed
+    # check) fails the run's audit, and they go to _rejected/ with its reason (defs/lakehouse/).
 
 
 @dg.asset(
@@ -285,7 +250,8 @@ def load_sources(context: dg.AssetExecutionContext) -> Iterator[dg.Output[TableB
     partitions_def=INVOICE_MONTHS,
     # A range of months (a backfill from the UI or `--partition-range` on the CLI) is one run.
     backfill_policy=dg.BackfillPolicy.single_run(),
-    description="Demo invoices of one issue month, written as the increment `data/sources/app/invoices/<YYYY-MM>.csv`.",
+    description="Demo invoices of one issue month, written as the increment `data/sources/app/invoices/<YYYY-MM>.csv` "
+    "(`.parquet` with JUMP_EXTRACT_FORMAT=parquet).",
     group_name="extract",
     kinds={"python", "csv"},
     metadata={"path": "data/sources/app/invoices/<YYYY-MM>.csv"},
@@ -315,15 +281,7 @@ def demo_invoices_by_month(context: dg.AssetExecutionContext, config: ExtractCon
     params = dataclasses.replace(params, as_of=min(params.as_of, end - dt.timedelta(days=1)))
     root = settings.landing_dir()
     contract = CONTRACTS["app__invoices"]
-    rows_by_month: dict[str, int] = {}
-    if params.as_of >= first_month:
-        small = generate_small_tables(params)
-        for month, chunk in iter_invoice_months(params, small.contracts_timeline, small.clients):
-            if month < first_month or chunk.is_empty():
-                # The loader refuses a file without rows: a month without invoices delivers nothing.
-                continue
-            path = root / contract.system / contract.name / f"{month:%Y-%m}.csv"
-            rows_by_month[f"{month:%Y-%m}"] = write_csv_atomically(chunk, path)
+    rows_by_month = write_invoice_months(params, root, first_month, config.file_format())
     context.log.info(f"Wrote {sum(rows_by_month.values())} invoices in {len(rows_by_month)} monthly file(s).")
     return dg.MaterializeResult(
         metadata={

@@ -2,9 +2,12 @@
 the Python source assets."""
 
 import datetime as dt
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -12,20 +15,26 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
-from jump_platform.defs.sources.checks import SOURCES_SCHEMA, blocking_rule_failures, check_key
+from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.resources import dbt_project
-from jump_platform.sources.rules import SOURCE_RULES
 from jump_platform.warehouses import Warehouse
 
 
+# The schema of the export views (dbt_project/exports/); each one is written to a CSV by
+# `defs/exports/assets.py`.
+EXPORTS_SCHEMA = "exports"
+
+
 class JumpDbtTranslator(DagsterDbtTranslator):
-    """Models are keyed `[schema, name]` and grouped by schema; sources map through their
-    `meta.dagster.asset_key` to the Python source assets. Models follow their upstream assets:
-    when one updates, the automation condition sensor brings them up to date (eager)."""
+    """Models are keyed `[schema, name]` and grouped by schema; an export view is keyed
+    `[exports, name, view]`, since the CSV written from it is `[exports, name]`. Sources map through
+    their `meta.dagster.asset_key` to the Python source assets. Models follow their upstream
+    assets: when one updates, the automation condition sensor brings them up to date (eager)."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
-            return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+            schema, name = dbt_resource_props["schema"], dbt_resource_props["name"]
+            return dg.AssetKey([schema, name, "view"] if schema == EXPORTS_SCHEMA else [schema, name])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
@@ -42,88 +51,88 @@ class JumpDbtTranslator(DagsterDbtTranslator):
 translator = JumpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def dbt_vars(as_of: dt.date) -> str:
-    """Variables every dbt command gets: the as-of date the marts describe (see `run_as_of`)."""
-    return json.dumps({"as_of_date": as_of.isoformat()})
+def dbt_env() -> dict[str, str]:
+    """The variables `profiles.yml` reads: the engine's target (`JUMP_WAREHOUSE`) and how to reach
+    it, the build this run holds (dbt never writes the published lakehouse) and DuckDB's memory cap
+    inside dbt. Set by `dbt_environment`."""
+    return {
+        "JUMP_BUILD_DUCKDB_PATH": str(settings.build_duckdb_path()),
+        "JUMP_DBT_MEMORY_LIMIT": settings.dbt_memory_limit(),
+        **settings.warehouse_dbt_env(),
+    }
 
 
-def use_lakehouse_path() -> None:
-    """dbt runs in a subprocess whose profile reads JUMP_WAREHOUSE (the target) and the engine's
-    connection variables (JUMP_DUCKDB_PATH, PG*, JUMP_SPARK_DIR): point it at our lakehouse."""
-    os.environ.update(settings.dbt_env())
+@contextmanager
+def dbt_environment(build: Path, as_of: dt.date) -> Iterator[None]:
+    """Set, while dbt starts, the environment its subprocess inherits: the build it writes and its
+    memory cap (read by `profiles.yml`), and the run's as-of date (`JUMP_AS_OF`, read by
+    `macros/as_of_date.sql` when it compiles, never when it parses).
 
-
-def checks_passed_in_this_run(context: dg.AssetExecutionContext) -> set[dg.AssetCheckKey]:
-    records = context.instance.get_records_for_run(
-        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
-    ).records
-    evaluations = [r.event_log_entry.dagster_event.asset_check_evaluation_data for r in records]
-    return {e.asset_check_key for e in evaluations if e.passed}
-
-
-def source_tables_upstream(context: dg.AssetExecutionContext) -> set[str]:
-    """The `sources` tables the selected models read, directly or not."""
-    graph = context.job_def.asset_layer.asset_graph
-    upstream = {key for selected in context.selected_asset_keys for key in graph.upstream_key_iterator(selected)}
-    return {key.path[-1] for key in upstream if key.path[0] == "sources"}
-
-
-def refuse_unchecked_sources(context: dg.AssetExecutionContext, warehouse: Warehouse) -> None:
-    """Build on sources that hold every blocking rule, or not at all (until write-audit-publish).
-
-    A blocking check that fails stops the dbt step of its own run; a run that does not load the
-    table (`make transform` after a failed `make load`, a delivery of another table) would not see
-    it. So every blocking rule on the tables the selected models read that did not pass earlier in
-    this run is judged again, here, on the tables dbt is about to read: the run holds the lakehouse
-    from its first step to its last (jump_platform/runs.py), so what passed earlier in the run is
-    still what dbt reads.
+    dagster-dbt copies this process's environment when it starts dbt (`DbtCliResource.cli`), so
+    the variables are set for that call only and restored after: later steps of the process see
+    their own settings. The date goes through the environment rather than `--vars` because a
+    changed `--vars` makes dbt parse the whole project again.
     """
-    passed = checks_passed_in_this_run(context)
-    tables = source_tables_upstream(context)
-    rules = [
-        rule
-        for rule in SOURCE_RULES
-        if rule.blocking and {rule.table, *rule.other_tables} <= tables and check_key(rule) not in passed
-    ]
-    tables_judged = sorted({table for rule in rules for table in (rule.table, *rule.other_tables)})
-    with warehouse.rules_connection([(SOURCES_SCHEMA, table) for table in tables_judged]) as con:
-        failures = blocking_rule_failures(con, rules)
-    if not failures:
-        return
-    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [check_key(rule) for rule, _ in failures]
-    )
-    lines = []
-    for rule, reason in failures:
-        line = f"- sources.{rule.table} / {rule.name}: {reason}."
-        if (record := latest.get(check_key(rule))) is not None:
-            when = dt.datetime.fromtimestamp(record.create_timestamp).strftime("%Y-%m-%d %H:%M:%S")
-            line += f" Last checked {when} in run {record.run_id}: {record.status.value.lower()}."
-        lines.append(line)
-    raise dg.Failure(
-        description=f"Not building the models: {len(failures)} blocking check(s) fail on the sources as "
-        "they are now. The marts keep the last good build; deliver corrected files, then run again.\n"
-        + "\n".join(lines),
-        metadata={"failing_checks": ", ".join(f"{rule.table}.{rule.name}" for rule, _ in failures)},
-    )
+    values = {**dbt_env(), "JUMP_BUILD_DUCKDB_PATH": str(build), "JUMP_AS_OF": as_of.isoformat()}
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def dbt_target_path() -> Path:
+    """dbt's target folder for this lakehouse: one per profile (file, memory cap), kept from run
+    to run.
+
+    dbt parses the project partially only if the profile is the one its saved parse was made with
+    (`partial_parse.msgpack` in the target folder); dagster-dbt's default, a new folder for each
+    invocation seeded with the parse `make prepare` made, would parse the whole project again
+    whenever the lakehouse lives elsewhere than at prepare time. This one is seeded with that parse
+    too, the first time (dagster-dbt copies it when the folder has none).
+    """
+    profile = hashlib.sha256(json.dumps(dbt_env(), sort_keys=True).encode()).hexdigest()[:12]
+    # Under DBT_TARGET_PATH when it is set (the Docker image keeps dbt's artifacts out of the code).
+    return settings.DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / f"lakehouse-{profile}"
+
+
+def dbt_build_args() -> list[str]:
+    """`dbt build` with one thread per core."""
+    return ["build", "--threads", str(settings.dbt_threads())]
+
+
+def table_facts(warehouse: Warehouse, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, dict[str, Any]]:
+    """Column schema of each model as built in the build, and its row count if it is a table.
+
+    A view's rows are not counted: counting them would run its query once more (a staging view
+    deduplicates its whole source table).
+    """
+    return dict(zip(keys, warehouse.table_facts([(key.path[0], key.path[1]) for key in keys]), strict=True))
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="lakehouse")
-def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse) -> Iterator[Any]:
-    """Build the selected dbt models and run their tests, as one dbt invocation, on the warehouse
-    `JUMP_WAREHOUSE` picks, on sources that hold every blocking rule (see `refuse_unchecked_sources`).
+def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: LakehouseBuild) -> Iterator[Any]:
+    """Build the selected dbt models and run their tests, as one dbt invocation, in the build, on
+    the warehouse `JUMP_WAREHOUSE` picks.
 
     dbt holds the DuckDB file while it runs, so the row counts and column schemas are read
     after it exits, and the events are reported then.
     """
-    refuse_unchecked_sources(context, warehouse)
-    use_lakehouse_path()
-    invocation = dbt.cli(["build", "--vars", dbt_vars(run_as_of(context))], context=context, raise_on_error=False)
+    with dbt_environment(warehouse.open(writing=True), run_as_of(context)):
+        invocation = dbt.cli(dbt_build_args(), context=context, raise_on_error=False, target_path=dbt_target_path())
     events = list(invocation.stream())
+    built = [context.asset_key_for_output(event.output_name) for event in events if isinstance(event, dg.Output)]
+    warehouse.record_written(built)
+    metadata = table_facts(warehouse, built)
     for event in events:
         if isinstance(event, dg.Output):
-            schema, table = context.asset_key_for_output(event.output_name).path[-2:]
-            event = event.with_metadata({**event.metadata, **warehouse.table_facts(schema, table)})
+            key = context.asset_key_for_output(event.output_name)
+            event = event.with_metadata({**event.metadata, **metadata[key]})
         yield event
     if not invocation.is_successful():
         raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")

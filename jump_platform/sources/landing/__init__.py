@@ -4,15 +4,17 @@ Layout under the landing root (`data/sources/`):
 - `<system>/<table>.<csv|parquet>`: a snapshot, the table's full current content;
 - `<system>/<table>/<batch>.<csv|parquet>`: increments, new or changed rows;
 - `<system>.sqlite`: a SQLite database holding snapshots of that system's tables;
-- `_batches/<batch id>/`: deliveries claimed by a load that is running;
-- `_archive/<batch id>/`: deliveries that were loaded;
-- `_rejected/<batch id>/`: deliveries that were refused, each with a `<file>.error.txt`, and
-  strays: anything else found in the landing zone (unknown files, a directory where a file is
-  expected, symbolic links, which are never followed).
+- `_batches/<batch id>/`: deliveries claimed by a load, waiting for the lakehouse they were loaded
+  into to be published (a run that died leaves them there: the next run gives them back);
+- `_archive/<batch id>/`: deliveries that were loaded and published;
+- `_rejected/<batch id>/`: deliveries that were refused, or failed the audit, each with a
+  `<file>.error.txt`, and strays: anything else found in the landing zone (unknown files, a
+  directory where a file is expected, symbolic links, which are never followed).
 
 A load claims what is pending by moving it into its own batch folder (a rename: atomic, and no two
-batches ever share a folder, so nothing is overwritten), reads and validates every file against
-its table's contract, and then archives or rejects it.
+batches ever share a folder, so nothing is overwritten), and reads and validates every file against
+its table's contract. A batch is all or nothing: one refused file and the whole batch is rejected.
+It is archived once published, rejected if its audit fails, given back if its run died.
 
 The modules: `layout` (where files sit, claiming and settling them), `reading` (typed batches of
 a delivery) and `validation` (the contract's columns and values).
@@ -25,12 +27,17 @@ from jump_platform.sources.landing.layout import (
     SQLITE_SUFFIX,
     SYMLINK_REASON,
     Delivery,
+    archive_batch,
     batch_id_for,
+    batches_waiting,
     claim,
     deliveries_in,
     pending_files,
+    refuse_whole_batch,
+    reject_batch,
     reject_strays,
     remove_empty_dirs,
+    return_batch,
     settle,
     stray_entries,
 )
@@ -38,11 +45,12 @@ from jump_platform.sources.landing.reading import (
     BATCH_ROWS,
     CheckedDelivery,
     check_delivery,
+    delivery_part,
     iter_delivery,
     read_delivery,
     with_load_metadata,
 )
-from jump_platform.sources.landing.validation import ExtractError, check_columns, validate
+from jump_platform.sources.landing.validation import ExtractError, check_columns
 
 __all__ = [
     "BATCH_ROWS",
@@ -54,18 +62,23 @@ __all__ = [
     "CheckedDelivery",
     "Delivery",
     "ExtractError",
+    "archive_batch",
     "batch_id_for",
+    "batches_waiting",
     "check_columns",
     "check_delivery",
     "claim",
+    "delivery_part",
     "deliveries_in",
     "iter_delivery",
     "pending_files",
     "read_delivery",
+    "refuse_whole_batch",
+    "reject_batch",
     "reject_strays",
     "remove_empty_dirs",
+    "return_batch",
     "settle",
     "stray_entries",
-    "validate",
     "with_load_metadata",
 ]

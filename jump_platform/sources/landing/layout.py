@@ -212,6 +212,18 @@ def reject_strays(root: Path, batch_id: str, strays: dict[Path, str]) -> Path:
     return target_root
 
 
+def refuse_whole_batch(
+    labels: dict[Path, str], errors: dict[Path, str], also_refused: Iterable[str] = ()
+) -> dict[Path, str]:
+    """A batch lands whole or not at all: when some files are refused (`errors`, or strays refused
+    before the batch was claimed: `also_refused`), every file of the batch (`labels`: path -> name
+    to show) is, the refused ones with their error and the others saying which file was refused."""
+    names = sorted(labels[path] for path in errors) + sorted(also_refused)
+    refused = ", ".join(names)
+    verb = "was" if len(names) == 1 else "were"
+    return {path: errors.get(path, f"not loaded: {refused} {verb} refused") for path in labels}
+
+
 def remove_empty_dirs(folder: Path) -> None:
     if folder.is_dir():
         for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
@@ -219,6 +231,65 @@ def remove_empty_dirs(folder: Path) -> None:
                 path.rmdir()
         if not any(folder.iterdir()):
             folder.rmdir()
+
+
+# --- a batch after its load: published, refused by the audit, or interrupted -----------------------
+
+
+def batches_waiting(root: Path) -> list[str]:
+    """Ids of the batches whose files wait in `_batches/`: loaded into the build, not published yet."""
+    folder = root / "_batches"
+    return sorted(path.name for path in folder.iterdir() if path.is_dir()) if folder.is_dir() else []
+
+
+def _batch_files(batch_root: Path) -> list[Path]:
+    return sorted(path for path in batch_root.rglob("*") if path.is_file()) if batch_root.is_dir() else []
+
+
+def _tidy(root: Path, batch_root: Path) -> None:
+    remove_empty_dirs(batch_root)
+    remove_empty_dirs(root / "_batches")
+
+
+def archive_batch(root: Path, batch_id: str) -> None:
+    """A batch whose data was published: its files go to `_archive/<batch>/`."""
+    batch_root = root / "_batches" / batch_id
+    if batch_root.is_dir():
+        settle(batch_root, root, "_archive")
+        _tidy(root, batch_root)
+
+
+def reject_batch(root: Path, batch_id: str, reason: str) -> list[Path]:
+    """A batch whose data will not be published (it failed the audit): every file goes to
+    `_rejected/<batch>/` with the reason beside it. Returns the files' new places."""
+    batch_root = root / "_batches" / batch_id
+    files = _batch_files(batch_root)
+    target = settle(batch_root, root, "_rejected", dict.fromkeys(files, reason))
+    _tidy(root, batch_root)
+    return [target / path.relative_to(batch_root) for path in files]
+
+
+def return_batch(root: Path, batch_id: str) -> list[Path]:
+    """A batch whose load was interrupted (its run died): its files go back to the landing zone, to
+    be loaded again. A file delivered again at the same place since then is newer and stays; the
+    older one goes to `_rejected/<batch>/`, saying so. Returns the files back in the landing zone."""
+    batch_root = root / "_batches" / batch_id
+    returned, superseded = [], {}
+    for path in _batch_files(batch_root):
+        place = root / path.relative_to(batch_root)
+        if place.exists():
+            superseded[path] = (
+                f"not loaded: batch {batch_id} was interrupted and {place.relative_to(root).as_posix()} "
+                "was delivered again since; the newer file is loaded instead"
+            )
+            continue
+        place.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, place)
+        returned.append(place)
+    if superseded:
+        settle(batch_root, root, "_rejected", superseded)
+    _tidy(root, batch_root)
+    return returned
 
 
 

@@ -1,22 +1,30 @@
-"""Validation of an extract against its table's contract: the columns, then every value.
+"""Validation of an extract against its table's contract: the columns, then every value, in SQL.
 
 What is refused, always with the file, the line (or row), the column, what was expected and what
 was found (an escaped excerpt of at most ~40 characters, so a hostile value cannot flood a log):
 - a missing, unexpected (unless the contract allows extras) or duplicated column;
 - an empty line (every field empty), rather than a row of nulls;
 - an empty value, or the literal text NULL, in a column that is not nullable;
-- an id that is not a UUID, a date that is not YYYY-MM-DD, a number that does not parse.
+- an id that is not a UUID, a date that is not YYYY-MM-DD, a number that does not parse, an
+  amount with a third decimal.
+
+The values are judged by DuckDB on the delivery as text (`judge`): one scan counts, per column, the
+values that break a rule, with one test per value where it can; only if some do does a second
+scan find the first one and what it breaks (`refuse_first_problem`). What DuckDB writes is the
+same text cast by `typed_columns`, so a value that passed always casts.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 
+import duckdb
 import polars as pl
 
 from jump_platform.sources.contracts import LOAD_METADATA_COLUMNS, Column, TableContract
-from jump_platform.sql import short_repr
+from jump_platform.sql import quote_identifier, short_repr
 
 
 class ExtractError(ValueError):
@@ -31,11 +39,14 @@ class ExtractError(ValueError):
 
 
 _DELIMITER_HINTS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
+# RE2 patterns DuckDB matches against a whole value, and what the message says was expected. The
+# digits are capped so that a value that matches always fits the column's type.
 _NUMBER = {
-    pl.Int32: (r"^\s*[+-]?\d+\s*$", "an integer"),
-    pl.Decimal: (r"^\s*[+-]?\d+(\.\d{1,2})?\s*$", "a decimal number with at most 2 decimals, like 1234.50"),
+    pl.Int32: (r"\s*[+-]?\d{1,9}\s*", "an integer"),
+    pl.Decimal: (r"\s*[+-]?\d{1,16}(\.\d{1,2})?\s*", "a decimal number with at most 2 decimals, like 1234.50"),
 }
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+DATE_FORMAT = "%Y-%m-%d"
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # The literal a database export writes for a missing value.
 NULL_TEXT = "NULL"
 # Column names listed in a message at most; a header of thousands of columns is cut.
@@ -82,60 +93,142 @@ def check_columns(columns: list[str], contract: TableContract, source: str) -> t
     return extras
 
 
-def _refuse(
-    source: str, position: str, rows_before: int, bad: pl.Series, column: Column, expected: str, found: pl.Series
+@dataclass(frozen=True)
+class Scan:
+    """A delivery as DuckDB reads it: `relation` (SQL after `from`, with its `parameters`) holds
+    the file's columns and `position`, the 1-based number of the row in the file. Every contract
+    column is text, except those in `typed` (a Parquet column already of the contract's type)."""
+
+    relation: str
+    parameters: list[object]
+    position: str
+    typed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Rule:
+    column: Column
+    bad: str  # SQL, true for a value that breaks the rule
+    expected: str
+
+
+def _blank(column: str) -> str:
+    """SQL: the value is missing, empty or only spaces."""
+    return f"({column} is null or regexp_full_match({column}, '\\s*'))"
+
+
+def _rules(column: Column, typed: frozenset[str]) -> list[_Rule]:
+    """The rules on one column's values, in the order problems are reported: a missing value
+    first, then a UUID's shape, then the type."""
+    name = quote_identifier(column.name)
+    if column.name in typed:
+        return [] if column.nullable else [_Rule(column, f"{name} is null", "a value (the column is not nullable)")]
+    rules = []
+    blank = _blank(name)
+    if not column.nullable:
+        missing = f"({blank} or regexp_full_match({name}, '\\s*{NULL_TEXT}\\s*', 'i'))"
+        rules.append(_Rule(column, missing, "a value (the column is not nullable)"))
+    present = f"not {blank}"
+    if column.uuid:
+        shape = f"{present} and not regexp_full_match({name}, '{UUID_PATTERN}')"
+        rules.append(_Rule(column, shape, "a UUID like 6f1c0f4e-0000-4000-8000-000000000001"))
+    if column.dtype == pl.Date:
+        rules.append(_Rule(column, f"{present} and try_strptime(trim({name}), '{DATE_FORMAT}') is null", "a date formatted YYYY-MM-DD"))
+    elif column.dtype != pl.String:
+        pattern, expected = _NUMBER[type(column.dtype)]
+        rules.append(_Rule(column, f"{present} and not regexp_full_match({name}, '{pattern}')", expected))
+    return rules
+
+
+def _valid(column: Column, typed: frozenset[str]) -> str | None:
+    """SQL true exactly for a value that breaks none of the column's rules, in as few calls as
+    possible (what the scan of every row evaluates); None if every value is valid."""
+    name = quote_identifier(column.name)
+    if column.name in typed:
+        return None if column.nullable else f"{name} is not null"
+    if column.uuid:
+        # A UUID is neither blank nor NULL: one match says the value is right.
+        check = f"regexp_full_match({name}, '{UUID_PATTERN}')"
+    elif column.dtype == pl.Date:
+        check = f"try_strptime(trim({name}), '{DATE_FORMAT}') is not null"
+    elif column.dtype != pl.String:
+        check = f"regexp_full_match({name}, '{_NUMBER[type(column.dtype)][0]}')"
+    elif column.nullable:
+        return None
+    else:
+        check = f"not regexp_full_match({name}, '\\s*({NULL_TEXT})?\\s*', 'i')"
+    if column.nullable:
+        check = f"{_blank(name)} or {check}"
+    return f"coalesce({check}, false)"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one scan of a delivery found: its rows, and per contract column the rows with a value
+    that breaks one of its rules."""
+
+    rows: int
+    invalid: dict[str, int]
+
+    @property
+    def passed(self) -> bool:
+        return not any(self.invalid.values())
+
+
+def judge(con: duckdb.DuckDBPyConnection, scan: Scan, contract: TableContract) -> Verdict:
+    """Judge every value of the delivery, in one scan: for each column, how many values are invalid."""
+    checked = [(c.name, valid) for c in contract.columns if (valid := _valid(c, scan.typed)) is not None]
+    aggregates = ["count(*)", *(f"count(*) filter (where not ({valid}))" for _, valid in checked)]
+    [(rows, *invalid)] = con.execute(f"select {', '.join(aggregates)} from {scan.relation}", scan.parameters).fetchall()
+    return Verdict(rows, dict(zip((name for name, _ in checked), invalid, strict=True)))
+
+
+def refuse_first_problem(
+    con: duckdb.DuckDBPyConnection, scan: Scan, contract: TableContract, verdict: Verdict, source: str, word: str
 ) -> None:
-    index = int(bad.arg_true()[0])
-    number = rows_before + index + (2 if position == "line" else 1)
-    count = int(bad.sum())
-    more = f" ({count - 1} more bad value(s) in this column nearby)" if count > 1 else ""
-    value = found[index]
-    shown = "an empty value" if value is None or not str(value).strip() else short_repr(value)
-    raise ExtractError(source, f"{position} {number}, column {column.name}: expected {expected}, found {shown}{more}")
+    """Raise ExtractError naming the first problem found, if any: `word` (line or row) and its
+    number, the column, what was expected and what was found. An empty row comes first, then the
+    columns in the contract's order, each with its rules in order (so a missing value is named
+    before a malformed one). A CSV's line is its row's position plus one (line 1 is the header).
 
-
-def validate(
-    raw: pl.DataFrame, contract: TableContract, source: str, position: str, rows_before: int = 0
-) -> pl.DataFrame:
-    """Type one batch of text columns by the contract, or name the first value that does not parse.
-
-    `rows_before` counts the rows of earlier batches, so positions are those of the whole file.
+    Runs only when the scan found a problem: it scans the delivery once more, for details.
     """
-    blanks = {name: raw[name].is_null() | (raw[name].str.strip_chars() == "") for name in contract.column_names}
-    empty_line = pl.DataFrame(blanks).select(pl.all_horizontal(pl.all())).to_series()
-    if empty_line.any():
-        number = rows_before + int(empty_line.arg_true()[0]) + (2 if position == "line" else 1)
+    if verdict.passed:
+        return
+    offset = 1 if word == "line" else 0
+    position = quote_identifier(scan.position)
+    column = next(c for c in contract.columns if verdict.invalid.get(c.name))
+    rules = _rules(column, scan.typed)
+    empty = " and ".join(_blank(quote_identifier(c.name)) for c in contract.columns if c.name not in scan.typed)
+    aggregates = [f"min({position}) filter (where {empty or 'false'})"]
+    aggregates += [f"min({position}) filter (where {rule.bad})" for rule in rules]
+    [(first_empty, *firsts)] = con.execute(f"select {', '.join(aggregates)} from {scan.relation}", scan.parameters).fetchall()
+    if first_empty is not None:
+        names = ", ".join(contract.column_names)
         raise ExtractError(
-            source,
-            f"{position} {number}: an empty {position}; expected values for {', '.join(contract.column_names)} "
-            f"(remove empty {position}s)",
+            source, f"{word} {first_empty + offset}: an empty {word}; expected values for {names} (remove empty {word}s)"
         )
-    typed: list[pl.Series] = []
+    rule, first = next((rule, first) for rule, first in zip(rules, firsts, strict=True) if first is not None)
+    [(value,)] = con.execute(
+        f"select {quote_identifier(column.name)} from {scan.relation} where {position} = ?", [*scan.parameters, first]
+    ).fetchall()
+    shown = "an empty value" if value is None or not str(value).strip() else short_repr(value)
+    count = verdict.invalid[column.name]
+    more = f" ({count - 1} more bad value(s) in this column)" if count > 1 else ""
+    raise ExtractError(source, f"{word} {first + offset}, column {column.name}: expected {rule.expected}, found {shown}{more}")
+
+
+def typed_columns(contract: TableContract, typed: frozenset[str] = frozenset(), extras: tuple[str, ...] = ()) -> list[str]:
+    """The select list that types a validated delivery by its contract: text is kept as it is,
+    dates, numbers and amounts are trimmed and cast, empty values become null; extra columns stay
+    text."""
+    selected = []
     for column in contract.columns:
-        text = raw[column.name]
-        stripped = text.str.strip_chars()
-        blank = blanks[column.name]
-        if not column.nullable:
-            missing = blank | (stripped.str.to_uppercase() == NULL_TEXT)
-            if missing.any():
-                _refuse(source, position, rows_before, missing, column, "a value (the column is not nullable)", text)
-        if column.dtype == pl.String:
-            if column.uuid:
-                bad = ~blank & ~text.str.contains(UUID_PATTERN)
-                if bad.any():
-                    _refuse(source, position, rows_before, bad, column, "a UUID like 6f1c0f4e-0000-4000-8000-000000000001", text)
-            typed.append(text)
-            continue
-        if column.dtype == pl.Date:
-            parsed = stripped.str.to_date("%Y-%m-%d", strict=False)
-            bad = ~blank & parsed.is_null()
-            expected = "a date formatted YYYY-MM-DD"
+        name = quote_identifier(column.name)
+        if column.name in typed or column.dtype == pl.String:
+            selected.append(name)
+        elif column.dtype == pl.Date:
+            selected.append(f"cast(strptime(nullif(trim({name}), ''), '{DATE_FORMAT}') as date) as {name}")
         else:
-            pattern, expected = _NUMBER[type(column.dtype)]
-            bad = ~blank & ~text.str.contains(pattern)
-            parsed = None if bad.any() else pl.select(pl.when(blank).then(None).otherwise(stripped)).to_series()
-        if bad.any():
-            _refuse(source, position, rows_before, bad, column, expected, text)
-        typed.append(parsed.cast(column.dtype).alias(column.name))
-    extras = [name for name in raw.columns if name not in contract.column_names and name not in LOAD_METADATA_COLUMNS]
-    return pl.DataFrame([*typed, *(raw[name] for name in extras)])
+            selected.append(f"cast(nullif(trim({name}), '') as {column.sql_type}) as {name}")
+    return selected + [quote_identifier(name) for name in extras]

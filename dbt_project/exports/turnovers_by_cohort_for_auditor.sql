@@ -1,7 +1,8 @@
--- The auditor's turnovers by cohort, exported to data/exports/turnovers_by_cohort_for_auditor.csv.
+-- The auditor's turnovers by cohort, a view exported to data/exports/turnovers_by_cohort_for_auditor.csv.
 -- One row per freelancer, entity and month in which the freelancer holds a contract of that entity
--- (see intermediate.freelancer_entity_months), with the month's turnover on those contracts:
--- 0 when there is none, since the auditor wants to see the zeros.
+-- as of the as-of date (see intermediate.freelancer_entity_months: no month after the as-of month),
+-- with the month's turnover on those contracts by the as-of date: 0 when there is none, since the
+-- auditor wants to see the zeros.
 -- cohort = month of the freelancer's first contract start; cohort and month read `YYYY/MM`.
 
 with

@@ -1,0 +1,63 @@
+"""Serve the dashboard: `python -m jump_platform.dashboard [--host H] [--port P] [--refresh]` (`make dashboard`).
+
+Runs `streamlit run` on `app.py`, headless, without usage statistics. Defaults: 127.0.0.1 and
+`JUMP_DASHBOARD_PORT` (8501). The Docker image passes `--host 0.0.0.0`. With `--refresh`, the
+dashboard's copy of the marts is refreshed first (job `dashboard`) when it is missing or older than
+the lakehouse.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from jump_platform import settings
+
+APP = Path(__file__).with_name("app.py")
+
+
+def streamlit_command(host: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.address", host,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "viewer",
+        "--theme.base", "light",
+        "--theme.primaryColor", "#2563eb",
+    ]
+
+
+def copy_is_stale() -> bool:
+    """Whether the dashboard's copy is missing or older than the published lakehouse."""
+    lakehouse, copy = settings.duckdb_path(), settings.dashboard_path()
+    return lakehouse.exists() and (not copy.exists() or copy.stat().st_mtime < lakehouse.stat().st_mtime)
+
+
+def refresh_copy() -> None:
+    """Run the `dashboard` job in process, on the Dagster instance of `DAGSTER_HOME`."""
+    from jump_platform.cli import run_job
+
+    summary = run_job("dashboard")
+    if not summary.ok:
+        sys.exit(summary.render("dashboard"))
+    print(f"Refreshed the dashboard's copy of the marts from {settings.duckdb_path()}.", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m jump_platform.dashboard", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default JUMP_DASHBOARD_PORT or 8501)")
+    parser.add_argument("--refresh", action="store_true", help="refresh a missing or stale copy of the marts first")
+    arguments = parser.parse_args(argv)
+    if arguments.refresh and copy_is_stale():
+        refresh_copy()
+    port = arguments.port or settings.dashboard_port()
+    print(f"Dashboard on http://{arguments.host}:{port} (data: {settings.dashboard_path()})", flush=True)
+    command = streamlit_command(arguments.host, port)
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main()

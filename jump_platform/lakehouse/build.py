@@ -1,0 +1,147 @@
+"""The build: the copy of the lakehouse that runs write and check, and what a run leaves in it.
+
+`state.json` says where the build stands:
+- `clean`: a copy of the published snapshot `base`, untouched;
+- `open`: a run holds it and may be writing; found so by the next run, that run died;
+- `ready`: runs wrote it and ended well, and it is not published yet (`make load` alone, a model
+  rebuilt from the UI): the next run goes on from it;
+- `failed`: a run's audit failed on it; kept for inspection (`make query LAKEHOUSE=build`) until
+  the next run starts again from the published snapshot.
+
+It also lists the batches loaded into the build since the last publish (their files wait in the
+landing zone's `_batches/`), and which assets were written, in order, so that a publish can tell a
+build whose every change went through its downstream models and checks from one halfway there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from jump_platform.lakehouse import snapshots
+from jump_platform.lakehouse.layout import Layout
+from jump_platform.lakehouse.stores import NO_BUILD_YET
+from jump_platform.sources import landing
+
+CLEAN, OPEN, READY, FAILED = "clean", "open", "ready", "failed"
+
+
+@dataclass
+class BuildState:
+    base: str | None
+    status: str = CLEAN
+    run_id: str | None = None
+    # Asset key (`sources/app__users`) -> when it was written since the last publish (1, 2, ...).
+    written: dict[str, int] = field(default_factory=dict)
+    batches: list[str] = field(default_factory=list)
+    failure: str | None = None
+
+    @classmethod
+    def load(cls, layout: Layout) -> BuildState | None:
+        try:
+            return cls(**json.loads(layout.state_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def save(self, layout: Layout) -> None:
+        layout.build_folder.mkdir(parents=True, exist_ok=True)
+        temporary = layout.state_file.with_name(f".{layout.state_file.name}.tmp")
+        temporary.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        os.replace(temporary, layout.state_file)
+
+    def record_written(self, keys: Iterable[str]) -> None:
+        """Note that `keys` were just written, after everything written before."""
+        step = max(self.written.values(), default=0) + 1
+        self.written.update(dict.fromkeys(keys, step))
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The build as a run found it: its state, and whether it was started again from the
+    published snapshot (why, and which landing files went back to be loaded again)."""
+
+    state: BuildState
+    reset_because: str | None = None
+    returned_files: list[Path] = field(default_factory=list)
+
+
+def _reset_reason(layout: Layout, state: BuildState | None, current: str | None) -> str | None:
+    if state is None:
+        return NO_BUILD_YET
+    if state.status == OPEN:
+        return f"run {state.run_id} stopped before it finished"
+    if state.status == FAILED:
+        return f"run {state.run_id} failed its audit ({state.failure})"
+    if state.base != current:
+        return f"the published snapshot changed (now {current}; the build was made from {state.base})"
+    if current is not None:
+        return layout.store.build_missing(layout)
+    return None
+
+
+def reset_build(layout: Layout, current: str | None) -> None:
+    """Make the build a fresh copy of the published lakehouse (or empty when nothing is published):
+    its tables (`layout.store`: a copy of the file on DuckDB) and no exports of its own."""
+    if layout.build_exports.is_dir():
+        for path in layout.build_exports.iterdir():
+            path.unlink()
+    layout.build_folder.mkdir(parents=True, exist_ok=True)
+    layout.store.reset_build(layout, current)
+
+
+def open_build(layout: Layout, run_id: str) -> Opened:
+    """Prepare the build for a run that holds the lock, and mark it open.
+
+    First whatever a publish left halfway is finished (`settle_published`). Then the build is kept
+    if it is clean or ready on top of the published snapshot; otherwise (a run died holding it, an
+    audit failed, a rollback happened) it starts again from the published snapshot, and the files
+    of the batches it held go back to the landing zone, to be loaded again.
+    """
+    snapshots.settle_published(layout)
+    current = snapshots.current_snapshot_id(layout)
+    state = BuildState.load(layout)
+    reason = _reset_reason(layout, state, current)
+    if reason:
+        reset_build(layout, current)
+        state = BuildState(base=current)
+    returned = [
+        path
+        for batch_id in landing.batches_waiting(layout.landing)
+        if batch_id not in state.batches
+        for path in landing.return_batch(layout.landing, batch_id)
+    ]
+    state.status, state.run_id, state.failure = OPEN, run_id, None
+    state.save(layout)
+    return Opened(state, reason, returned)
+
+
+def close_build(layout: Layout, state: BuildState, failure: str | None) -> list[Path]:
+    """What a run leaves when it ends (its process alive): the build `failed` with the reason if
+    its audit failed, and the files of the build's batches then go to `_rejected/` with it; else
+    `ready` when something is waiting to be published, `clean` when not. Returns rejected files."""
+    rejected: list[Path] = []
+    if failure:
+        reason = f"not published: {failure}"
+        for batch_id in state.batches:
+            rejected += landing.reject_batch(layout.landing, batch_id, reason)
+        state.status, state.failure, state.batches = FAILED, failure, []
+    else:
+        state.status = READY if state.written else CLEAN
+    state.save(layout)
+    return rejected
+
+
+def unpublishable(state: BuildState, downstream: Mapping[str, Iterable[str]]) -> list[str]:
+    """Why the build cannot be published as it is, empty when it can: each asset written since the
+    last publish whose downstream assets (`downstream[key]`) were not all rebuilt after it, so
+    that no table reaches readers before the models and checks that follow it."""
+    problems = []
+    for key, step in sorted(state.written.items(), key=lambda item: (item[1], item[0])):
+        behind = sorted(other for other in downstream.get(key, ()) if state.written.get(other, 0) < step)
+        if behind:
+            shown = ", ".join(behind[:5]) + (f" and {len(behind) - 5} more" if len(behind) > 5 else "")
+            problems.append(f"{key} changed but {shown} {'was' if len(behind) == 1 else 'were'} not rebuilt since")
+    return problems
