@@ -2,7 +2,7 @@
 
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -85,3 +85,22 @@ def postgres_server() -> Iterator[str]:
         yield cluster.start(free_port())
     finally:
         cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: str) -> Callable[[str], str]:
+    """A new, empty database of the session's PostgreSQL cluster for each name asked (a test's
+    own lakehouse: its schemas never meet another test's); returns its URL."""
+    from urllib.parse import urlsplit
+
+    import adbc_driver_postgresql.dbapi as adbc
+
+    from jump_platform.sql import quote_identifier
+
+    def create(name: str) -> str:
+        with adbc.connect(postgres_server, autocommit=True) as connection, connection.cursor() as cursor:
+            cursor.execute(f"drop database if exists {quote_identifier(name)}")
+            cursor.execute(f"create database {quote_identifier(name)}")
+        return urlsplit(postgres_server)._replace(path=f"/{name}").geturl()
+
+    return create

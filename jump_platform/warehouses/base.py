@@ -43,9 +43,13 @@ class Warehouse(dg.ConfigurableResource):
         """Run one query on the engine and return its rows (tests, small tables)."""
         raise NotImplementedError
 
+    def relation(self, schema: str, table: str) -> str:
+        """`schema.table` as the engine's SQL names it, quoted."""
+        return qualified(schema, table)
+
     def read_table(self, schema: str, table: str) -> pl.DataFrame:
         """A whole table (a mart, for the dashboard and the syncs)."""
-        return self.query(f"select * from {qualified(schema, table)}")
+        return self.query(f"select * from {self.relation(schema, table)}")
 
     def table_facts(self, relations: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         """For each `(schema, table)`, its column schema and, for a table, its row count (`facts`);

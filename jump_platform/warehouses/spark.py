@@ -170,6 +170,13 @@ class SparkWarehouse(Warehouse):
     def query(self, sql: str) -> pl.DataFrame:
         return run_in_spark(Path(self.spark_dir), [sql])[0]
 
+    def relation(self, schema: str, table: str) -> str:
+        """Spark SQL quotes names with backticks; ours are checked against `TABLE_NAME` first."""
+        for name in (schema, table):
+            if not re.fullmatch(TABLE_NAME, name):
+                raise ValueError(f"unexpected table name {short_repr(name)}")
+        return f"`{schema}`.`{table}`"
+
     def read_table(self, schema: str, table: str) -> pl.DataFrame:
         """A table's Parquet folder, read without a JVM (a view goes through Spark)."""
         files = _parquet_files(table_dir(Path(self.spark_dir), schema, table))
@@ -200,7 +207,7 @@ class SparkWarehouse(Warehouse):
     def export_csv(self, schema: str, view: str, path: Path) -> int:
         """The view's rows, computed by Spark into a Parquet file, streamed by DuckDB into the CSV."""
         with tempfile.TemporaryDirectory(prefix="jump-spark-export-") as folder:
-            [result] = spark_to_parquet(Path(self.spark_dir), [f"select * from {qualified(schema, view)}"], Path(folder))
+            [result] = spark_to_parquet(Path(self.spark_dir), [f"select * from {self.relation(schema, view)}"], Path(folder))
             with duckdb.connect(":memory:", config=settings.duckdb_config()) as con:
                 con.read_parquet(str(result)).create_view("_rows")
                 return export_csv(con, "select * from _rows", path)
