@@ -169,17 +169,9 @@ def test_passwords_never_reach_the_metadata() -> None:
 
 
 @pytest.fixture
-def crm(postgres_server: str, monkeypatch: pytest.MonkeyPatch, published: Path) -> str:
+def crm(postgres_database, monkeypatch: pytest.MonkeyPatch, published: Path) -> str:  # noqa: ANN001
     """A fresh database on the session's PostgreSQL server, which the CRM sync targets."""
-    name = f"crm_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(postgres_server)
-    admin.autocommit = True  # CREATE DATABASE runs outside a transaction
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f'create database "{name}"')
-    finally:
-        admin.close()
-    url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    url = postgres_database(f"crm_{uuid.uuid4().hex[:12]}")
     monkeypatch.setenv("JUMP_CRM_POSTGRES_URL", url)
     return url
 

@@ -90,7 +90,7 @@ def arrow_parts(obj: pl.DataFrame | TableBatches | TableParts, landing: str) -> 
     for part in parts:
         if isinstance(part, FileScan):
             with scanner(Path(landing)) as con:
-                yield con.execute(part.query, list(part.parameters)).fetch_record_batch(BATCH_ROWS)
+                yield con.execute(part.query, list(part.parameters)).to_arrow_reader(BATCH_ROWS)
             continue
         frames = iter(part)
         first = next(frames, None)

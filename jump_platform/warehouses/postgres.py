@@ -49,6 +49,7 @@ BUILD, PREVIOUS, EXPIRED = "__build", "__previous", "__expired"
 # Where the published schemas step aside while a reset makes the build's views (one transaction).
 ASIDE = "__aside"
 SCRATCH_PREFIX = "_loading__"
+NUMERIC_PLACES = 10
 
 
 def connect(url: str) -> adbc.Connection:
@@ -106,6 +107,34 @@ def _schemas(cursor: adbc.Cursor) -> set[str]:
     return {name for (name,) in cursor.fetchall()}
 
 
+def _postgres_type(kind: pa.DataType) -> str:
+    """The PostgreSQL type of an Arrow column, keeping a decimal's precision and scale (ADBC's own
+    `create` would make any decimal a bare `numeric`)."""
+    if pa.types.is_decimal(kind):
+        return f"numeric({int(kind.precision)}, {int(kind.scale)})"
+    if pa.types.is_timestamp(kind):
+        return "timestamptz" if kind.tz else "timestamp"
+    names = {
+        pa.string(): "text",
+        pa.large_string(): "text",
+        pa.bool_(): "boolean",
+        pa.int16(): "smallint",
+        pa.int32(): "integer",
+        pa.int64(): "bigint",
+        pa.float32(): "real",
+        pa.float64(): "double precision",
+        pa.date32(): "date",
+    }
+    if kind not in names:
+        raise TypeError(f"no PostgreSQL type for the Arrow type {kind}")
+    return names[kind]
+
+
+def _create(cursor: adbc.Cursor, name: str, schema: pa.Schema) -> None:
+    columns = ", ".join(f"{quote_identifier(field.name)} {_postgres_type(field.type)}" for field in schema)
+    cursor.execute(f"create table {name} ({columns})")
+
+
 def write_table(
     connection: adbc.Connection, schema: str, table: str, parts: Iterable[pa.RecordBatchReader], replace: bool
 ) -> int:
@@ -139,14 +168,15 @@ def write_table(
                         f"the table has {', '.join(existing)}"
                     )
                 if not existing:
-                    rows += cursor.adbc_ingest(table, reader, mode="create", db_schema_name=schema)
+                    _create(cursor, name, reader.schema)
                     existing = incoming
-                elif incoming == existing:
+                if incoming == existing:
                     rows += cursor.adbc_ingest(table, reader, mode="append", db_schema_name=schema)
                 else:
                     # other columns, or in another order: through a scratch table, inserted by name
                     cursor.execute(f"drop table if exists {scratch}")
-                    rows += cursor.adbc_ingest(SCRATCH_PREFIX + table, reader, mode="create", db_schema_name=schema)
+                    _create(cursor, scratch, reader.schema)
+                    rows += cursor.adbc_ingest(SCRATCH_PREFIX + table, reader, mode="append", db_schema_name=schema)
                     listed = ", ".join(quote_identifier(column) for column in incoming)
                     cursor.execute(f"insert into {name} ({listed}) select {listed} from {scratch}")
                     cursor.execute(f"drop table {scratch}")
@@ -262,9 +292,11 @@ class PostgresWarehouse(Warehouse):
             reader = plain_arrow(cursor.fetch_record_batch())
             with duckdb.connect(":memory:", config=settings.duckdb_config()) as con:
                 con.register("_rows", reader)
+                # A bare `numeric` (no declared scale) is read to 10 places; the CSV shows 2.
                 selected = ", ".join(
-                    f"cast({quote_identifier(name)} as decimal({min(int(precision or 38), 38)}, {int(scale)})) as {quote_identifier(name)}"
-                    if kind == "numeric" and scale is not None
+                    f"cast({quote_identifier(name)} as decimal({min(int(precision or 38), 38)}, "
+                    f"{NUMERIC_PLACES if scale is None else int(scale)})) as {quote_identifier(name)}"
+                    if kind == "numeric"
                     else quote_identifier(name)
                     for name, kind, precision, scale in columns
                 )
