@@ -4,6 +4,7 @@
     python -m jump_platform.bench --scales 1,200       # make bench SCALES=1,200
     python -m jump_platform.bench --scales 20000       # ~100M invoices (hours, tens of GB of disk)
     python -m jump_platform.bench --scales 50 --runs 3  # make bench SCALES=50 RUNS=3: the file across reruns
+    python -m jump_platform.bench --engines duckdb,postgres,spark --scales 1   # make bench-engines
 
 Scale 1 is the demo (about 5,000 invoices), 200 about 1M invoices, 2000 about 10M. For each scale
 it runs `python -m jump_platform.cli run refresh` (what `make run` runs) in a fresh data folder,
@@ -18,6 +19,12 @@ as a process of its own, and prints one table:
 At the demo scale the run is made twice and the second one is shown (the first one after an
 install also warms caches). Every figure is printed; nothing is asserted: timings vary from one
 machine to the next. Set JUMP_EXTRACT_FORMAT=parquet to run with Parquet extracts.
+
+`--engines` runs the same at each scale on each warehouse (`JUMP_WAREHOUSE`), then prints them side
+by side: wall time, the dbt build, peak memory of the run's process tree and, for PostgreSQL, with
+the server's processes too (a throwaway local cluster under the bench folder, unless
+JUMP_POSTGRES_URL names a server: then a database of it per run), and the published lakehouse's
+size. Bare DuckDB and the reset of the build are measured on DuckDB only.
 """
 
 from __future__ import annotations
@@ -80,9 +87,10 @@ def _tree_usage(root: int) -> tuple[int, float]:
 @dataclass
 class MemorySampler:
     """Samples the RSS and CPU time of a process tree every SAMPLE_SECONDS on a thread, as
-    (time, bytes, CPU seconds)."""
+    (time, bytes, CPU seconds); `also` are the roots of other trees counted with it (a server's)."""
 
     pid: int
+    also: list[int] = field(default_factory=list)
     samples: list[tuple[float, int, float]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -93,7 +101,8 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), *_tree_usage(self.pid)))
+            usages = [_tree_usage(pid) for pid in (self.pid, *self.also)]
+            self.samples.append((time.time(), sum(rss for rss, _ in usages), sum(cpu for _, cpu in usages)))
             self._stop.wait(SAMPLE_SECONDS)
 
     def __exit__(self, *exc: object) -> None:
@@ -209,8 +218,9 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
     return list(groups.values()), first_start, run.is_success, table_rows.get(("sources", "app__invoices"), 0)
 
 
-def run_refresh(data_dir: Path, scale: float) -> Run:
-    """`python -m jump_platform.cli run refresh` in its own process, on `data_dir`, at `scale`."""
+def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: Postgres | None = None) -> Run:
+    """`python -m jump_platform.cli run refresh` in its own process, on `data_dir`, at `scale`, on
+    the warehouse `engine` (PostgreSQL: a new database of `postgres`, whose server is measured too)."""
     home = data_dir.parent / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -221,9 +231,15 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
         "JUMP_AS_OF": AS_OF.isoformat(),
         "JUMP_SEED": "42",
         "DAGSTER_HOME": str(home),
+        "JUMP_WAREHOUSE": engine,
     }
-    for name in ("JUMP_DUCKDB_PATH", "JUMP_ANOMALIES"):
+    for name in ("JUMP_DUCKDB_PATH", "JUMP_ANOMALIES", "JUMP_CRM_POSTGRES_URL", "JUMP_KPI_ENDPOINT_URL"):
         env.pop(name, None)
+    server: list[int] = []
+    if engine == "postgres":
+        assert postgres is not None
+        env["JUMP_POSTGRES_URL"] = postgres.new_database(data_dir)
+        server = postgres.server_pids()
     began = time.time()
     process = subprocess.Popen(
         [sys.executable, "-m", "jump_platform.cli", "run", "refresh"],
@@ -232,7 +248,7 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
         stderr=subprocess.STDOUT,
         cwd=settings.PROJECT_ROOT,
     )
-    with MemorySampler(process.pid) as sampler:
+    with MemorySampler(process.pid, server) as sampler:
         output = process.communicate()[0]
     wall = time.time() - began
     steps, first_start, success, invoices = _steps(home)
@@ -242,6 +258,9 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
     # Hard links (the published file and its snapshot) count once.
     files = {(p.stat().st_dev, p.stat().st_ino): p.stat().st_size for p in lakehouse.parent.rglob("*") if p.is_file()}
     folder = sum(files.values())
+    published = lakehouse.stat().st_size if lakehouse.exists() else 0
+    if engine != "duckdb" and process.returncode == 0:
+        published = _published_bytes(data_dir, env)
     return Run(
         invoices=invoices,
         folder_bytes=folder,
@@ -250,10 +269,57 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
         startup=first_start - began if first_start else wall,
         steps=steps,
         peak_rss=sampler.peak(),
-        lakehouse_bytes=lakehouse.stat().st_size if lakehouse.exists() else 0,
+        lakehouse_bytes=published,
         ok=process.returncode == 0 and success,
         sampler=sampler,
     )
+
+
+def _published_bytes(data_dir: Path, env: dict[str, str]) -> int:
+    """The published tables' size on PostgreSQL or Spark, as the publish measures it."""
+    script = (
+        "from jump_platform.lakehouse import Layout, snapshots; layout = Layout.from_settings(); "
+        "print(layout.store.size(layout, snapshots.current_snapshot_id(layout)))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=settings.PROJECT_ROOT)
+    return int(done.stdout.strip() or 0)
+
+
+class Postgres:
+    """The PostgreSQL server of the PostgreSQL runs: JUMP_POSTGRES_URL's, or a throwaway local
+    cluster under `root`, started here and stopped by `close`. Each run gets a database of its own."""
+
+    def __init__(self, root: Path) -> None:
+        from jump_platform.postgres import LocalCluster, free_port
+
+        self.url = os.environ.get("JUMP_POSTGRES_URL") or None
+        self.cluster = None
+        if self.url is None:
+            self.cluster = LocalCluster(root / "postgres")
+            self.url = self.cluster.start(free_port())
+
+    def server_pids(self) -> list[int]:
+        """The postmaster of the local cluster (its children are counted with it); none for a
+        server elsewhere."""
+        if self.cluster is None:
+            return []
+        return [int((self.cluster.pgdata / "postmaster.pid").read_text().split()[0])]
+
+    def new_database(self, data_dir: Path) -> str:
+        from urllib.parse import urlsplit
+
+        import adbc_driver_postgresql.dbapi as adbc
+
+        from jump_platform.sql import quote_identifier
+
+        name = f"bench_{data_dir.parent.name}".replace("-", "_").replace(".", "_").lower()[:60]
+        with adbc.connect(self.url, autocommit=True) as connection, connection.cursor() as cursor:
+            cursor.execute(f"create database {quote_identifier(name)}")
+        return urlsplit(self.url)._replace(path=f"/{name}").geturl()
+
+    def close(self) -> None:
+        if self.cluster is not None:
+            self.cluster.remove()
 
 
 # --- bare DuckDB on the same files ----------------------------------------------------------------
@@ -334,13 +400,13 @@ def _line(name: str, seconds: float, rows: int | None, rss: int | None, cpu: flo
     return f"| {name:<26} | {seconds:>9.1f} | {cpu_seconds:>7} | {count:>13} | {rate:>12} | {_mib(rss) if rss else '':>9} |"
 
 
-def report(scale: float, runs: list[Run], bare: dict, reset: dict | None = None) -> str:
+def report(scale: float, runs: list[Run], bare: dict | None, reset: dict | None = None, engine: str = "duckdb") -> str:
     run = runs[-1]
     invoices = next((s.rows for s in run.steps if s.name == "load"), 0)
     lines = [
         "",
-        f"## scale {scale:g} (JUMP_SCALE={scale:g}, as of {AS_OF}, {os.environ.get('JUMP_EXTRACT_FORMAT') or 'csv'} extracts)"
-        + ("" if run.ok else "  -- THE RUN FAILED"),
+        f"## scale {scale:g} on {engine} (JUMP_SCALE={scale:g}, as of {AS_OF}, "
+        f"{os.environ.get('JUMP_EXTRACT_FORMAT') or 'csv'} extracts)" + ("" if run.ok else "  -- THE RUN FAILED"),
         "",
         f"| {'step':<26} | {'seconds':>9} | {'CPU s':>7} | {'rows':>13} | {'rows/s':>12} | {'peak MiB':>9} |",
         f"|{'-' * 28}|{'-' * 10}:|{'-' * 8}:|{'-' * 14}:|{'-' * 13}:|{'-' * 10}:|",
@@ -351,7 +417,7 @@ def report(scale: float, runs: list[Run], bare: dict, reset: dict | None = None)
         peak = max(run.sampler.peak(start, end) for start, end in step.intervals)
         cpu = sum(run.sampler.cpu(start, end) for start, end in step.intervals)
         lines.append(_line(step.name, step.seconds, step.rows, peak, cpu))
-        if step.name == "load":
+        if step.name == "load" and bare:
             lines.append(_line("  bare DuckDB, same files", bare["seconds"], bare["rows"], bare["peak_rss"], bare["cpu"]))
             ratio = f"{step.seconds / bare['seconds']:.2f}x"
             lines.append(f"| {'  load / bare DuckDB':<26} | {ratio:>9} | {'':>7} | {'':>13} | {'':>12} | {'':>9} |")
@@ -364,7 +430,7 @@ def report(scale: float, runs: list[Run], bare: dict, reset: dict | None = None)
             f"Invoices: {run.invoices:,}; generated and written at {run.invoices / extract.seconds:,.0f} invoices/s "
             f"(with the other tables), loaded at {run.invoices / load.seconds:,.0f} invoices/s."
         )
-    sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB (folder {_mib(r.folder_bytes)} MiB)" for r in runs)
+    sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB (lakehouse folder {_mib(r.folder_bytes)} MiB)" for r in runs)
     lines.append(f"Published lakehouse after each run: {sizes}. Rows: every table of a step (checks: the tables judged).")
     if reset:
         lines.append(
@@ -376,17 +442,43 @@ def report(scale: float, runs: list[Run], bare: dict, reset: dict | None = None)
     return "\n".join(lines)
 
 
-def bench_scale(scale: float, root: Path, runs: int | None = None) -> str:
+def bench_scale(scale: float, root: Path, runs: int | None = None, engine: str = "duckdb", postgres: Postgres | None = None) -> tuple[str, Run]:
     """`runs` runs of `refresh` in one data folder (default: 2 at the demo scale, else 1)."""
-    folder = Path(tempfile.mkdtemp(prefix=f"scale-{scale:g}-", dir=root))
+    folder = Path(tempfile.mkdtemp(prefix=f"scale-{scale:g}-{engine}-", dir=root))
     try:
         data_dir = folder / "data"
-        done = [run_refresh(data_dir, scale) for _ in range(runs or (2 if scale <= 1 else 1))]
+        done = [run_refresh(data_dir, scale, engine, postgres) for _ in range(runs or (2 if scale <= 1 else 1))]
+        if engine != "duckdb":
+            return report(scale, done, None, None, engine), done[-1]
         bare = bare_duckdb_load(data_dir)
         reset = _in_child(_reset, str(data_dir)) if done[-1].ok else None
-        return report(scale, done, bare, reset)
+        return report(scale, done, bare, reset, engine), done[-1]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def side_by_side(results: list[tuple[float, str, Run]]) -> str:
+    """One line per scale and engine: the figures to compare the engines by."""
+    lines = [
+        "",
+        "## the engines side by side (the last run of each)",
+        "",
+        "| scale | engine | invoices | wall s | dbt build s | export s | peak MiB | published MiB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scale, engine, run in results:
+        seconds = {step.name: step.seconds for step in run.steps}
+        state = "" if run.ok else " (FAILED)"
+        lines.append(
+            f"| {scale:g} | {engine}{state} | {run.invoices:,} | {run.wall:.1f} | {seconds.get('dbt build', 0):.1f} | "
+            f"{seconds.get('export', 0):.1f} | {_mib(run.peak_rss)} | {_mib(run.lakehouse_bytes)} |"
+        )
+    lines.append("")
+    lines.append(
+        "Peak memory: the run's process tree (Dagster, dbt, Spark's JVMs), plus on PostgreSQL the local server's "
+        "processes. Published size: the DuckDB file, PostgreSQL's tables (pg_total_relation_size), Spark's Parquet files."
+    )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -394,12 +486,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scales", default=DEFAULT_SCALES, help=f"comma-separated JUMP_SCALE values (default {DEFAULT_SCALES})")
     parser.add_argument("--runs", type=int, default=None, help="runs per scale, in one data folder (default: 2 at scale 1, else 1)")
     parser.add_argument("--folder", type=Path, default=None, help="where the runs write (default: <data dir>/bench)")
+    parser.add_argument("--engines", default="duckdb", help="comma-separated warehouses: duckdb, postgres, spark (default duckdb)")
     args = parser.parse_args(argv)
+    engines = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
+    unknown = [engine for engine in engines if engine not in settings.WAREHOUSES]
+    if unknown:
+        parser.error(f"unknown engine(s) {', '.join(unknown)}: expected some of {', '.join(settings.WAREHOUSES)}")
     root = args.folder or settings.data_dir() / "bench"
     root.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores, DuckDB memory cap {settings.duckdb_memory_limit()}; temporary runs under {root}")
-    for raw in args.scales.split(","):
-        print(bench_scale(float(raw), root, args.runs), flush=True)
+    postgres = Postgres(root) if "postgres" in engines else None
+    results = []
+    try:
+        for raw in args.scales.split(","):
+            for engine in engines:
+                table, run = bench_scale(float(raw), root, args.runs, engine, postgres)
+                results.append((float(raw), engine, run))
+                print(table, flush=True)
+    finally:
+        if postgres is not None:
+            postgres.close()
+    if len(engines) > 1:
+        print(side_by_side(results), flush=True)
 
 
 if __name__ == "__main__":
