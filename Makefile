@@ -45,10 +45,11 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 install: $(VENV)/.installed ## Install uv and the locked dependencies into .venv
 
 # Parsed with the build path runs give dbt (see defs/transform/assets.py: dbt_environment), so that
-# their first dbt call parses the project partially too.
+# their first dbt call parses the project partially too; for DuckDB's `build` target whatever
+# JUMP_WAREHOUSE says (see defs/transform/resources.py).
 $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
 	JUMP_BUILD_DUCKDB_PATH=$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)) \
-		$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+		$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project --target build
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
