@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from jump_platform import runs, settings
+from jump_platform import run_processes, runs, settings
 
 
 @dataclass
@@ -176,7 +176,7 @@ def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterI
             raise_on_error=False,
             run_id=run_id,
             # Which process runs it: a later run can tell whether it died (see jump_platform.runs).
-            tags=runs.this_process_tags(),
+            tags=run_processes.this_process_tags(),
             run_config={**quiet, **(run_config or {})},
         )
     summary = RunSummary.from_events(result.all_events)

@@ -19,7 +19,7 @@ import dagster as dg
 import pytest
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
-from jump_platform import runs, settings
+from jump_platform import run_processes, runs, settings
 from jump_platform_tests.conftest import AS_OF
 
 PROJECT_DAGSTER_YAML = settings.PROJECT_ROOT / "dagster.yaml"
@@ -135,16 +135,16 @@ def _started_run(instance: dg.DagsterInstance, tags: dict[str, str]) -> str:
 
 def test_a_process_is_gone_when_it_exited_is_a_zombie_or_its_pid_was_reused() -> None:
     now = time.time()
-    assert runs.process_state(runs.RunProcess(os.getpid(), None), now) is runs.ProcessState.ALIVE
-    assert runs.process_state(runs.RunProcess(_gone_pid(), None), now) is runs.ProcessState.GONE
+    assert run_processes.process_state(run_processes.RunProcess(os.getpid(), None), now) is run_processes.ProcessState.ALIVE
+    assert run_processes.process_state(run_processes.RunProcess(_gone_pid(), None), now) is run_processes.ProcessState.GONE
     zombie = subprocess.Popen(["true"])
-    while runs._proc_stat(zombie.pid)[0] != "Z":
+    while run_processes._proc_stat(zombie.pid)[0] != "Z":
         time.sleep(0.05)
-    assert runs.process_state(runs.RunProcess(zombie.pid, None), now) is runs.ProcessState.GONE
+    assert run_processes.process_state(run_processes.RunProcess(zombie.pid, None), now) is run_processes.ProcessState.GONE
     zombie.wait()
     # This process started long after a run that began a day ago: its pid was reused.
-    assert runs.process_state(runs.RunProcess(os.getpid(), None), now - 86400) is runs.ProcessState.GONE
-    assert runs.process_state(runs.RunProcess(os.getpid(), "another-host"), now) is runs.ProcessState.UNKNOWN
+    assert run_processes.process_state(run_processes.RunProcess(os.getpid(), None), now - 86400) is run_processes.ProcessState.GONE
+    assert run_processes.process_state(run_processes.RunProcess(os.getpid(), "another-host"), now) is run_processes.ProcessState.UNKNOWN
 
 
 def test_release_dead_runs_fails_the_dead_runs_frees_their_slots_and_leaves_the_others(home: Path) -> None:
@@ -152,13 +152,13 @@ def test_release_dead_runs_fails_the_dead_runs_frees_their_slots_and_leaves_the_
     storage = instance.event_log_storage
     storage.set_concurrency_slots(POOL, 3)
     host = socket.gethostname()
-    dead = _started_run(instance, {runs.PID_TAG: str(_gone_pid()), runs.HOST_TAG: host})
-    alive = _started_run(instance, {runs.PID_TAG: str(os.getpid()), runs.HOST_TAG: host})
-    elsewhere = _started_run(instance, {runs.PID_TAG: "1", runs.HOST_TAG: "another-host"})
+    dead = _started_run(instance, {run_processes.PID_TAG: str(_gone_pid()), run_processes.HOST_TAG: host})
+    alive = _started_run(instance, {run_processes.PID_TAG: str(os.getpid()), run_processes.HOST_TAG: host})
+    elsewhere = _started_run(instance, {run_processes.PID_TAG: "1", run_processes.HOST_TAG: "another-host"})
     for run_id in (dead, alive, elsewhere):
         assert storage.claim_concurrency_slot(POOL, run_id, "load_sources").is_claimed
 
-    released = runs.release_dead_runs(instance)
+    released = run_processes.release_dead_runs(instance)
 
     assert len(released) == 1 and released[0].startswith(f"run {dead} (refresh, pid")
     assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
@@ -172,8 +172,8 @@ def test_run_monitoring_marks_failed_a_daemon_run_whose_worker_is_gone(home: Pat
 
     instance = dg.DagsterInstance.get()
     assert isinstance(instance.run_launcher, runs.JumpRunLauncher)
-    dead = _started_run(instance, {runs.PID_TAG: str(_gone_pid()), runs.HOST_TAG: socket.gethostname()})
-    alive = _started_run(instance, {runs.PID_TAG: str(os.getpid()), runs.HOST_TAG: socket.gethostname()})
+    dead = _started_run(instance, {run_processes.PID_TAG: str(_gone_pid()), run_processes.HOST_TAG: socket.gethostname()})
+    alive = _started_run(instance, {run_processes.PID_TAG: str(os.getpid()), run_processes.HOST_TAG: socket.gethostname()})
 
     # What the daemon's monitoring loop does with each STARTED run (no resume: dagster.yaml).
     for run_id in (dead, alive):
@@ -216,7 +216,7 @@ def test_a_launched_run_holds_the_lakehouse_from_its_first_step_to_its_last(home
         assert result.success
         run = result.dagster_run
     tags = instance.get_run_by_id(run.run_id).tags
-    assert tags[runs.PID_TAG] == str(os.getpid()) and tags[runs.HOST_TAG] == socket.gethostname()
+    assert tags[run_processes.PID_TAG] == str(os.getpid()) and tags[run_processes.HOST_TAG] == socket.gethostname()
     # Released at the end of the run.
     with runs.lakehouse_turn(None, "next", "load", say=print):
         pass

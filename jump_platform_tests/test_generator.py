@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from jump_platform.sources import generator
 from jump_platform.sources.contracts import CONTRACTS
-from jump_platform.sources.generator import GeneratorParams, generate_tables
+from jump_platform.sources.generator import GeneratorParams, encoding, freelancers, generate_tables
+from jump_platform.sources.generator.pools import EmailAddresses, make_pools
 
 AS_OF = dt.date(2026, 11, 21)
 
@@ -143,7 +143,7 @@ def test_scale_multiplies_freelancers_clients_and_invoices() -> None:
 
 
 def test_freelancers_drawn_in_several_chunks_keep_every_rule(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(generator, "FREELANCERS_PER_CHUNK", 150)
+    monkeypatch.setattr(freelancers, "FREELANCERS_PER_CHUNK", 150)
     tables = generate_tables(GeneratorParams(seed=3, as_of=AS_OF, scale=0.5))
 
     assert tables["app__users"].height == 500
@@ -159,8 +159,8 @@ def test_freelancers_drawn_in_several_chunks_keep_every_rule(monkeypatch: pytest
 
 
 def test_an_address_taken_in_an_earlier_chunk_gets_the_next_number() -> None:
-    pools = generator.make_pools(GeneratorParams(seed=42, as_of=AS_OF))
-    addresses = generator.EmailAddresses(pools, pl.Series(["example.com"]))
+    pools = make_pools(GeneratorParams(seed=42, as_of=AS_OF))
+    addresses = EmailAddresses(pools, pl.Series(["example.com"]))
     same_name = (np.array([0, 0]), np.array([0, 0]), np.array([0, 0]))
 
     first = addresses.hand_out(*same_name).to_list()
@@ -177,16 +177,16 @@ def test_email_addresses_hold_only_ascii_letters_dots_and_digits(tables: dict[st
 
 def test_amounts_are_exact_cents() -> None:
     cents = np.array([5_000, 250_001, 99, 123_456_789_012])
-    assert generator._amounts(cents).to_list() == [
+    assert encoding.amounts(cents).to_list() == [
         Decimal("50.00"), Decimal("2500.01"), Decimal("0.99"), Decimal("1234567890.12")
     ]
 
 
 def test_ids_of_rows_depend_only_on_the_seed_and_the_row_number() -> None:
     params = GeneratorParams(seed=42, as_of=AS_OF)
-    all_ids = generator._counter_ids(params, "contracts", np.arange(10))
-    some_ids = generator._counter_ids(params, "contracts", np.array([7, 2]))
+    all_ids = encoding.counter_ids(params, "contracts", np.arange(10))
+    some_ids = encoding.counter_ids(params, "contracts", np.array([7, 2]))
     assert some_ids.to_list() == [all_ids[7], all_ids[2]]
     assert all_ids.n_unique() == 10
-    other_table = generator._counter_ids(params, "users", np.arange(10))
+    other_table = encoding.counter_ids(params, "users", np.arange(10))
     assert not set(other_table) & set(all_ids)

@@ -1,131 +1,16 @@
-"""The dashboard's pages, one function each; `app.py` puts them in the navigation."""
+"""The dashboard's pages, one function each (Turnover in `turnover_page.py`); `app.py` puts them
+in the navigation."""
 
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
 import polars as pl
-import polars.selectors as cs
 import streamlit as st
 
-from jump_platform.dashboard.ui import euros, figures, filters, month_label, percent, query
+from jump_platform.dashboard.charts import ENTITY_COLORS, NPS_COLORS, chartable, month_axis
+from jump_platform.dashboard.ui import euros, figures, filters, query
 
-ENTITY_COLORS = alt.Scale(domain=["blue", "green"], range=["#2563eb", "#16a34a"])
 SEARCH_LIMIT = 50
-PART_COLORS = alt.Scale(domain=["by the as-of date", "issued in advance"], range=["#2563eb", "#93c5fd"])
-NPS_COLORS = alt.Scale(domain=["Promoters", "Passives", "Detractors"], range=["#16a34a", "#a3a3a3", "#dc2626"])
-
-
-def _month_axis(title: str = "Month") -> alt.X:
-    # yearmonth: one band per month, so bars are as wide as their month
-    return alt.X("yearmonth(month):T", title=title, axis=alt.Axis(format="%Y-%m"))
-
-
-def _chartable(frame: pl.DataFrame) -> pd.DataFrame:
-    """`frame` for Vega-Lite: decimals as floats (Arrow decimals would reach the chart unscaled)."""
-    return frame.with_columns(cs.decimal().cast(pl.Float64)).to_pandas()
-
-
-def turnover() -> None:
-    chosen = filters()
-    st.title("Turnover")
-    monthly: pl.DataFrame = query("monthly_turnover", chosen.start, chosen.end)
-    by_entity: pl.DataFrame = query("turnover_by_entity", chosen.entities, chosen.start, chosen.end)
-
-    # the headline month is the latest that has come (on or before the as-of month) among those shown
-    come = monthly.filter(pl.col("month") <= chosen.as_of_month)
-    headline = come if not come.is_empty() else monthly
-    last_month = headline.row(-1, named=True)
-    previous = headline["amount"][-2] if headline.height > 1 else None
-    left, middle, right = st.columns(3)
-    left.metric("Turnover over the months shown (€)", euros(monthly["amount"].sum()))
-    middle.metric(
-        f"Turnover in {month_label(last_month['month'])} (€)",
-        euros(last_month["amount"]),
-        delta=None if previous is None else euros(last_month["amount"] - previous),
-    )
-    right.metric("Months shown", monthly.height)
-
-    st.subheader("Monthly turnover, all entities")
-    st.caption(
-        "Every month is shown: a month without invoices is 0. Invoices dated after the as-of date "
-        f"(issued in advance, so months after {month_label(chosen.as_of_month)} too) show apart."
-    )
-    parts = monthly.select(
-        "month",
-        **{
-            "by the as-of date": pl.col("amount") - pl.col("scheduled_amount"),
-            "issued in advance": pl.col("scheduled_amount"),
-        },
-    ).unpivot(index="month", variable_name="part", value_name="amount")
-    st.altair_chart(
-        alt.Chart(_chartable(parts))
-        .mark_bar()
-        .encode(
-            _month_axis(),
-            alt.Y("amount:Q", title="Turnover (€)", stack="zero"),
-            alt.Color("part:N", scale=PART_COLORS, title="Invoices"),
-            tooltip=["part", alt.Tooltip("month:T", format="%Y-%m"), alt.Tooltip("amount:Q", format=",.2f")],
-        ),
-        width="stretch",
-    )
-    figures(
-        monthly.select(
-            Month=pl.col("month").dt.strftime("%Y-%m"),
-            **{
-                "Turnover (€)": pl.col("amount").map_elements(euros, return_dtype=pl.String),
-                "Issued in advance (€)": pl.col("scheduled_amount").map_elements(euros, return_dtype=pl.String),
-            },
-        ),
-        "Figures: monthly turnover",
-    )
-
-    st.subheader("Turnover by entity, month over month")
-    st.caption("Bars stack the entities chosen; the line is each entity's change on the month before.")
-    frame = _chartable(by_entity)
-    bars = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            _month_axis(),
-            alt.Y("turnover:Q", title="Turnover (€)"),
-            alt.Color("entity:N", scale=ENTITY_COLORS, title="Entity"),
-            tooltip=["entity", alt.Tooltip("month:T", format="%Y-%m"), alt.Tooltip("turnover:Q", format=",.2f"),
-                     alt.Tooltip("turnover_change_pct:Q", title="change vs previous month (%)", format="+.2f")],
-        )
-        .properties(height=280)
-    )
-    change = (
-        alt.Chart(frame)
-        .mark_line(point=True)
-        .encode(
-            _month_axis(),
-            alt.Y("turnover_change_pct:Q", title="Change vs previous month (%)"),
-            alt.Color("entity:N", scale=ENTITY_COLORS, title="Entity"),
-            tooltip=["entity", alt.Tooltip("month:T", format="%Y-%m"), alt.Tooltip("turnover_change_pct:Q", format="+.2f")],
-        )
-        .properties(height=200)
-    )
-    st.altair_chart(alt.vconcat(bars, change).resolve_scale(x="shared"), width="stretch")
-    st.caption(
-        "The change is empty when the previous month had no turnover. Active freelancers are known "
-        f"through {month_label(chosen.as_of_month)}, the as-of month: “–” in the months after it, which have not come."
-    )
-    figures(
-        by_entity.select(
-            Month=pl.col("month").dt.strftime("%Y-%m"),
-            Entity="entity",
-            **{
-                "Turnover (€)": pl.col("turnover").map_elements(euros, return_dtype=pl.String),
-                "Previous month (€)": pl.col("previous_month_turnover").map_elements(euros, return_dtype=pl.String),
-                "Change": pl.col("turnover_change_pct").map_elements(percent, return_dtype=pl.String),
-                "Invoices": "invoice_count",
-                "Active freelancers": pl.col("active_freelancers").cast(pl.String).fill_null("–"),
-                "Issued in advance (€)": pl.col("scheduled_turnover").map_elements(euros, return_dtype=pl.String),
-            },
-        ),
-        "Figures: turnover by entity",
-    )
 
 
 def nps() -> None:
@@ -143,7 +28,7 @@ def nps() -> None:
         }
     )
     st.altair_chart(
-        alt.Chart(_chartable(answers))
+        alt.Chart(chartable(answers))
         .mark_bar()
         .encode(
             alt.X("Freelancers:Q"),
@@ -171,7 +56,7 @@ def cohorts() -> None:
         return
     frame = cells.with_columns(cohort=pl.col("cohort_month").dt.strftime("%Y-%m"))
     st.altair_chart(
-        alt.Chart(_chartable(frame))
+        alt.Chart(chartable(frame))
         .mark_rect()
         .encode(
             alt.X("months_since_cohort:O", title="Months since the cohort started", axis=alt.Axis(labelOverlap=True)),
@@ -210,10 +95,10 @@ def movements() -> None:
         movement=pl.col("movement").replace({"joined": "arrivals", "left": "departures"}),
     )
     bars = (
-        alt.Chart(_chartable(long))
+        alt.Chart(chartable(long))
         .mark_bar()
         .encode(
-            _month_axis(),
+            month_axis(),
             alt.Y("signed:Q", title="Arrivals (+) and departures (−)"),
             alt.Color("entity:N", scale=ENTITY_COLORS, title="Entity"),
             tooltip=["entity", "movement", alt.Tooltip("month:T", format="%Y-%m"), "count"],
@@ -221,10 +106,10 @@ def movements() -> None:
         .properties(height=280)
     )
     active = (
-        alt.Chart(_chartable(moves))
+        alt.Chart(chartable(moves))
         .mark_line()
         .encode(
-            _month_axis(),
+            month_axis(),
             alt.Y("active_at_month_end:Q", title="Active at month end"),
             alt.Color("entity:N", scale=ENTITY_COLORS, title="Entity"),
             tooltip=["entity", alt.Tooltip("month:T", format="%Y-%m"), "active_at_month_end"],
@@ -272,10 +157,10 @@ def freelancers() -> None:
     )
     st.subheader(f"{first_name} {last_name}")
     st.altair_chart(
-        alt.Chart(_chartable(history))
+        alt.Chart(chartable(history))
         .mark_line(point=True, interpolate="step-after")
         .encode(
-            _month_axis(),
+            month_axis(),
             alt.Y("cumulative_turnover:Q", title="Cumulative turnover (€)"),
             alt.Color("contract:N", title="Contract"),
             tooltip=["contract", alt.Tooltip("month:T", format="%Y-%m"),

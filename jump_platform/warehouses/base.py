@@ -17,10 +17,6 @@ from jump_platform.io_manager import FileScan, TableBatches, TableParts
 from jump_platform.lakehouse.stores import TableStore
 from jump_platform.sql import qualified
 
-# Rows per Arrow batch when a part streams from DuckDB to another engine.
-BATCH_ROWS = 100_000
-
-
 def facts(columns: Sequence[tuple[str, str]], row_count: int | None) -> dict[str, Any]:
     """A table's column schema, and its row count unless it is None (a view's rows are not
     counted: counting them would run its query once more), as Dagster shows them."""
@@ -76,10 +72,10 @@ class Warehouse(dg.ConfigurableResource):
 
 def arrow_parts(obj: pl.DataFrame | TableBatches | TableParts, landing: str) -> Iterator[pa.RecordBatchReader]:
     """What an asset hands the IO manager, as Arrow streams, one per part: a `FileScan` is read by
-    an in-memory DuckDB that may read files under `landing` only (`landing.reading.scanner`), a
+    an in-memory DuckDB that may read files under `landing` only (`landing.scanning.scanner`), a
     DataFrame or batches of them are handed over as Arrow. Nothing is held whole in memory. Each
     stream must be read before the next is asked for."""
-    from jump_platform.sources.landing.reading import scanner
+    from jump_platform.sources.landing.scanning import BATCH_ROWS, scanner
 
     if isinstance(obj, pl.DataFrame):
         parts: Iterable[FileScan | Iterable[pl.DataFrame]] = [[obj]]

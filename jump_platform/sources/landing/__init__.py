@@ -17,7 +17,9 @@ its table's contract. A batch is all or nothing: one refused file and the whole 
 It is archived once published, rejected if its audit fails, given back if its run died.
 
 The modules: `layout` (where files sit, claiming and settling them), `reading` (typed batches of
-a delivery) and `validation` (the contract's columns and values).
+a delivery, with one reader per format: `csv_reading`, `parquet_reading`, `sqlite_reading`, and
+the confined DuckDB connection they share in `scanning`) and `validation` (the contract's columns
+and values).
 """
 
 from jump_platform.sources.contracts import CONTRACTS
@@ -42,7 +44,6 @@ from jump_platform.sources.landing.layout import (
     stray_entries,
 )
 from jump_platform.sources.landing.reading import (
-    BATCH_ROWS,
     CheckedDelivery,
     check_delivery,
     delivery_part,
@@ -50,6 +51,7 @@ from jump_platform.sources.landing.reading import (
     read_delivery,
     with_load_metadata,
 )
+from jump_platform.sources.landing.scanning import BATCH_ROWS
 from jump_platform.sources.landing.validation import ExtractError, check_columns
 
 __all__ = [

@@ -1,0 +1,173 @@
+"""One run of `refresh` (what `make run` runs) in a process of its own, and its steps as the
+Dagster instance recorded them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jump_platform import settings
+from jump_platform.bench.engines import Postgres, published_bytes
+from jump_platform.bench.memory import MemorySampler
+
+AS_OF = dt.date(2026, 11, 21)
+
+
+@dataclass
+class Step:
+    """A group of steps of the run: the extract, the load, the source checks, dbt, ..."""
+
+    name: str
+    seconds: float = 0.0
+    rows: int = 0
+    intervals: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    invoices: int
+    folder_bytes: int
+    began: float
+    wall: float
+    startup: float
+    steps: list[Step]
+    peak_rss: int
+    lakehouse_bytes: int
+    ok: bool
+    sampler: MemorySampler
+
+
+def _group(asset_keys: set[tuple[str, ...]], checked: set[tuple[str, ...]]) -> str:
+    """Which part of the run a step is, from what it materialized or checked."""
+    layers = {key[0] for key in asset_keys}
+    if "lakehouse" in layers:
+        return "publish"
+    if "landing" in layers:
+        return "extract"
+    if "sources" in layers:
+        return "load"
+    if layers & {"staging", "intermediate", "marts"}:
+        return "dbt build"
+    if "exports" in layers:
+        return "export"
+    checked_layers = {key[0] for key in checked}
+    if checked_layers == {"sources"}:
+        return "source checks"
+    if checked_layers:
+        return "mart checks"
+    return "other"
+
+
+def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
+    """The run's steps from the Dagster instance in `home`, grouped; the time its first step
+    started; whether it succeeded; the invoices it loaded."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        [run] = instance.get_runs(limit=1)
+        logs = instance.all_logs(run.run_id)
+    finally:
+        instance.dispose()
+    starts: dict[str, float] = {}
+    ends: dict[str, float] = {}
+    rows: dict[str, int] = {}
+    produced: dict[str, set[tuple[str, ...]]] = {}
+    checked: dict[str, set[tuple[str, ...]]] = {}
+    table_rows: dict[tuple[str, ...], int] = {}
+    for entry in logs:
+        event, step = entry.dagster_event, entry.step_key
+        if event is None or step is None:
+            continue
+        kind = event.event_type
+        if kind == dg.DagsterEventType.STEP_START:
+            starts[step] = entry.timestamp
+        elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            ends[step] = entry.timestamp
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.step_materialization_data.materialization
+            key = tuple(materialization.asset_key.path)
+            produced.setdefault(step, set()).add(key)
+            count = materialization.metadata.get("dagster/row_count")
+            if count is not None and key[-1] != "view":
+                rows[step] = rows.get(step, 0) + int(count.value)
+                table_rows[key] = int(count.value)
+        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            checked.setdefault(step, set()).add(tuple(event.asset_check_evaluation_data.asset_key.path))
+    groups: dict[str, Step] = {}
+    for step, start in sorted(starts.items(), key=lambda item: item[1]):
+        end = ends.get(step, start)
+        name = _group(produced.get(step, set()), checked.get(step, set()))
+        group = groups.setdefault(name, Step(name))
+        group.seconds += end - start
+        group.intervals.append((start, end))
+        if name.endswith("checks"):
+            group.rows += sum(table_rows.get(key, 0) for key in checked.get(step, set()))
+        else:
+            group.rows += rows.get(step, 0)
+    first_start = min(starts.values(), default=0.0)
+    return list(groups.values()), first_start, run.is_success, table_rows.get(("sources", "app__invoices"), 0)
+
+
+def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: Postgres | None = None) -> Run:
+    """`python -m jump_platform.cli run refresh` in its own process, on `data_dir`, at `scale`, on
+    the warehouse `engine` (PostgreSQL: a new database of `postgres`, whose server is measured too)."""
+    home = data_dir.parent / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "JUMP_DATA_DIR": str(data_dir),
+        "JUMP_SCALE": str(scale),
+        "JUMP_AS_OF": AS_OF.isoformat(),
+        "JUMP_SEED": "42",
+        "DAGSTER_HOME": str(home),
+        "JUMP_WAREHOUSE": engine,
+    }
+    for name in ("JUMP_DUCKDB_PATH", "JUMP_ANOMALIES", "JUMP_CRM_POSTGRES_URL", "JUMP_KPI_ENDPOINT_URL"):
+        env.pop(name, None)
+    server: list[int] = []
+    if engine == "postgres":
+        assert postgres is not None
+        env["JUMP_POSTGRES_URL"] = postgres.new_database(data_dir)
+        server = postgres.server_pids()
+    began = time.time()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jump_platform.cli", "run", "refresh"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=settings.PROJECT_ROOT,
+    )
+    with MemorySampler(process.pid, server) as sampler:
+        output = process.communicate()[0]
+    wall = time.time() - began
+    steps, first_start, success, invoices = _steps(home)
+    if process.returncode != 0:
+        print(output.decode(errors="replace")[-3000:], file=sys.stderr)
+    lakehouse = data_dir / "lakehouse" / "lakehouse.duckdb"
+    # Hard links (the published file and its snapshot) count once.
+    files = {(p.stat().st_dev, p.stat().st_ino): p.stat().st_size for p in lakehouse.parent.rglob("*") if p.is_file()}
+    folder = sum(files.values())
+    published = lakehouse.stat().st_size if lakehouse.exists() else 0
+    if engine != "duckdb" and process.returncode == 0:
+        published = published_bytes(env)
+    return Run(
+        invoices=invoices,
+        folder_bytes=folder,
+        began=began,
+        wall=wall,
+        startup=first_start - began if first_start else wall,
+        steps=steps,
+        peak_rss=sampler.peak(),
+        lakehouse_bytes=published,
+        ok=process.returncode == 0 and success,
+        sampler=sampler,
+    )
+
