@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from jump_platform import run_processes, runs, settings
+from jump_platform import published, run_processes, runs, settings
 
 
 @dataclass
@@ -119,7 +119,7 @@ class RunSummary:
         if self.skipped_steps:
             lines.append(f"  skipped because upstream failed: {', '.join(sorted(self.skipped_steps))}")
         lines += ["", *self._publish_lines()]
-        lines += [f"Lakehouse: {settings.warehouse_location()}", f"Exports:   {settings.exports_dir()}"]
+        lines += [f"Lakehouse: {published.location()}", f"Exports:   {settings.exports_dir()}"]
         return "\n".join(lines)
 
     def _publish_lines(self) -> list[str]:
@@ -211,7 +211,7 @@ def rollback() -> int:
         return 1
     snapshot = snapshots.read_snapshot(layout, back)
     when = f", published {snapshot.published_at} by run {snapshot.run_id}" if snapshot else ""
-    print(f"Rolled back: {settings.warehouse_location()} is snapshot {back} again{when}, and {layout.exports} holds its exports.")
+    print(f"Rolled back: {published.location()} is snapshot {back} again{when}, and {layout.exports} holds its exports.")
     print(f"Snapshot {left} was dropped; the next run starts its build from {back}.")
     return 0
 

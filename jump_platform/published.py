@@ -48,6 +48,20 @@ def published_warehouse() -> Warehouse | None:
     return None
 
 
+def location() -> str:
+    """Where the published lakehouse is, for people: the DuckDB file, the PostgreSQL database (no
+    password) or the Spark folder."""
+    engine = settings.warehouse()
+    if engine == "postgres":
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(settings.postgres_warehouse_url())
+        return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}, schemas sources, staging, intermediate, marts"
+    if engine == "spark":
+        return f"Spark, {settings.spark_dir()}"
+    return str(settings.duckdb_path())
+
+
 def read_table(schema: str, table: str, path: Path | None = None) -> pl.DataFrame:
     """A whole table of the published lakehouse (or of the DuckDB file `path`), as a polars DataFrame."""
     warehouse = published_warehouse() if path is None else None

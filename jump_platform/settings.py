@@ -261,51 +261,11 @@ def postgres_warehouse_url() -> str:
     )
 
 
-def postgres_connection_env(url: str) -> dict[str, str]:
-    """The libpq variables (`PGHOST`...) that say the same as `url`, for dbt's postgres profile."""
-    from urllib.parse import unquote, urlsplit
-
-    parts = urlsplit(url)
-    return {
-        "PGHOST": parts.hostname or "127.0.0.1",
-        "PGPORT": str(parts.port or 5432),
-        "PGUSER": unquote(parts.username or ""),
-        "PGPASSWORD": unquote(parts.password or ""),
-        "PGDATABASE": unquote(parts.path.lstrip("/")) or "postgres",
-    }
-
-
 def spark_dir() -> Path:
     """Where the local Spark lakehouse lives when `JUMP_WAREHOUSE=spark`: `<data dir>/spark`, with
     `sources/` (the loader's Parquet folders), `warehouse/` (dbt's tables) and `metastore_db/`
     (the Hive catalog)."""
     return data_dir() / "spark"
-
-
-def warehouse_location() -> str:
-    """Where the published lakehouse is, for people: the DuckDB file, the PostgreSQL database (no
-    password) or the Spark folder."""
-    engine = warehouse()
-    if engine == "postgres":
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(postgres_warehouse_url())
-        return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}, schemas sources, staging, intermediate, marts"
-    if engine == "spark":
-        return f"Spark, {spark_dir()}"
-    return str(duckdb_path())
-
-
-def warehouse_dbt_env() -> dict[str, str]:
-    """The variables dbt's profile reads to reach the engine (`dbt_project/profiles.yml`):
-    `JUMP_WAREHOUSE` picks the target, then the server (PG*) or the Spark folder."""
-    engine = warehouse()
-    env = {"JUMP_WAREHOUSE": engine}
-    if engine == "postgres":
-        env.update(postgres_connection_env(postgres_warehouse_url()))
-    elif engine == "spark":
-        env["JUMP_SPARK_DIR"] = str(spark_dir())
-    return env
 
 
 def _warehouse_settings() -> None:

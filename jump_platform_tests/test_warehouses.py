@@ -18,6 +18,7 @@ import pytest
 from jump_platform import settings
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.resources import lakehouse_resources
+from jump_platform.defs.transform.assets import dbt_env
 from jump_platform.io_manager import FileScan, LakehouseIOManager, SchemaChangeError, TableParts
 from jump_platform.warehouses.base import arrow_parts
 from jump_platform.warehouses.postgres import PostgresIOManager, PostgresWarehouse, connect
@@ -104,7 +105,7 @@ def test_the_pg_variables_make_the_url_and_dbt_gets_them_back(monkeypatch: pytes
     for name, value in {"PGHOST": "db.example", "PGPORT": "6432", "PGUSER": "jump", "PGPASSWORD": "p@ss:word", "PGDATABASE": "lake"}.items():
         monkeypatch.setenv(name, value)
     assert settings.postgres_warehouse_url() == "postgresql://jump:p%40ss%3Aword@db.example:6432/lake"
-    env = settings.warehouse_dbt_env()
+    env = dbt_env()
     assert (env["JUMP_WAREHOUSE"], env["PGHOST"], env["PGPORT"], env["PGPASSWORD"], env["PGDATABASE"]) == (
         "postgres", "db.example", "6432", "p@ss:word", "lake"
     )

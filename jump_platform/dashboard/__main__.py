@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from jump_platform import settings
+from jump_platform import published, settings
 
 APP = Path(__file__).with_name("app.py")
 
@@ -49,7 +49,7 @@ def refresh_copy() -> None:
     summary = run_job("dashboard")
     if not summary.ok:
         sys.exit(summary.render("dashboard"))
-    print(f"Refreshed the dashboard's copy of the marts from {settings.warehouse_location()}.", flush=True)
+    print(f"Refreshed the dashboard's copy of the marts from {published.location()}.", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,6 +18,7 @@ from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.warehouses import Warehouse
+from jump_platform.warehouses.postgres import libpq_env
 
 
 # The schema of the export views (dbt_project/exports/); each one is written to a CSV by
@@ -52,14 +53,21 @@ translator = JumpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asse
 
 
 def dbt_env() -> dict[str, str]:
-    """The variables `profiles.yml` reads: the engine's target (`JUMP_WAREHOUSE`) and how to reach
-    it, the build this run holds (dbt never writes the published lakehouse) and DuckDB's memory cap
-    inside dbt. Set by `dbt_environment`."""
-    return {
+    """The variables `profiles.yml` reads: the build this run holds (dbt never writes the published
+    lakehouse), DuckDB's memory cap inside dbt, and the engine (`JUMP_WAREHOUSE`, which picks the
+    target when dbt runs by hand) with how to reach it: the server (`PG*`) or the Spark folder. Set
+    by `dbt_environment`."""
+    engine = settings.warehouse()
+    env = {
         "JUMP_BUILD_DUCKDB_PATH": str(settings.build_duckdb_path()),
         "JUMP_DBT_MEMORY_LIMIT": settings.dbt_memory_limit(),
-        **settings.warehouse_dbt_env(),
+        "JUMP_WAREHOUSE": engine,
     }
+    if engine == "postgres":
+        env.update(libpq_env(settings.postgres_warehouse_url()))
+    elif engine == "spark":
+        env["JUMP_SPARK_DIR"] = str(settings.spark_dir())
+    return env
 
 
 @contextmanager
