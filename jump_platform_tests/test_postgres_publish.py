@@ -17,7 +17,8 @@ import pytest
 
 from jump_platform.lakehouse import Layout, snapshots
 from jump_platform.lakehouse.build import close_build, open_build
-from jump_platform.warehouses.postgres import PostgresSchemas, PostgresWarehouse, connect
+from jump_platform.warehouses.postgres import PostgresWarehouse, connect
+from jump_platform.warehouses.postgres_schemas import PostgresSchemas
 
 pytestmark = pytest.mark.slow
 

@@ -74,7 +74,7 @@ def table_store() -> TableStore:
     """The tables' store of the engine `JUMP_WAREHOUSE` picks."""
     engine = settings.warehouse()
     if engine == "postgres":
-        from jump_platform.warehouses.postgres import PostgresSchemas
+        from jump_platform.warehouses.postgres_schemas import PostgresSchemas
 
         return PostgresSchemas(settings.postgres_warehouse_url())
     if engine == "spark":
