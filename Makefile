@@ -86,9 +86,18 @@ dev: prepare ## Start the Dagster UI and daemon on http://127.0.0.1:3000
 QUERIED = $(if $(filter build,$(LAKEHOUSE)),$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)),$(JUMP_DUCKDB_PATH))
 
 # Read-only: any number of shells may stay open, and runs never wait for them (they write a build copy).
-query: install ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
+# On PostgreSQL: psql, in read-only transactions, on the published schemas (or the build's).
+query: install $(WAREHOUSE_SERVER) ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
+ifeq ($(JUMP_WAREHOUSE),postgres)
+	PGOPTIONS="-c default_transaction_read_only=on -c search_path=$(SCHEMA)$(if $(filter build,$(LAKEHOUSE)),__build)" \
+		psql "$$($(PY) -c 'from jump_platform import settings; print(settings.postgres_warehouse_url())')"
+else ifeq ($(JUMP_WAREHOUSE),spark)
+	@echo "Spark's tables are Parquet folders under $(JUMP_DATA_DIR)/spark/ (sources/<table>/, warehouse/<schema>.db/<table>/):"
+	@echo "read them with DuckDB, e.g. $(VENV)/bin/duckdb -c \"from '$(JUMP_DATA_DIR)/spark/warehouse/marts.db/kpi__nps/*.parquet'\""
+else
 	@test -f $(QUERIED) || { echo "No lakehouse at $(QUERIED): run 'make run' first."; exit 1; }
 	$(VENV)/bin/duckdb -readonly $(QUERIED) -cmd "set memory_limit = '$(or $(JUMP_DUCKDB_MEMORY_LIMIT),1GB)'; use $(SCHEMA); show tables;"
+endif
 
 # Without a lakehouse yet (fresh clone), the docs are generated against an empty in-memory DuckDB:
 # every model, column and description shows, only the table statistics are missing.
