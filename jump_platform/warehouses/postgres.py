@@ -10,7 +10,9 @@
 - **Publish.** `PostgresSchemas.switch` renames, in one transaction, the published schemas to
   `<layer>__previous` and the build's to `sources`, `staging`... PostgreSQL's DDL is
   transactional: a reader sees the previous lakehouse or the new one, whole, never a mix; one that
-  is reading keeps its snapshot of the tables it opened (MVCC). Views follow the tables they read
+  is reading keeps its snapshot of the tables it opened (MVCC; but a REPEATABLE READ transaction
+  begun before a publish reads the new tables through its older snapshot, as empty: DDL is not
+  MVCC-safe in PostgreSQL). Views follow the tables they read
   (PostgreSQL binds them by object, not by name). A failed audit publishes nothing: the published
   schemas are not touched. `make rollback` swaps `<layer>__previous` back the same way.
 - The next run makes its build again from the published schemas (`PostgresSchemas.reset_build`):
@@ -36,7 +38,7 @@ from pydantic import Field
 
 from jump_platform import settings
 from jump_platform.exports import export_csv
-from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, _markdown_preview
+from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, markdown_preview
 from jump_platform.lakehouse.stores import SNAPSHOT_SCHEMA, TableStore
 from jump_platform.sql import qualified, quote_identifier, short_repr
 from jump_platform.warehouses.base import Warehouse, arrow_parts, facts
@@ -235,7 +237,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                 preview = from_arrow(cursor.fetch_arrow_table())
             connection.rollback()
         context.add_output_metadata(
-            {**metadata, "preview": dg.MetadataValue.md(_markdown_preview(preview)), "rows_written": written, "write_mode": mode}
+            {**metadata, "preview": dg.MetadataValue.md(markdown_preview(preview)), "rows_written": written, "write_mode": mode}
         )
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:

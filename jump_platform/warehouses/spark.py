@@ -37,7 +37,7 @@ from pydantic import Field
 
 from jump_platform import settings
 from jump_platform.exports import export_csv
-from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, _markdown_preview
+from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, markdown_preview
 from jump_platform.lakehouse.stores import InPlace, TableStore
 from jump_platform.sql import qualified, quote_identifier, short_repr
 from jump_platform.warehouses.base import Warehouse, arrow_parts, facts
@@ -151,7 +151,7 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata(
             {
                 **parquet_table_facts(folder),
-                "preview": dg.MetadataValue.md(_markdown_preview(preview)),
+                "preview": dg.MetadataValue.md(markdown_preview(preview)),
                 "rows_written": written,
                 "write_mode": mode,
                 "path": dg.MetadataValue.path(str(folder)),
