@@ -32,15 +32,17 @@ class Postgres:
             return []
         return [int((self.cluster.pgdata / "postmaster.pid").read_text().split()[0])]
 
-    def new_database(self, data_dir: Path) -> str:
-        """A new database named after the run's folder; its URL."""
+    def database_for(self, data_dir: Path) -> str:
+        """The database of the runs in `data_dir` (named after its folder), created by the first; its URL."""
         import adbc_driver_postgresql.dbapi as adbc
 
         from jump_platform.sql import quote_identifier
 
         name = "bench_" + "".join(c if c.isalnum() else "_" for c in data_dir.parent.name.lower())[:50]
         with adbc.connect(self.url, autocommit=True) as connection, connection.cursor() as cursor:
-            cursor.execute(f"create database {quote_identifier(name)}")
+            cursor.execute("select count(*) from pg_database where datname = $1", parameters=(name,))
+            if not cursor.fetchone()[0]:
+                cursor.execute(f"create database {quote_identifier(name)}")
         return urlsplit(self.url)._replace(path=f"/{name}").geturl()
 
     def close(self) -> None:

@@ -117,7 +117,7 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
 
 def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: Postgres | None = None) -> Run:
     """`python -m jump_platform.cli run refresh` in its own process, on `data_dir`, at `scale`, on
-    the warehouse `engine` (PostgreSQL: a new database of `postgres`, whose server is measured too)."""
+    the warehouse `engine` (PostgreSQL: the folder's database of `postgres`, whose server is measured too)."""
     home = data_dir.parent / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -135,7 +135,7 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
     server: list[int] = []
     if engine == "postgres":
         assert postgres is not None
-        env["JUMP_POSTGRES_URL"] = postgres.new_database(data_dir)
+        env["JUMP_POSTGRES_URL"] = postgres.database_for(data_dir)
         server = postgres.server_pids()
     began = time.time()
     process = subprocess.Popen(
