@@ -23,7 +23,7 @@ from typing import Any
 
 from jump_platform.files import fsync_dir, link_or_copy
 from jump_platform.lakehouse.layout import Layout
-from jump_platform.lakehouse.stores import SNAPSHOT_SCHEMA, SNAPSHOT_TABLE, UNVERSIONED, linked_snapshot_id  # noqa: F401 (re-exported)
+from jump_platform.lakehouse.stores import linked_snapshot_id
 from jump_platform.sources import landing
 
 # How many snapshots are kept: the current one and the one `make rollback` goes back to.
