@@ -27,7 +27,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 # history, and dbt's per-run target and log folders, see DBT_TARGET_PATH below).
 COPY . .
 RUN uv sync --frozen --no-dev \
-    && dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project \
+    && dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project --target build \
     && chmod -R a+rX /app \
     && useradd --create-home --uid 1000 jump \
     && mkdir -p "$DAGSTER_HOME/dbt/target" "$DAGSTER_HOME/dbt/logs" "$JUMP_DATA_DIR" \

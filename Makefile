@@ -22,10 +22,14 @@ export JUMP_DATA_DIR ?= $(CURDIR)/data
 export JUMP_DUCKDB_PATH ?= $(JUMP_DATA_DIR)/lakehouse/lakehouse.duckdb
 export JUMP_DASHBOARD_PORT ?= 8501
 
+# JUMP_WAREHOUSE=postgres without a server given (JUMP_POSTGRES_URL or PGHOST): the local one of
+# `make postgres`, started first by every target that loads the code location.
+WAREHOUSE_SERVER := $(if $(filter postgres,$(JUMP_WAREHOUSE)),$(if $(JUMP_POSTGRES_URL)$(PGHOST),,postgres))
+
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
 
-.PHONY: help install prepare run extract load transform export rollback test dev query docs dashboard postgres postgres-stop sync bench clean
+.PHONY: help install prepare run extract load transform export rollback test dev query docs dashboard postgres postgres-stop sync bench bench-engines clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,17 +45,18 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 install: $(VENV)/.installed ## Install uv and the locked dependencies into .venv
 
 # Parsed with the build path runs give dbt (see defs/transform/assets.py: dbt_environment), so that
-# their first dbt call parses the project partially too.
+# their first dbt call parses the project partially too; for DuckDB's `build` target whatever
+# JUMP_WAREHOUSE says (see defs/transform/resources.py).
 $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
 	JUMP_BUILD_DUCKDB_PATH=$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)) \
-		$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+		$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project --target build
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
 
-prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml ## Prepare the dbt manifest and the Dagster instance
+prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml $(WAREHOUSE_SERVER) ## Prepare the dbt manifest and the Dagster instance
 
 run: prepare ## Build the whole lakehouse: extract, load, transform, export
 	$(PY) -m jump_platform.cli run refresh
@@ -68,7 +73,7 @@ transform: prepare ## Build the dbt models: staging, intermediate, marts
 export: prepare ## Rewrite the CSV exports in data/exports/
 	$(PY) -m jump_platform.cli run export
 
-rollback: install ## Put the previously published lakehouse (and its exports) back
+rollback: install $(WAREHOUSE_SERVER) ## Put the previously published lakehouse (and its exports) back
 	$(PY) -m jump_platform.cli rollback
 
 test: prepare ## Run the test suite
@@ -81,9 +86,18 @@ dev: prepare ## Start the Dagster UI and daemon on http://127.0.0.1:3000
 QUERIED = $(if $(filter build,$(LAKEHOUSE)),$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)),$(JUMP_DUCKDB_PATH))
 
 # Read-only: any number of shells may stay open, and runs never wait for them (they write a build copy).
-query: install ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
+# On PostgreSQL: psql, in read-only transactions, on the published schemas (or the build's).
+query: install $(WAREHOUSE_SERVER) ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
+ifeq ($(JUMP_WAREHOUSE),postgres)
+	PGOPTIONS="-c default_transaction_read_only=on -c search_path=$(SCHEMA)$(if $(filter build,$(LAKEHOUSE)),__build)" \
+		psql "$$($(PY) -c 'from jump_platform import settings; print(settings.postgres_warehouse_url())')"
+else ifeq ($(JUMP_WAREHOUSE),spark)
+	@echo "Spark's tables are Parquet folders under $(JUMP_DATA_DIR)/spark/ (sources/<table>/, warehouse/<schema>.db/<table>/):"
+	@echo "read them with DuckDB, e.g. $(VENV)/bin/duckdb -c \"from '$(JUMP_DATA_DIR)/spark/warehouse/marts.db/kpi__nps/*.parquet'\""
+else
 	@test -f $(QUERIED) || { echo "No lakehouse at $(QUERIED): run 'make run' first."; exit 1; }
 	$(VENV)/bin/duckdb -readonly $(QUERIED) -cmd "set memory_limit = '$(or $(JUMP_DUCKDB_MEMORY_LIMIT),2GB)'; use $(SCHEMA); show tables;"
+endif
 
 # Without a lakehouse yet (fresh clone), the docs are generated against an empty in-memory DuckDB:
 # every model, column and description shows, only the table statistics are missing.
@@ -98,7 +112,7 @@ docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080
 # The dashboard reads its own copy of the marts (the dashboard/marts asset, written by `make run`);
 # a lakehouse newer than the copy, or no copy at all, gets the copy refreshed first.
 dashboard: prepare ## Serve the dashboard on http://127.0.0.1:8501 (JUMP_DASHBOARD_PORT)
-	@test -f $(JUMP_DUCKDB_PATH) || { echo "No lakehouse at $(JUMP_DUCKDB_PATH): run 'make run' first."; exit 1; }
+	@test -e $(JUMP_DUCKDB_PATH) || test -L $(dir $(JUMP_DUCKDB_PATH))current || { echo "No lakehouse published yet: run 'make run' first."; exit 1; }
 	$(PY) -m jump_platform.dashboard --refresh
 
 postgres: install ## Start a throwaway PostgreSQL (the CRM) on 127.0.0.1:55432, in data/postgres/
@@ -112,6 +126,12 @@ sync: prepare ## Run the reverse ETL syncs: the CRM (PostgreSQL) and finance's K
 
 bench: prepare ## Time every step of a run at several scales (SCALES=1,200,2000: demo, ~1M, ~10M invoices)
 	$(PY) -m jump_platform.bench --scales $(SCALES) $(if $(RUNS),--runs $(RUNS))
+
+# The scales of `make bench-engines`: the demo unless SCALES is given (SCALES=1,200 adds ~1M invoices).
+ENGINE_SCALES = $(if $(filter command line environment,$(origin SCALES)),$(SCALES),1)
+
+bench-engines: prepare ## `make run` on DuckDB, PostgreSQL and Spark side by side: time and peak memory (SCALES=1)
+	$(PY) -m jump_platform.bench --engines duckdb,postgres,spark --scales $(ENGINE_SCALES) $(if $(RUNS),--runs $(RUNS))
 
 clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `make postgres`)
 	@if [ -x $(PY) ] && [ -d data/postgres ]; then $(PY) -m jump_platform.postgres stop; fi

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from jump_platform import run_processes, runs, settings
+from jump_platform import published, run_processes, runs, settings
 
 
 @dataclass
@@ -119,7 +119,7 @@ class RunSummary:
         if self.skipped_steps:
             lines.append(f"  skipped because upstream failed: {', '.join(sorted(self.skipped_steps))}")
         lines += ["", *self._publish_lines()]
-        lines += [f"Lakehouse: {settings.duckdb_path()}", f"Exports:   {settings.exports_dir()}"]
+        lines += [f"Lakehouse: {published.location()}", f"Exports:   {settings.exports_dir()}"]
         return "\n".join(lines)
 
     def _publish_lines(self) -> list[str]:
@@ -137,7 +137,7 @@ class RunSummary:
             if self.build_failure:
                 lines += [
                     f"The build failed its audit: {self.build_failure}.",
-                    "It stays as it is until the next run, to inspect: make query LAKEHOUSE=build",
+                    _failed_build_hint(),
                     f"The files loaded into it are in {settings.landing_dir() / '_rejected'}/, with that reason.",
                 ]
             return [*lines, ""]
@@ -187,6 +187,16 @@ def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterI
     return summary
 
 
+def _failed_build_hint() -> str:
+    """Where a person finds the build a failed run left, on the engine of `JUMP_WAREHOUSE`."""
+    engine = settings.warehouse()
+    if engine == "postgres":
+        return "It stays as it is until the next run, to inspect: the schemas sources__build, staging__build... of the database."
+    if engine == "spark":
+        return "Spark writes its tables in place: the sources loaded by this run stay until the next delivery; no model was rebuilt from them."
+    return "It stays as it is until the next run, to inspect: make query LAKEHOUSE=build"
+
+
 def rollback() -> int:
     """Put the previously published snapshot back (`make rollback`), in a turn on the lakehouse:
     never in the middle of a run's publish."""
@@ -201,7 +211,7 @@ def rollback() -> int:
         return 1
     snapshot = snapshots.read_snapshot(layout, back)
     when = f", published {snapshot.published_at} by run {snapshot.run_id}" if snapshot else ""
-    print(f"Rolled back: {layout.published} is snapshot {back} again{when}, and {layout.exports} holds its exports.")
+    print(f"Rolled back: {published.location()} is snapshot {back} again{when}, and {layout.exports} holds its exports.")
     print(f"Snapshot {left} was dropped; the next run starts its build from {back}.")
     return 0
 

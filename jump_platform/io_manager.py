@@ -77,7 +77,7 @@ class TableParts:
     parts: Iterable[FileScan | Iterable[pl.DataFrame]]
 
 
-def _markdown_preview(frame: pl.DataFrame) -> str:
+def markdown_preview(frame: pl.DataFrame) -> str:
     header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * frame.width + "\n"
     rows = ("| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in frame.iter_rows())
     return header + "\n".join(rows)
@@ -93,7 +93,7 @@ def table_metadata(
         "dagster/row_count": connection.execute(f"select count(*) from {name}").fetchone()[0],
         "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(row[0], row[1]) for row in columns]),
         "preview": dg.MetadataValue.md(
-            _markdown_preview(connection.execute(f"select * from {name} limit ?", [int(preview_rows)]).pl())
+            markdown_preview(connection.execute(f"select * from {name} limit ?", [int(preview_rows)]).pl())
         ),
     }
 

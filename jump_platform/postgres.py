@@ -1,7 +1,8 @@
 """A throwaway local PostgreSQL cluster, made with Debian's PostgreSQL binaries.
 
-It stands in for the operational CRM the reverse ETL writes to (`make postgres`, `make
-postgres-stop`), and the tests start their own in a temporary folder. The cluster listens on
+It stands in for the operational CRM the reverse ETL writes to, and serves as the warehouse of
+`JUMP_WAREHOUSE=postgres` when no other server is given (`make postgres`, `make postgres-stop`); the
+tests start their own in a temporary folder. The cluster listens on
 127.0.0.1 only (and on a unix socket inside its folder), and asks for a password that is generated
 at creation and kept, with the rest of the connection, in `<root>/connection.json` (mode 600).
 
@@ -229,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"PostgreSQL runs on 127.0.0.1:{connection['port']}, database {connection['database']}, "
                 f"user {connection['user']} (password in {cluster.connection_file}). "
-                "The reverse ETL writes there unless JUMP_POSTGRES_URL says otherwise."
+                "The reverse ETL writes there unless JUMP_CRM_POSTGRES_URL says otherwise, and so does "
+                "JUMP_WAREHOUSE=postgres unless JUMP_POSTGRES_URL (or PGHOST) does."
             )
         elif arguments.action == "stop":
             print("PostgreSQL stopped." if cluster.stop() else f"No PostgreSQL running from {cluster.root}.")

@@ -2,7 +2,8 @@
 
 Readers outside the pipeline (the dashboard's refresh, the reverse ETL syncs) open the published
 file read-only, run their query and close it at once: DuckDB lets no writer in while any other
-process has the file open, so a reader must never keep it.
+process has the file open, so a reader must never keep it. On PostgreSQL they read the published
+schemas; on Spark, the tables' Parquet folders (`published_warehouse`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import polars as pl
 
 from jump_platform import settings
 from jump_platform.sql import qualified
+from jump_platform.warehouses import Warehouse
 
 
 @contextmanager
@@ -31,7 +33,39 @@ def read_only(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         connection.close()
 
 
+def published_warehouse() -> Warehouse | None:
+    """The published lakehouse of a server or cluster engine (`JUMP_WAREHOUSE`); None for DuckDB's
+    file, read with `read_only`."""
+    engine = settings.warehouse()
+    if engine == "postgres":
+        from jump_platform.warehouses.postgres import PostgresWarehouse
+
+        return PostgresWarehouse(url=settings.postgres_warehouse_url())
+    if engine == "spark":
+        from jump_platform.warehouses.spark import SparkWarehouse
+
+        return SparkWarehouse(spark_dir=str(settings.spark_dir()))
+    return None
+
+
+def location() -> str:
+    """Where the published lakehouse is, for people: the DuckDB file, the PostgreSQL database (no
+    password) or the Spark folder."""
+    engine = settings.warehouse()
+    if engine == "postgres":
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(settings.postgres_warehouse_url())
+        return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}, schemas sources, staging, intermediate, marts"
+    if engine == "spark":
+        return f"Spark, {settings.spark_dir()}"
+    return str(settings.duckdb_path())
+
+
 def read_table(schema: str, table: str, path: Path | None = None) -> pl.DataFrame:
-    """A whole table of the published lakehouse, as a polars DataFrame."""
+    """A whole table of the published lakehouse (or of the DuckDB file `path`), as a polars DataFrame."""
+    warehouse = published_warehouse() if path is None else None
+    if warehouse is not None:
+        return warehouse.read_table(schema, table)
     with read_only(path) as connection:
         return connection.sql(f"select * from {qualified(schema, table)}").pl()

@@ -206,13 +206,93 @@ def schedules_on() -> bool:
     return value == "on"
 
 
+WAREHOUSES = ("duckdb", "postgres", "spark")
+# The standard libpq variables, read when JUMP_POSTGRES_URL is not set.
+PG_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+_POSTGRES_URL = "a URL like postgresql://user:password@host:5432/database"
+
+
+def warehouse() -> str:
+    """The engine that holds the lakehouse: `JUMP_WAREHOUSE` = `duckdb` (default) | `postgres` | `spark`.
+
+    The assets, models, checks and exports are the same on each; only dbt's profile target and the
+    resources that read and write the tables change (`jump_platform/warehouses/`).
+    """
+    raw = _env("JUMP_WAREHOUSE")
+    value = (raw or WAREHOUSES[0]).lower()
+    if value not in WAREHOUSES:
+        raise SettingsError("JUMP_WAREHOUSE", f"one of {', '.join(WAREHOUSES)}", raw)
+    return value
+
+
+def _postgres_url_setting(variable: str) -> str | None:
+    raw = _env(variable)
+    if raw and not raw.startswith(("postgresql://", "postgres://")):
+        # never shown: it may hold a password
+        raise SettingsError(variable, _POSTGRES_URL, "a value that does not start with postgresql://")
+    return raw
+
+
+def postgres_warehouse_url() -> str:
+    """The PostgreSQL database of the lakehouse when `JUMP_WAREHOUSE=postgres`: `JUMP_POSTGRES_URL`,
+    else a URL made of the standard `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` and `PGDATABASE`
+    variables, else the local cluster of `make postgres` once created."""
+    from urllib.parse import quote
+
+    from jump_platform.postgres import LocalCluster
+
+    configured = _postgres_url_setting("JUMP_POSTGRES_URL")
+    if configured:
+        return configured
+    parts = {name: _env(name) for name in PG_VARIABLES}
+    if parts["PGHOST"]:
+        credentials = quote(parts["PGUSER"] or "", safe="")
+        if parts["PGPASSWORD"]:
+            credentials += ":" + quote(parts["PGPASSWORD"], safe="")
+        port = f":{int(parts['PGPORT'])}" if parts["PGPORT"] else ""
+        database = quote(parts["PGDATABASE"] or "", safe="")
+        return f"postgresql://{credentials}{'@' if credentials else ''}{parts['PGHOST']}{port}/{database}"
+    local = LocalCluster(postgres_dir()).url()
+    if local:
+        return local
+    raise SettingsError(
+        "JUMP_POSTGRES_URL",
+        f"{_POSTGRES_URL} for JUMP_WAREHOUSE=postgres (or the PG* variables, or `make postgres` for a local server)",
+        None,
+    )
+
+
+def spark_dir() -> Path:
+    """Where the local Spark lakehouse lives when `JUMP_WAREHOUSE=spark`: `<data dir>/spark`, with
+    `sources/` (the loader's Parquet folders), `warehouse/` (dbt's tables) and `metastore_db/`
+    (the Hive catalog)."""
+    return data_dir() / "spark"
+
+
+def _warehouse_settings() -> None:
+    if warehouse() == "postgres":
+        postgres_warehouse_url()
+
+
 def validate() -> list[SettingsError]:
     """Every setting whose value cannot be used, one error each; empty when all are fine.
 
     `make run`, the CLI and the code location call it before anything runs or is written.
     """
     errors = []
-    for read in (seed, scale, as_of_date, anomalies, producer, schedules_on, duckdb_config, lock_timeout, extract_format):
+    for read in (
+        seed,
+        scale,
+        as_of_date,
+        anomalies,
+        producer,
+        schedules_on,
+        duckdb_config,
+        lock_timeout,
+        extract_format,
+        _warehouse_settings,
+        crm_postgres_url,
+    ):
         try:
             read()
         except SettingsError as error:
@@ -282,13 +362,14 @@ def postgres_port() -> int:
     return _port("JUMP_POSTGRES_PORT", DEFAULT_POSTGRES_PORT)
 
 
-def postgres_url() -> str | None:
-    """The PostgreSQL database the CRM sync writes to: `JUMP_POSTGRES_URL`
+def crm_postgres_url() -> str | None:
+    """The PostgreSQL database the CRM sync (reverse ETL) writes to: `JUMP_CRM_POSTGRES_URL`
     (`postgresql://user:password@host:port/database`), else the local cluster of `make postgres` once
-    created, else None (the sync is not configured)."""
+    created, else None (the sync is not configured). Apart from `JUMP_POSTGRES_URL`, the warehouse's
+    own database when `JUMP_WAREHOUSE=postgres`: the CRM is another team's tool."""
     from jump_platform.postgres import LocalCluster
 
-    return _env("JUMP_POSTGRES_URL") or LocalCluster(postgres_dir()).url()
+    return _postgres_url_setting("JUMP_CRM_POSTGRES_URL") or LocalCluster(postgres_dir()).url()
 
 
 def kpi_endpoint_url() -> str | None:

@@ -2,13 +2,22 @@
 
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 AS_OF = dt.date(2026, 11, 21)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def default_warehouse() -> Iterator[None]:
+    """Every test runs on the default engine, DuckDB, whatever the shell's JUMP_WAREHOUSE says (the
+    CLI's subprocesses too); the engine tests set theirs."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("JUMP_WAREHOUSE", "duckdb")
+        yield
 
 
 @pytest.fixture
@@ -38,7 +47,7 @@ def build_lakehouse(tmp_path_factory: pytest.TempPathFactory, name: str, anomali
         env.setenv("JUMP_SEED", "42")
         env.setenv("JUMP_ANOMALIES", anomalies)
         # the reverse ETL syncs stay skipped: no CRM database nor finance endpoint
-        env.delenv("JUMP_POSTGRES_URL", raising=False)
+        env.delenv("JUMP_CRM_POSTGRES_URL", raising=False)
         env.delenv("JUMP_KPI_ENDPOINT_URL", raising=False)
         env.delenv("JUMP_SCALE", raising=False)
         summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
@@ -76,3 +85,22 @@ def postgres_server() -> Iterator[str]:
         yield cluster.start(free_port())
     finally:
         cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: str) -> Callable[[str], str]:
+    """A new, empty database of the session's PostgreSQL cluster for each name asked (a test's
+    own lakehouse: its schemas never meet another test's); returns its URL."""
+    from urllib.parse import urlsplit
+
+    import adbc_driver_postgresql.dbapi as adbc
+
+    from jump_platform.sql import quote_identifier
+
+    def create(name: str) -> str:
+        with adbc.connect(postgres_server, autocommit=True) as connection, connection.cursor() as cursor:
+            cursor.execute(f"drop database if exists {quote_identifier(name)}")
+            cursor.execute(f"create database {quote_identifier(name)}")
+        return urlsplit(postgres_server)._replace(path=f"/{name}").geturl()
+
+    return create

@@ -391,9 +391,9 @@ def test_models_and_exports_downstream_of_an_updated_source_are_requested() -> N
 
 def test_every_step_opening_the_lakehouse_goes_through_the_build_and_is_in_the_lakehouse_pool() -> None:
     for assets_def in (load_sources, jump_dbt_models, csv_exports, published_lakehouse, *source_checks, *mart_checks):
-        assert "duckdb" in assets_def.required_resource_keys, assets_def.node_def.name
+        assert "warehouse" in assets_def.required_resource_keys, assets_def.node_def.name
         assert assets_def.node_def.pool == "lakehouse", assets_def.node_def.name
-    assert isinstance(defs.resources["duckdb"], LakehouseBuild)
+    assert isinstance(defs.resources["warehouse"], LakehouseBuild)
 
 
 def test_the_instance_runs_one_run_and_one_lakehouse_step_at_a_time(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from jump_platform import settings
 from jump_platform.cli import run_job
@@ -24,6 +23,7 @@ from jump_platform.io_manager import LakehouseIOManager
 from jump_platform.sources.anomalies import ANOMALIES
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.rules import SOURCE_RULES
+from jump_platform.warehouses.duckdb import DuckDBWarehouse
 from jump_platform_tests.conftest import AS_OF as CONFTEST_AS_OF
 from jump_platform_tests.source_samples import EXPECTED_FAILURES
 
@@ -59,7 +59,7 @@ class Run:
 
 
 def _resources(database: Path) -> dict[str, object]:
-    return {"io_manager": LakehouseIOManager(database=str(database)), "duckdb": DuckDBResource(database=str(database))}
+    return {"io_manager": LakehouseIOManager(database=str(database)), "warehouse": DuckDBWarehouse(database=str(database))}
 
 
 @pytest.fixture(scope="module")
@@ -170,9 +170,9 @@ EXPORT = dg.AssetKey(["exports", "stand_in"])
 
 def _turnover_mart(month_shift: str) -> dg.AssetsDefinition:
     @dg.asset(key=MONTHLY_TURNOVER, deps=[dg.AssetKey(["sources", "app__invoices"])])
-    def kpi__monthly_turnover(duckdb: DuckDBResource) -> None:
+    def kpi__monthly_turnover(warehouse: DuckDBWarehouse) -> None:
         """Stands for the dbt mart; `month_shift` lets a test break it."""
-        with duckdb.get_connection() as con:
+        with warehouse.get_connection() as con:
             con.execute(
                 "create schema if not exists marts;"
                 "create or replace table marts.kpi__monthly_turnover as "
@@ -216,7 +216,7 @@ def _monthly_turnover_rows(data: Path) -> list[tuple]:
 
 def test_the_real_monthly_turnover_reconciles_with_the_generated_invoices(lakehouse: Path) -> None:
     result = monthly_turnover_reconciles_with_invoices(
-        duckdb=DuckDBResource(database=str(lakehouse / "lakehouse" / "lakehouse.duckdb"))
+        warehouse=DuckDBWarehouse(database=str(lakehouse / "lakehouse" / "lakehouse.duckdb"))
     )
     assert result.passed and result.metadata["offending_rows"].value == 0
 
@@ -342,7 +342,7 @@ def test_the_as_of_checks_judge_against_the_run_s_own_as_of_date(
         [invoices_already_loaded, check],
         # The table's other rules share the step; only this one is judged here.
         selection=dg.AssetSelection.all().without_checks() | dg.AssetSelection.checks(key),
-        resources={"duckdb": DuckDBResource(database=str(database))},
+        resources={"warehouse": DuckDBWarehouse(database=str(database))},
         tags={"jump/as_of": tag} if tag else {},
         raise_on_error=False,
     )

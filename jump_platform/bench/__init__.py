@@ -4,6 +4,7 @@
     python -m jump_platform.bench --scales 1,200       # make bench SCALES=1,200
     python -m jump_platform.bench --scales 20000       # ~100M invoices (hours, tens of GB of disk)
     python -m jump_platform.bench --scales 50 --runs 3  # make bench SCALES=50 RUNS=3: the file across reruns
+    python -m jump_platform.bench --engines duckdb,postgres,spark --scales 1   # make bench-engines
 
 Scale 1 is the demo (about 5,000 invoices), 200 about 1M invoices, 2000 about 10M. For each scale
 it runs `python -m jump_platform.cli run refresh` (what `make run` runs) in a fresh data folder,
@@ -19,8 +20,15 @@ At the demo scale the run is made twice and the second one is shown (the first o
 install also warms caches). Every figure is printed; nothing is asserted: timings vary from one
 machine to the next. Set JUMP_EXTRACT_FORMAT=parquet to run with Parquet extracts.
 
+`--engines` runs the same at each scale on each warehouse (`JUMP_WAREHOUSE`), then prints them side
+by side: wall time, the dbt build, the export, peak memory of the run's process tree and, for
+PostgreSQL, of the server's processes with it (a throwaway local cluster under the bench folder,
+unless JUMP_POSTGRES_URL names a server: then a database of it per run), and the published
+lakehouse's size. Bare DuckDB and the reset of the build are measured on DuckDB only.
+
 The modules: `memory` (a process tree's memory and CPU time), `refresh` (one run and its steps),
-`baselines` (bare DuckDB, the reset of the build) and `report` (the table); this one runs them.
+`baselines` (bare DuckDB, the reset of the build), `engines` (PostgreSQL's server, the size of a
+lakehouse on another engine) and `report` (the tables); this one runs them.
 """
 
 from __future__ import annotations
@@ -33,21 +41,26 @@ from pathlib import Path
 
 from jump_platform import settings
 from jump_platform.bench.baselines import bare_duckdb_load, reset_build_in_child
-from jump_platform.bench.refresh import run_refresh
-from jump_platform.bench.report import report
+from jump_platform.bench.engines import Postgres
+from jump_platform.bench.refresh import Run, run_refresh
+from jump_platform.bench.report import report, side_by_side
 
 DEFAULT_SCALES = "1,200,2000"
 
 
-def bench_scale(scale: float, root: Path, runs: int | None = None) -> str:
-    """`runs` runs of `refresh` in one data folder (default: 2 at the demo scale, else 1)."""
-    folder = Path(tempfile.mkdtemp(prefix=f"scale-{scale:g}-", dir=root))
+def bench_scale(
+    scale: float, root: Path, runs: int | None = None, engine: str = "duckdb", postgres: Postgres | None = None
+) -> tuple[str, Run]:
+    """`runs` runs of `refresh` in one data folder (default: 2 at the demo scale, else 1), on `engine`."""
+    folder = Path(tempfile.mkdtemp(prefix=f"scale-{scale:g}-{engine}-", dir=root))
     try:
         data_dir = folder / "data"
-        done = [run_refresh(data_dir, scale) for _ in range(runs or (2 if scale <= 1 else 1))]
+        done = [run_refresh(data_dir, scale, engine, postgres) for _ in range(runs or (2 if scale <= 1 else 1))]
+        if engine != "duckdb":
+            return report(scale, done, None, None, engine), done[-1]
         bare = bare_duckdb_load(data_dir)
         reset = reset_build_in_child(data_dir) if done[-1].ok else None
-        return report(scale, done, bare, reset)
+        return report(scale, done, bare, reset, engine), done[-1]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -57,9 +70,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scales", default=DEFAULT_SCALES, help=f"comma-separated JUMP_SCALE values (default {DEFAULT_SCALES})")
     parser.add_argument("--runs", type=int, default=None, help="runs per scale, in one data folder (default: 2 at scale 1, else 1)")
     parser.add_argument("--folder", type=Path, default=None, help="where the runs write (default: <data dir>/bench)")
+    parser.add_argument("--engines", default="duckdb", help="comma-separated warehouses: duckdb, postgres, spark (default duckdb)")
     args = parser.parse_args(argv)
+    engines = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
+    unknown = [engine for engine in engines if engine not in settings.WAREHOUSES]
+    if unknown:
+        parser.error(f"unknown engine(s) {', '.join(unknown)}: expected some of {', '.join(settings.WAREHOUSES)}")
     root = args.folder or settings.data_dir() / "bench"
     root.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores, DuckDB memory cap {settings.duckdb_memory_limit()}; temporary runs under {root}")
-    for raw in args.scales.split(","):
-        print(bench_scale(float(raw), root, args.runs), flush=True)
+    postgres = Postgres(root) if "postgres" in engines else None
+    results = []
+    try:
+        for raw in args.scales.split(","):
+            for engine in engines:
+                table, run = bench_scale(float(raw), root, args.runs, engine, postgres)
+                results.append((float(raw), engine, run))
+                print(table, flush=True)
+    finally:
+        if postgres is not None:
+            postgres.close()
+    if len(engines) > 1:
+        print(side_by_side(results), flush=True)

@@ -43,9 +43,10 @@ def _tree_usage(root: int) -> tuple[int, float]:
 @dataclass
 class MemorySampler:
     """Samples the RSS and CPU time of a process tree every SAMPLE_SECONDS on a thread, as
-    (time, bytes, CPU seconds)."""
+    (time, bytes, CPU seconds); `also` are the roots of other trees counted with it (a server's)."""
 
     pid: int
+    also: list[int] = field(default_factory=list)
     samples: list[tuple[float, int, float]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -56,7 +57,8 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), *_tree_usage(self.pid)))
+            usages = [_tree_usage(pid) for pid in (self.pid, *self.also)]
+            self.samples.append((time.time(), sum(rss for rss, _ in usages), sum(cpu for _, cpu in usages)))
             self._stop.wait(SAMPLE_SECONDS)
 
     def __exit__(self, *exc: object) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jump_platform import settings
+from jump_platform.bench.engines import Postgres, published_bytes
 from jump_platform.bench.memory import MemorySampler
 
 AS_OF = dt.date(2026, 11, 21)
@@ -114,8 +115,9 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
     return list(groups.values()), first_start, run.is_success, table_rows.get(("sources", "app__invoices"), 0)
 
 
-def run_refresh(data_dir: Path, scale: float) -> Run:
-    """`python -m jump_platform.cli run refresh` in its own process, on `data_dir`, at `scale`."""
+def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: Postgres | None = None) -> Run:
+    """`python -m jump_platform.cli run refresh` in its own process, on `data_dir`, at `scale`, on
+    the warehouse `engine` (PostgreSQL: the folder's database of `postgres`, whose server is measured too)."""
     home = data_dir.parent / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -126,9 +128,15 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
         "JUMP_AS_OF": AS_OF.isoformat(),
         "JUMP_SEED": "42",
         "DAGSTER_HOME": str(home),
+        "JUMP_WAREHOUSE": engine,
     }
-    for name in ("JUMP_DUCKDB_PATH", "JUMP_ANOMALIES"):
+    for name in ("JUMP_DUCKDB_PATH", "JUMP_ANOMALIES", "JUMP_CRM_POSTGRES_URL", "JUMP_KPI_ENDPOINT_URL"):
         env.pop(name, None)
+    server: list[int] = []
+    if engine == "postgres":
+        assert postgres is not None
+        env["JUMP_POSTGRES_URL"] = postgres.database_for(data_dir)
+        server = postgres.server_pids()
     began = time.time()
     process = subprocess.Popen(
         [sys.executable, "-m", "jump_platform.cli", "run", "refresh"],
@@ -137,7 +145,7 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
         stderr=subprocess.STDOUT,
         cwd=settings.PROJECT_ROOT,
     )
-    with MemorySampler(process.pid) as sampler:
+    with MemorySampler(process.pid, server) as sampler:
         output = process.communicate()[0]
     wall = time.time() - began
     steps, first_start, success, invoices = _steps(home)
@@ -147,6 +155,9 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
     # Hard links (the published file and its snapshot) count once.
     files = {(p.stat().st_dev, p.stat().st_ino): p.stat().st_size for p in lakehouse.parent.rglob("*") if p.is_file()}
     folder = sum(files.values())
+    published = lakehouse.stat().st_size if lakehouse.exists() else 0
+    if engine != "duckdb" and process.returncode == 0:
+        published = published_bytes(env)
     return Run(
         invoices=invoices,
         folder_bytes=folder,
@@ -155,7 +166,7 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
         startup=first_start - began if first_start else wall,
         steps=steps,
         peak_rss=sampler.peak(),
-        lakehouse_bytes=lakehouse.stat().st_size if lakehouse.exists() else 0,
+        lakehouse_bytes=published,
         ok=process.returncode == 0 and success,
         sampler=sampler,
     )

@@ -18,13 +18,13 @@ def _line(name: str, seconds: float, rows: int | None, rss: int | None, cpu: flo
     return f"| {name:<26} | {seconds:>9.1f} | {cpu_seconds:>7} | {count:>13} | {rate:>12} | {_mib(rss) if rss else '':>9} |"
 
 
-def report(scale: float, runs: list[Run], bare: dict, reset: dict | None = None) -> str:
+def report(scale: float, runs: list[Run], bare: dict | None, reset: dict | None = None, engine: str = "duckdb") -> str:
     run = runs[-1]
     invoices = next((s.rows for s in run.steps if s.name == "load"), 0)
     lines = [
         "",
-        f"## scale {scale:g} (JUMP_SCALE={scale:g}, as of {AS_OF}, {os.environ.get('JUMP_EXTRACT_FORMAT') or 'csv'} extracts)"
-        + ("" if run.ok else "  -- THE RUN FAILED"),
+        f"## scale {scale:g} on {engine} (JUMP_SCALE={scale:g}, as of {AS_OF}, "
+        f"{os.environ.get('JUMP_EXTRACT_FORMAT') or 'csv'} extracts)" + ("" if run.ok else "  -- THE RUN FAILED"),
         "",
         f"| {'step':<26} | {'seconds':>9} | {'CPU s':>7} | {'rows':>13} | {'rows/s':>12} | {'peak MiB':>9} |",
         f"|{'-' * 28}|{'-' * 10}:|{'-' * 8}:|{'-' * 14}:|{'-' * 13}:|{'-' * 10}:|",
@@ -35,7 +35,7 @@ def report(scale: float, runs: list[Run], bare: dict, reset: dict | None = None)
         peak = max(run.sampler.peak(start, end) for start, end in step.intervals)
         cpu = sum(run.sampler.cpu(start, end) for start, end in step.intervals)
         lines.append(_line(step.name, step.seconds, step.rows, peak, cpu))
-        if step.name == "load":
+        if step.name == "load" and bare:
             lines.append(_line("  bare DuckDB, same files", bare["seconds"], bare["rows"], bare["peak_rss"], bare["cpu"]))
             ratio = f"{step.seconds / bare['seconds']:.2f}x"
             lines.append(f"| {'  load / bare DuckDB':<26} | {ratio:>9} | {'':>7} | {'':>13} | {'':>12} | {'':>9} |")
@@ -59,3 +59,27 @@ def report(scale: float, runs: list[Run], bare: dict, reset: dict | None = None)
         lines.append(f"Wall time of each run: {', '.join(f'{r.wall:.1f} s' for r in runs)} (the table shows the last one).")
     return "\n".join(lines)
 
+
+
+def side_by_side(results: list[tuple[float, str, Run]]) -> str:
+    """One line per scale and engine (`make bench-engines`): the figures to compare them by."""
+    lines = [
+        "",
+        "## the engines side by side (the last run of each)",
+        "",
+        "| scale | engine | invoices | wall s | dbt build s | export s | peak MiB | published MiB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scale, engine, run in results:
+        seconds = {step.name: step.seconds for step in run.steps}
+        state = "" if run.ok else " (FAILED)"
+        lines.append(
+            f"| {scale:g} | {engine}{state} | {run.invoices:,} | {run.wall:.1f} | {seconds.get('dbt build', 0):.1f} | "
+            f"{seconds.get('export', 0):.1f} | {_mib(run.peak_rss)} | {_mib(run.lakehouse_bytes)} |"
+        )
+    lines.append("")
+    lines.append(
+        "Peak memory: the run's process tree (Dagster, dbt, Spark's JVMs), plus on PostgreSQL the local server's "
+        "processes. Published size: the DuckDB file, PostgreSQL's tables (pg_total_relation_size), Spark's Parquet files."
+    )
+    return "\n".join(lines)

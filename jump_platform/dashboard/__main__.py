@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from jump_platform import settings
+from jump_platform import published, settings
 
 APP = Path(__file__).with_name("app.py")
 
@@ -30,9 +30,16 @@ def streamlit_command(host: str, port: int) -> list[str]:
 
 
 def copy_is_stale() -> bool:
-    """Whether the dashboard's copy is missing or older than the published lakehouse."""
-    lakehouse, copy = settings.duckdb_path(), settings.dashboard_path()
-    return lakehouse.exists() and (not copy.exists() or copy.stat().st_mtime < lakehouse.stat().st_mtime)
+    """Whether the dashboard's copy is missing or older than the published lakehouse (on
+    PostgreSQL and Spark: than the last publish, the rename of `current`)."""
+    copy = settings.dashboard_path()
+    if settings.warehouse() == "duckdb":
+        lakehouse = settings.duckdb_path()
+        return lakehouse.exists() and (not copy.exists() or copy.stat().st_mtime < lakehouse.stat().st_mtime)
+    from jump_platform.lakehouse import Layout
+
+    current = Layout.from_settings().current
+    return current.is_symlink() and (not copy.exists() or copy.stat().st_mtime < current.lstat().st_mtime)
 
 
 def refresh_copy() -> None:
@@ -42,7 +49,7 @@ def refresh_copy() -> None:
     summary = run_job("dashboard")
     if not summary.ok:
         sys.exit(summary.render("dashboard"))
-    print(f"Refreshed the dashboard's copy of the marts from {settings.duckdb_path()}.", flush=True)
+    print(f"Refreshed the dashboard's copy of the marts from {published.location()}.", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

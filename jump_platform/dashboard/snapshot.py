@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from jump_platform.sql import qualified
+from jump_platform.warehouses import Warehouse
 
 MARTS = (
     "kpi__monthly_turnover",
@@ -32,13 +33,14 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def write_snapshot(lakehouse: Path, snapshot: Path, published_at: dt.datetime) -> dict[str, int]:
-    """Copy `MARTS` from `lakehouse` into `snapshot`, with a `meta.about` row holding the as-of
-    date, `published_at` (when the lakehouse was last published) and the time of the copy.
+def write_snapshot(lakehouse: Path | Warehouse, snapshot: Path, published_at: dt.datetime) -> dict[str, int]:
+    """Copy `MARTS` from `lakehouse` (the published DuckDB file, or the published lakehouse of
+    another engine) into `snapshot`, with a `meta.about` row holding the as-of date, `published_at`
+    (when the lakehouse was last published) and the time of the copy.
 
     Returns the row count of each table copied.
     """
-    if not lakehouse.exists():
+    if isinstance(lakehouse, Path) and not lakehouse.exists():
         raise FileNotFoundError(f"No published lakehouse at {lakehouse}: `make run` builds it.")
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     temporary = snapshot.with_name(f".{snapshot.name}.tmp")
@@ -52,16 +54,23 @@ def write_snapshot(lakehouse: Path, snapshot: Path, published_at: dt.datetime) -
     return rows
 
 
-def _copy(lakehouse: Path, target: Path, published_at: dt.datetime) -> dict[str, int]:
+def _copy(lakehouse: Path | Warehouse, target: Path, published_at: dt.datetime) -> dict[str, int]:
     rows = {}
     with duckdb.connect(str(target)) as con:
-        # DuckDB's ATTACH takes no parameter: the path goes in as a quoted string literal
-        con.execute(f"attach {_sql_string(str(lakehouse))} as lakehouse (read_only)")
         con.execute("create schema marts")
+        if isinstance(lakehouse, Path):
+            # DuckDB's ATTACH takes no parameter: the path goes in as a quoted string literal
+            con.execute(f"attach {_sql_string(str(lakehouse))} as lakehouse (read_only)")
+            for table in MARTS:
+                con.execute(f"create table {qualified('marts', table)} as select * from {qualified('lakehouse', 'marts', table)}")
+            con.execute("detach lakehouse")
+        else:
+            for table in MARTS:
+                con.register("_mart", lakehouse.read_table("marts", table).to_arrow())
+                con.execute(f"create table {qualified('marts', table)} as select * from _mart")
+                con.unregister("_mart")
         for table in MARTS:
-            con.execute(f"create table {qualified('marts', table)} as select * from {qualified('lakehouse', 'marts', table)}")
             rows[table] = con.execute(f"select count(*) from {qualified('marts', table)}").fetchone()[0]
-        con.execute("detach lakehouse")
         con.execute("create schema meta")
         con.execute(
             "create table meta.about as select "

@@ -1,23 +1,28 @@
-"""The resources every domain shares: the lakehouse IO manager and the DuckDB resource, both on the
-build copy of the lakehouse (see `defs/lakehouse/resources.py`)."""
+"""The resources every domain shares, for the engine `JUMP_WAREHOUSE` picks (DuckDB by default):
+the IO manager that writes the `sources` tables and the `warehouse` the steps read, both on the
+build of the lakehouse (see `defs/lakehouse/resources.py`)."""
 
 import dagster as dg
 
 from jump_platform import settings
 from jump_platform.defs.lakehouse.resources import lakehouse_build
 from jump_platform.io_manager import LakehouseIOManager
+from jump_platform.warehouses.postgres import BUILD, PostgresIOManager
+from jump_platform.warehouses.spark import SparkParquetIOManager
 
 
 def lakehouse_resources() -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]:
     """Configured from the environment when the code location loads; nothing connects yet.
 
-    Runs write the build, never the published file: the IO manager writes the tables `load_sources`
-    hands it there, once that step holds the build (`duckdb.open`)."""
-    return {
+    Runs write the build, never the published lakehouse: the IO manager writes the tables
+    `load_sources` hands it there, once that step holds the build (`warehouse.open`)."""
+    engine, landing = settings.warehouse(), str(settings.landing_dir())
+    if engine == "postgres":
+        io_manager = PostgresIOManager(url=settings.postgres_warehouse_url(), schema_suffix=BUILD, landing=landing)
+    elif engine == "spark":
+        io_manager = SparkParquetIOManager(spark_dir=str(settings.spark_dir()), landing=landing)
+    else:
         # The load lets DuckDB read the claimed files of the landing zone (its default readable
         # directory) straight into the tables.
-        "io_manager": LakehouseIOManager(
-            database=str(settings.build_duckdb_path()), connection_config=settings.duckdb_config()
-        ),
-        "duckdb": lakehouse_build(),
-    }
+        io_manager = LakehouseIOManager(database=str(settings.build_duckdb_path()), connection_config=settings.duckdb_config())
+    return {"io_manager": io_manager, "warehouse": lakehouse_build()}

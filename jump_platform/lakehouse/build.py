@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from jump_platform.files import copy_durably
 from jump_platform.lakehouse import snapshots
 from jump_platform.lakehouse.layout import Layout
+from jump_platform.lakehouse.stores import NO_BUILD_YET
 from jump_platform.sources import landing
 
 CLEAN, OPEN, READY, FAILED = "clean", "open", "ready", "failed"
@@ -71,31 +70,26 @@ class Opened:
 
 def _reset_reason(layout: Layout, state: BuildState | None, current: str | None) -> str | None:
     if state is None:
-        return "there was no build yet"
+        return NO_BUILD_YET
     if state.status == OPEN:
         return f"run {state.run_id} stopped before it finished"
     if state.status == FAILED:
         return f"run {state.run_id} failed its audit ({state.failure})"
     if state.base != current:
         return f"the published snapshot changed (now {current}; the build was made from {state.base})"
-    if current is not None and not layout.build.exists():
-        return "the build file was missing"
+    if current is not None:
+        return layout.store.build_missing(layout)
     return None
 
 
 def reset_build(layout: Layout, current: str | None) -> None:
-    """Make the build a fresh copy of the published file (or empty when nothing is published)."""
-    for path in (layout.build, layout.build.with_name(layout.build.name + ".wal")):
-        path.unlink(missing_ok=True)
+    """Make the build a fresh copy of the published lakehouse (or empty when nothing is published):
+    its tables (`layout.store`: a copy of the file on DuckDB) and no exports of its own."""
     if layout.build_exports.is_dir():
         for path in layout.build_exports.iterdir():
             path.unlink()
     layout.build_folder.mkdir(parents=True, exist_ok=True)
-    if current is not None:
-        temporary = layout.build.with_name(f".{layout.build.name}.tmp")
-        copy_durably(layout.published, temporary)
-        temporary.chmod(stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
-        os.replace(temporary, layout.build)
+    layout.store.reset_build(layout, current)
 
 
 def open_build(layout: Layout, run_id: str) -> Opened:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jump_platform import settings
+from jump_platform.lakehouse.stores import DuckDBFiles, InPlace, TableStore
 
 
 @dataclass(frozen=True)
 class Layout:
-    """The paths of write-audit-publish, from the published file, the exports and the landing zone."""
+    """The paths of write-audit-publish, from the published file, the exports and the landing zone;
+    and where the tables are (`store`: the DuckDB files by default, see `stores.py`)."""
 
     published: Path
     exports: Path
     landing: Path
+    store: TableStore = field(default_factory=DuckDBFiles, compare=False)
 
     def __post_init__(self) -> None:
         if self.folder.parent.name == "snapshots":
@@ -25,7 +28,7 @@ class Layout:
 
     @classmethod
     def from_settings(cls) -> Layout:
-        return cls(settings.duckdb_path(), settings.exports_dir(), settings.landing_dir())
+        return cls(settings.duckdb_path(), settings.exports_dir(), settings.landing_dir(), table_store())
 
     @property
     def folder(self) -> Path:
@@ -65,3 +68,15 @@ class Layout:
 
     def snapshot_exports(self, snapshot_id: str) -> Path:
         return self.snapshot_folder(snapshot_id) / "exports"
+
+
+def table_store() -> TableStore:
+    """The tables' store of the engine `JUMP_WAREHOUSE` picks."""
+    engine = settings.warehouse()
+    if engine == "postgres":
+        from jump_platform.warehouses.postgres_schemas import PostgresSchemas
+
+        return PostgresSchemas(settings.postgres_warehouse_url())
+    if engine == "spark":
+        return InPlace(settings.spark_dir())
+    return DuckDBFiles()

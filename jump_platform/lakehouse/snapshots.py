@@ -17,22 +17,15 @@ import datetime as dt
 import json
 import os
 import shutil
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from jump_platform.files import copy_durably, fsync_dir, link_or_copy
+from jump_platform.files import fsync_dir, link_or_copy
 from jump_platform.lakehouse.layout import Layout
+from jump_platform.lakehouse.stores import linked_snapshot_id
 from jump_platform.sources import landing
 
-# The snapshot's own record, inside the published file: `select * from _lakehouse.snapshot`.
-SNAPSHOT_SCHEMA = "_lakehouse"
-SNAPSHOT_TABLE = f"{SNAPSHOT_SCHEMA}.snapshot"
-# The id of a published file that has no snapshot record (one published before write-audit-publish).
-UNVERSIONED = "unversioned"
 # How many snapshots are kept: the current one and the one `make rollback` goes back to.
 KEPT = 2
 
@@ -92,45 +85,11 @@ def read_snapshot(layout: Layout, snapshot_id: str) -> Snapshot | None:
 def current_snapshot_id(layout: Layout) -> str | None:
     """The id of the published snapshot; None when nothing was ever published.
 
-    It is where `current` points. A lakehouse copied without its links (a restored backup, a copy
-    by `cp -r`) is read, read-only, for the record it holds.
+    On DuckDB it is where `current` points (or, for a lakehouse copied without its links, the
+    record the published file holds); on PostgreSQL, the record the published schemas hold: the
+    tables are the truth there, and `current` follows them (`settle_published`).
     """
-    if layout.current.is_symlink():
-        target = Path(os.readlink(layout.current)).name
-        if layout.snapshot_folder(target).is_dir():
-            return target
-    if not layout.published.exists():
-        return None
-    try:
-        with duckdb.connect(str(layout.published), read_only=True) as con:
-            return con.execute(f"select snapshot_id from {SNAPSHOT_TABLE}").fetchone()[0]
-    except duckdb.Error:
-        return UNVERSIONED
-
-
-def _stamp(build: Path, snapshot: Snapshot) -> list[str]:
-    """Record the snapshot in the build file itself, and return its tables. Closing the connection
-    checkpoints: the file then holds everything, with no write-ahead log beside it."""
-    with duckdb.connect(str(build)) as con:
-        con.execute(f"create schema if not exists {SNAPSHOT_SCHEMA}")
-        con.execute(
-            f"create or replace table {SNAPSHOT_TABLE} as select ? as snapshot_id, ? as run_id, "
-            "cast(? as timestamptz) as published_at, cast(? as date) as as_of",
-            [snapshot.snapshot_id, snapshot.run_id, snapshot.published_at, snapshot.as_of],
-        )
-        tables = [
-            f"{schema}.{name}"
-            for schema, name in con.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_catalog = current_database() and table_schema not like '\\_%' escape '\\' "
-                "order by 1, 2"
-            ).fetchall()
-        ]
-        con.execute("checkpoint")
-    wal = build.with_name(build.name + ".wal")
-    if wal.exists() and wal.stat().st_size:
-        raise RuntimeError(f"{build} still has a write-ahead log after closing; refusing to publish a partial copy")
-    return tables
+    return layout.store.current_snapshot_id(layout)
 
 
 def publish(layout: Layout, snapshot: Snapshot, export_names: list[str]) -> Published:
@@ -140,16 +99,13 @@ def publish(layout: Layout, snapshot: Snapshot, export_names: list[str]) -> Publ
     run wrote it, else from the published snapshot.
     """
     started = dt.datetime.now()
-    tables = _stamp(layout.build, snapshot)
+    tables = layout.store.stamp(layout, snapshot)
     previous = current_snapshot_id(layout)
     layout.snapshots.mkdir(parents=True, exist_ok=True)
     staging = layout.snapshots / f".{snapshot.snapshot_id}"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "exports").mkdir(parents=True)
-    target = staging / layout.published.name
-    copied_by = copy_durably(layout.build, target)
-    # Nobody writes a snapshot again: read-only, so that a reader opening it read-write fails.
-    target.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    copied_by = layout.store.copy_into(layout, staging)
     previous_exports = layout.snapshot_exports(previous) if previous in snapshot_ids(layout) else layout.exports
     for name in export_names:
         for folder in (layout.build_exports, previous_exports):
@@ -161,13 +117,17 @@ def publish(layout: Layout, snapshot: Snapshot, export_names: list[str]) -> Publ
     fsync_dir(staging)
     os.replace(staging, layout.snapshot_folder(snapshot.snapshot_id))
     fsync_dir(layout.snapshots)
+    # The tables first where they are not in the snapshot folder (PostgreSQL's schemas, in one
+    # transaction), then the exports with them: a publish stopped in between is finished by the
+    # next run (`settle_published`), since the tables say which snapshot is published.
+    layout.store.switch(layout, snapshot.snapshot_id)
     _point_current_at(layout, snapshot.snapshot_id)
     settle_published(layout)
     # The build's exports are published: the build holds none of its own until the next export.
     for path in layout.build_exports.glob("*") if layout.build_exports.is_dir() else []:
         path.unlink()
     seconds = (dt.datetime.now() - started).total_seconds()
-    size = layout.snapshot_file(snapshot.snapshot_id).stat().st_size
+    size = layout.store.size(layout, snapshot.snapshot_id)
     return Published(snapshot, layout.published, size, tables, copied_by, seconds)
 
 
@@ -199,7 +159,8 @@ def _point_current_at(layout: Layout, snapshot_id: str) -> None:
 
 def _link_readers(layout: Layout) -> None:
     current = layout.current
-    _replace_with_link(layout.published, os.path.join(current.name, layout.published.name))
+    if layout.store.has_file:
+        _replace_with_link(layout.published, os.path.join(current.name, layout.published.name))
     # A real exports folder (from before snapshots) is kept aside once, in case it holds other files.
     kept = layout.exports.with_name(f"{layout.exports.name}.before-publish")
     _replace_with_link(layout.exports, os.path.relpath(current / "exports", layout.exports.parent), kept)
@@ -214,8 +175,9 @@ def settle_published(layout: Layout) -> None:
     current = current_snapshot_id(layout)
     ids = snapshot_ids(layout)
     if current in ids:
-        if not layout.current.is_symlink():
-            # A copy of the lakehouse without its links: point `current` at its snapshot again.
+        if linked_snapshot_id(layout) != current:
+            # A copy of the lakehouse without its links, or tables published (or rolled back) by a
+            # run that stopped before it renamed `current`: point `current` at their snapshot.
             _replace_with_link(layout.current, os.path.join(layout.snapshots.name, current))
         _link_readers(layout)
         snapshot = read_snapshot(layout, current)
@@ -246,6 +208,7 @@ def rollback(layout: Layout) -> tuple[str, str]:
     if not earlier:
         raise LookupError(f"no earlier snapshot is kept in {layout.snapshots}: nothing to roll back to")
     back = earlier[-1]
+    layout.store.roll_back(layout, back)
     _point_current_at(layout, back)
     settle_published(layout)
     return str(current), back

@@ -1,6 +1,6 @@
 """The `exports` group: every dbt model in `dbt_project/exports/`, a view in schema `exports` that
-the dbt build makes, streamed by DuckDB to `data/exports/<name>.csv` for people who read it in a
-spreadsheet.
+the dbt build makes, streamed to `data/exports/<name>.csv` for people who read it in a spreadsheet
+(by DuckDB, from the build, or from the rows PostgreSQL or Spark stream out of it).
 
 A run writes its exports beside the build (`data/lakehouse/build/exports/`), from the build; they
 reach `data/exports/` when the build is published, so the exports people read always come from the
@@ -17,12 +17,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from jump_platform import settings
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.assets import EXPORTS_SCHEMA, translator
 from jump_platform.defs.transform.checks import MONTHLY_TURNOVER
 from jump_platform.defs.transform.resources import dbt_project
-from jump_platform.exports import export_csv
-from jump_platform.sql import qualified
 
 
 def _export_views() -> dict[str, dict]:
@@ -49,7 +48,7 @@ EXPORT_VIEWS = _export_views()
             # (defs/transform/checks.py): nothing is exported from marts that do not add up.
             deps=[translator.get_asset_key(node), MONTHLY_TURNOVER],
             group_name="exports",
-            kinds={"csv", "duckdb"},
+            kinds={"csv", settings.warehouse()},
             metadata={"path": f"data/exports/{name}.csv", "view": f"{EXPORTS_SCHEMA}.{name}"},
             skippable=True,
             # Rewritten as soon as a model it reads changes (see defs/automation/sensors.py).
@@ -60,21 +59,20 @@ EXPORT_VIEWS = _export_views()
     can_subset=True,
     pool="lakehouse",
 )
-def csv_exports(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> Iterator[dg.MaterializeResult]:
+def csv_exports(context: dg.AssetExecutionContext, warehouse: LakehouseBuild) -> Iterator[dg.MaterializeResult]:
     """Stream each selected export view of the build into its CSV beside the build (a temporary
     file, then renamed); the publish puts them in `data/exports/`."""
-    duckdb.open(writing=True)
+    warehouse.open(writing=True)
     for key in sorted(context.selected_asset_keys):
         name = key.path[-1]
-        staged = duckdb.layout.build_exports / f"{name}.csv"
-        with duckdb.get_connection() as con:
-            rows = export_csv(con, f"select * from {qualified(EXPORTS_SCHEMA, name)}", staged)
-        duckdb.record_written([key])
+        staged = warehouse.layout.build_exports / f"{name}.csv"
+        rows = warehouse.export_csv(EXPORTS_SCHEMA, name, staged)
+        warehouse.record_written([key])
         yield dg.MaterializeResult(
             asset_key=key,
             metadata={
                 "dagster/row_count": rows,
-                "path": dg.MetadataValue.path(str(duckdb.layout.exports / staged.name)),
+                "path": dg.MetadataValue.path(str(warehouse.layout.exports / staged.name)),
                 "staged_at": dg.MetadataValue.path(str(staged)),
             },
         )

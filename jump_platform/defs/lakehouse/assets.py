@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
+from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.exports.assets import EXPORT_VIEWS, csv_exports
 from jump_platform.defs.lakehouse.resources import PUBLISHED, LakehouseBuild
@@ -39,7 +40,7 @@ def downstream_in_build() -> dict[str, set[str]]:
     key=PUBLISHED,
     deps=BUILT,
     group_name="lakehouse",
-    kinds={"duckdb"},
+    kinds={settings.warehouse()},
     output_required=False,
     pool="lakehouse",
     # After the marts refresh (in a run that did not publish, say from the UI), publish them.
@@ -52,9 +53,9 @@ def downstream_in_build() -> dict[str, set[str]]:
         "reading it until they reconnect; `make rollback` puts it back."
     ),
 )
-def published_lakehouse(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> Iterator[dg.MaterializeResult]:
+def published_lakehouse(context: dg.AssetExecutionContext, warehouse: LakehouseBuild) -> Iterator[dg.MaterializeResult]:
     """Publish the build, or say why not (the run then leaves it for a later publish)."""
-    outcome = duckdb.publish(
+    outcome = warehouse.publish(
         as_of=run_as_of(context).isoformat(),
         export_names=list(EXPORT_VIEWS),
         downstream=downstream_in_build(),

@@ -1,26 +1,34 @@
-"""The `duckdb` resource of every step that opens the lakehouse: the build, owned by one run at a time.
+"""The `warehouse` resource of every step that reads or writes the lakehouse: the build, owned by
+one run at a time, on the engine `JUMP_WAREHOUSE` picks.
 
-Steps ask it for DuckDB connections as they would ask `DuckDBResource`; the connections go to the
-build copy, never to the published file. The run holds the lakehouse from its first step to its
+Steps read the build through it (`Warehouse`: the rules' tables, the models' row counts, the
+exports), never the published lakehouse. The run holds the lakehouse from its first step to its
 last (`jump_platform/runs.py`), so one run at a time owns the build, and its steps judge and build
 the same data. The first step that needs the build recovers it if the run before died; the end of
-the run leaves it ready, clean or failed. See `jump_platform/lakehouse/` for the mechanism.
+the run leaves it ready, clean or failed. See `jump_platform/lakehouse/` for the mechanism, and
+`jump_platform/warehouses/` for each engine's tables.
 """
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
+import polars as pl
 from pydantic import Field, PrivateAttr
 
 from jump_platform import settings
 from jump_platform.lakehouse import snapshots
 from jump_platform.lakehouse.build import BuildState, close_build, open_build, unpublishable
 from jump_platform.lakehouse.layout import Layout
+from jump_platform.lakehouse.stores import NO_BUILD_YET, InPlace, TableStore
+from jump_platform.warehouses import Warehouse
+from jump_platform.warehouses.duckdb import DuckDBWarehouse
+from jump_platform.warehouses.postgres import BUILD, PostgresWarehouse
+from jump_platform.warehouses.spark import SparkWarehouse
 
 # Errors of a run stopped from outside (Ctrl-C, SIGTERM): treated as a crash, not as a failed audit.
 _INTERRUPTIONS = {"DagsterExecutionInterruptedError", "KeyboardInterrupt"}
@@ -29,11 +37,16 @@ PUBLISHED = dg.AssetKey(["lakehouse", "published"])
 PUBLISH_STEP = "__".join(PUBLISHED.path)
 
 
-class LakehouseBuild(DuckDBResource):
-    """DuckDB connections to the build copy of the lakehouse (`database`), for the run that owns it;
-    and the publish that makes the build what readers see."""
+class LakehouseBuild(Warehouse):
+    """The build of the lakehouse, for the run that owns it, on its engine (`engine`); and the
+    publish that makes the build what readers see."""
 
-    published: str = Field(description="The published lakehouse file, which readers open read-only.")
+    engine: str = Field(default="duckdb", description="The warehouse: duckdb, postgres or spark (JUMP_WAREHOUSE).")
+    database: str = Field(description="DuckDB: the build file.")
+    connection_config: dict[str, str] = Field(default_factory=dict, description="DuckDB settings (memory_limit).")
+    postgres_url: str = Field(default="", description="PostgreSQL: the database, whose `<layer>__build` schemas are the build.")
+    spark_dir: str = Field(default="", description="Spark: the lakehouse's folder.")
+    published: str = Field(description="The published lakehouse file, which readers open read-only (DuckDB).")
     exports: str = Field(description="Where readers find the published exports.")
     landing: str = Field(description="The landing zone, whose loaded batches wait for the publish.")
 
@@ -48,8 +61,17 @@ class LakehouseBuild(DuckDBResource):
         return False
 
     @property
+    def build_warehouse(self) -> Warehouse:
+        """The engine's reader of the build's tables."""
+        if self.engine == "postgres":
+            return PostgresWarehouse(url=self.postgres_url, schema_suffix=BUILD)
+        if self.engine == "spark":
+            return SparkWarehouse(spark_dir=self.spark_dir)
+        return DuckDBWarehouse(database=self.database, connection_config=self.connection_config)
+
+    @property
     def layout(self) -> Layout:
-        return Layout(Path(self.published), Path(self.exports), Path(self.landing))
+        return Layout(Path(self.published), Path(self.exports), Path(self.landing), self.build_warehouse.store())
 
     @property
     def state(self) -> BuildState:
@@ -71,8 +93,11 @@ class LakehouseBuild(DuckDBResource):
         if self._state is None:
             opened = open_build(self.layout, self._run.run_id if self._run else "outside-a-run")
             self._state = opened.state
-            if opened.reset_because and opened.reset_because != "there was no build yet":
-                self._say(f"Started the build again from the published lakehouse: {opened.reset_because}.")
+            if opened.reset_because and opened.reset_because != NO_BUILD_YET:
+                if isinstance(self.layout.store, InPlace):
+                    self._say(f"Spark's tables are written in place, as the last run left them: {opened.reset_because}.")
+                else:
+                    self._say(f"Started the build again from the published lakehouse: {opened.reset_because}.")
             if opened.returned_files:
                 self._say(
                     f"{len(opened.returned_files)} file(s) of an unpublished batch went back to the landing zone "
@@ -81,14 +106,26 @@ class LakehouseBuild(DuckDBResource):
         self._wrote = self._wrote or writing
         return Path(self.database)
 
-    @contextmanager
-    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def query(self, sql: str) -> pl.DataFrame:
         self.open()
-        with super().get_connection() as connection:
-            try:
-                yield connection
-            finally:
-                connection.close()
+        return self.build_warehouse.query(sql)
+
+    def table_facts(self, relations: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        self.open()
+        return self.build_warehouse.table_facts(relations)
+
+    @contextmanager
+    def rules_connection(self, relations: Sequence[tuple[str, str]]) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.open()
+        with self.build_warehouse.rules_connection(relations) as connection:
+            yield connection
+
+    def export_csv(self, schema: str, view: str, path: Path) -> int:
+        self.open()
+        return self.build_warehouse.export_csv(schema, view, path)
+
+    def store(self) -> TableStore:
+        return self.build_warehouse.store()
 
     def record_written(self, keys: Iterable[dg.AssetKey]) -> None:
         """Note assets just written into the build (a publish checks their downstream followed)."""
@@ -178,9 +215,13 @@ class LakehouseBuild(DuckDBResource):
 
 def lakehouse_build() -> LakehouseBuild:
     """The build resource, configured from the environment (nothing opens until a step asks)."""
+    engine = settings.warehouse()
     return LakehouseBuild(
+        engine=engine,
         database=str(settings.build_duckdb_path()),
         connection_config=settings.duckdb_config(),
+        postgres_url=settings.postgres_warehouse_url() if engine == "postgres" else "",
+        spark_dir=str(settings.spark_dir()) if engine == "spark" else "",
         published=str(settings.duckdb_path()),
         exports=str(settings.exports_dir()),
         landing=str(settings.landing_dir()),

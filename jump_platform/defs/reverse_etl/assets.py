@@ -94,12 +94,12 @@ def crm__freelancer_health(context: dg.AssetExecutionContext) -> Iterator[dg.Mat
     """marts.freelancer_health in the CRM's PostgreSQL database, table `crm.freelancer_health`: one row
     per freelancer, keyed by last name, first name and email, with their entity, contract status,
     last invoice, 12-month turnover, NPS category and at-risk flag, so the care team acts on it in the
-    CRM. Database: `JUMP_POSTGRES_URL`, else the local cluster of `make postgres`; skipped without one.
+    CRM. Database: `JUMP_CRM_POSTGRES_URL`, else the local cluster of `make postgres`; skipped without one.
     """
-    url = settings.postgres_url()
+    url = settings.crm_postgres_url()
     if url is None:
         context.log.warning(
-            "No CRM database configured (JUMP_POSTGRES_URL, or `make postgres` for a local one): sync skipped."
+            "No CRM database configured (JUMP_CRM_POSTGRES_URL, or `make postgres` for a local one): sync skipped."
         )
         return
     target = f"{without_password(url)} table {CRM_SYNC.dataset}.{CRM_SYNC.table}"

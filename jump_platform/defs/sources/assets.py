@@ -118,7 +118,7 @@ def _source_out(table: str) -> dg.AssetOut:
         description=f"{contract.description} Raw copy of the {contract.system} extract, one row per delivered row, "
         "with load metadata (_batch_id, _loaded_at, _source_file).",
         group_name="sources",
-        kinds={"duckdb", "polars"},
+        kinds={settings.warehouse(), "polars"},
         is_required=False,
         # Sources must be refreshed daily; a stale one shows as failing freshness, without blocking.
         freshness_policy=dg.FreshnessPolicy.time_window(fail_window=SOURCES_FRESH_FOR),
@@ -155,7 +155,7 @@ def _fail_if_refused(batch_id: str, refused: list[str], batch_size: int = 0) -> 
     # Every step opening the lakehouse is in this pool (see dagster.yaml).
     pool="lakehouse",
 )
-def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> Iterator[dg.Output[TableParts]]:
+def load_sources(context: dg.AssetExecutionContext, warehouse: LakehouseBuild) -> Iterator[dg.Output[TableParts]]:
     """Load every extract waiting in the landing zone into `sources`, in the build.
 
     The waiting files are claimed as one batch (`_batches/<batch id>/`) and validated against their
@@ -170,8 +170,8 @@ def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> I
     file unloaded never reports success.
     """
     # Holding the build first: recovering it may give the landing zone back files to load.
-    duckdb.open()
-    root = duckdb.layout.landing
+    warehouse.open()
+    root = warehouse.layout.landing
     selected = {key.path[-1] for key in context.selected_asset_keys}
     now = dt.datetime.now(dt.UTC)
     batch_id = landing.batch_id_for(now, context.run.run_id)
@@ -188,7 +188,7 @@ def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> I
         return
     files = sorted({d.path for d in pending})
     batch_root, _ = landing.claim(root, files, batch_id)
-    duckdb.add_batch(batch_id)
+    warehouse.add_batch(batch_id)
     # The same deliveries, at their new place: no need to list the files (or SQLite tables) again.
     deliveries = sorted(
         (dataclasses.replace(d, path=batch_root / d.path.relative_to(root)) for d in pending),
@@ -216,7 +216,7 @@ def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> I
         landing.settle(batch_root, root, "_rejected", reasons)
         landing.remove_empty_dirs(batch_root)
         landing.remove_empty_dirs(root / "_batches")
-        duckdb.drop_batch(batch_id)
+        warehouse.drop_batch(batch_id)
         _fail_if_refused(batch_id, [*_stray_messages(root, strays), *errors.values()], batch_size=len(reasons))
 
     for table, parts in loaded.items():
@@ -227,7 +227,7 @@ def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> I
         extras = sorted({column for p in parts for column in p.extra_columns})
         if extras:
             context.log.warning(f"{table}: kept extra column(s) {', '.join(map(repr, extras))}")
-        duckdb.open(writing=True)
+        warehouse.open(writing=True)
         yield dg.Output(
             TableParts(writes),
             output_name=table,
@@ -240,7 +240,7 @@ def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> I
             },
         )
         # The generator resumes here only once the IO manager has committed the table.
-        duckdb.record_written([source_key(table)])
+        warehouse.record_written([source_key(table)])
     # The files wait in _batches/ for the audit: a failure from here on (a full disk, a failed
     # check) fails the run's audit, and they go to _rejected/ with its reason (defs/lakehouse/).
 

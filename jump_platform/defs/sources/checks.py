@@ -15,8 +15,9 @@ reads other tables (an invoice's client must exist...) does not wait for them to
 an invoices-only delivery is judged against the clients and contracts already in the build.
 
 Every check records `offending_rows` and `sample_ids` (at most 10) in its metadata, plus the
-rule's extras (missing references, unexpected values...). The SQL runs inside DuckDB; only counts
-and samples come back.
+rule's extras (missing references, unexpected values...). The SQL runs inside DuckDB: the build
+itself by default, or an in-memory DuckDB holding the judged tables of the PostgreSQL or Spark
+build (`Warehouse.rules_connection`); only counts and samples come back.
 """
 
 
@@ -26,11 +27,11 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.sources.assets import source_key
 from jump_platform.sources.rules import SOURCE_RULES, RuleResult, SourceRule
+from jump_platform.warehouses import Warehouse
 
 SOURCES_SCHEMA = "sources"
 
@@ -114,11 +115,12 @@ def _table_checks(table: str) -> dg.AssetChecksDefinition:
         # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
         pool="lakehouse",
     )
-    def _checks(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
+    def _checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         # "After the as-of date" means after the run's own as-of date (its tag, for a backfill).
         as_of = run_as_of(context)
-        with duckdb.get_connection() as con:
+        judged = sorted({name for rule in rules if check_key(rule) in selected for name in (rule.table, *rule.other_tables)})
+        with warehouse.rules_connection([(SOURCES_SCHEMA, name) for name in judged]) as con:
             for rule in rules:
                 if check_key(rule) in selected:
                     yield evaluate_source_rule(con, rule, as_of)

@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.resources import dbt_project
-from jump_platform.sql import qualified
+from jump_platform.warehouses import Warehouse
+from jump_platform.warehouses.postgres import libpq_env
 
 
 # The schema of the export views (dbt_project/exports/); each one is written to a CSV by
@@ -54,8 +54,20 @@ translator = JumpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asse
 
 def dbt_env() -> dict[str, str]:
     """The variables `profiles.yml` reads: the build this run holds (dbt never writes the published
-    file) and DuckDB's memory cap inside dbt. Set by `dbt_environment`."""
-    return {"JUMP_BUILD_DUCKDB_PATH": str(settings.build_duckdb_path()), "JUMP_DBT_MEMORY_LIMIT": settings.dbt_memory_limit()}
+    lakehouse), DuckDB's memory cap inside dbt, and the engine (`JUMP_WAREHOUSE`, which picks the
+    target when dbt runs by hand) with how to reach it: the server (`PG*`) or the Spark folder. Set
+    by `dbt_environment`."""
+    engine = settings.warehouse()
+    env = {
+        "JUMP_BUILD_DUCKDB_PATH": str(settings.build_duckdb_path()),
+        "JUMP_DBT_MEMORY_LIMIT": settings.dbt_memory_limit(),
+        "JUMP_WAREHOUSE": engine,
+    }
+    if engine == "postgres":
+        env.update(libpq_env(settings.postgres_warehouse_url()))
+    elif engine == "spark":
+        env["JUMP_SPARK_DIR"] = str(settings.spark_dir())
+    return env
 
 
 @contextmanager
@@ -102,47 +114,33 @@ def dbt_build_args() -> list[str]:
     return ["build", "--threads", str(settings.dbt_threads())]
 
 
-def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, Any]:
-    """Column schema of a model as built in the lakehouse, and its row count if it is a table.
+def table_facts(warehouse: Warehouse, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, dict[str, Any]]:
+    """Column schema of each model as built in the build, and its row count if it is a table.
 
     A view's rows are not counted: counting them would run its query once more (a staging view
     deduplicates its whole source table).
     """
-    columns = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, table],
-    ).fetchall()
-    if not columns:
-        return {}
-    facts: dict[str, Any] = {
-        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, str(kind)) for name, kind in columns])
-    }
-    [(kind,)] = con.execute(
-        "select table_type from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-    ).fetchall()
-    if kind == "BASE TABLE":
-        facts["dagster/row_count"] = con.execute(f"select count(*) from {qualified(schema, table)}").fetchone()[0]
-    return facts
+    return dict(zip(keys, warehouse.table_facts([(key.path[0], key.path[1]) for key in keys]), strict=True))
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="lakehouse")
-def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: LakehouseBuild) -> Iterator[Any]:
-    """Build the selected dbt models and run their tests, as one dbt invocation, in the build.
+def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: LakehouseBuild) -> Iterator[Any]:
+    """Build the selected dbt models and run their tests, as one dbt invocation, in the build, on
+    the warehouse `JUMP_WAREHOUSE` picks.
 
     dbt holds the DuckDB file while it runs, so the row counts and column schemas are read
     after it exits, and the events are reported then.
     """
-    with dbt_environment(duckdb.open(writing=True), run_as_of(context)):
+    with dbt_environment(warehouse.open(writing=True), run_as_of(context)):
         invocation = dbt.cli(dbt_build_args(), context=context, raise_on_error=False, target_path=dbt_target_path())
     events = list(invocation.stream())
     built = [context.asset_key_for_output(event.output_name) for event in events if isinstance(event, dg.Output)]
-    duckdb.record_written(built)
-    with duckdb.get_connection() as con:
-        for event in events:
-            if isinstance(event, dg.Output):
-                schema, table = context.asset_key_for_output(event.output_name).path[:2]
-                event = event.with_metadata({**event.metadata, **table_facts(con, schema, table)})
-            yield event
+    warehouse.record_written(built)
+    metadata = table_facts(warehouse, built)
+    for event in events:
+        if isinstance(event, dg.Output):
+            key = context.asset_key_for_output(event.output_name)
+            event = event.with_metadata({**event.metadata, **metadata[key]})
+        yield event
     if not invocation.is_successful():
         raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from jump_platform.defs.sources.checks import SOURCES_SCHEMA, check_result, source_key
 from jump_platform.sources.rules import monthly_turnover_reconciles
+from jump_platform.warehouses import Warehouse
 
 MONTHLY_TURNOVER = dg.AssetKey(["marts", "kpi__monthly_turnover"])
 
@@ -24,8 +24,8 @@ MONTHLY_TURNOVER = dg.AssetKey(["marts", "kpi__monthly_turnover"])
     # A DuckDB connection locks the file, reading or writing: one step of the pool at a time.
     pool="lakehouse",
 )
-def monthly_turnover_reconciles_with_invoices(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
+def monthly_turnover_reconciles_with_invoices(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.rules_connection([("marts", "kpi__monthly_turnover"), (SOURCES_SCHEMA, "app__invoices")]) as con:
         result = monthly_turnover_reconciles(
             con, monthly_turnover="marts.kpi__monthly_turnover", invoices=f"{SOURCES_SCHEMA}.app__invoices"
         )

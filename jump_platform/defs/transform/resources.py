@@ -14,7 +14,10 @@ from packaging import version
 
 from jump_platform import settings
 
-dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+# The manifest Dagster reads is always parsed for the default target, DuckDB's `build`: its schemas
+# are the published names (`staging`, `marts`...) that make the asset keys, whatever the engine of
+# the runs (PostgreSQL's build schemas are `staging__build`...). The runs pick their own target.
+dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR, target="build")
 dbt_project.prepare_if_dev()
 
 
@@ -45,5 +48,12 @@ class LakehouseDbtCliResource(DbtCliResource):
         return None
 
 
+# The target of `dbt_project/profiles.yml` for each warehouse (JUMP_WAREHOUSE).
+DBT_TARGETS = {"duckdb": "build", "postgres": "postgres", "spark": "spark"}
+
+
 def dbt_resource() -> DbtCliResource:
-    return LakehouseDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    """dbt on the target of the warehouse `JUMP_WAREHOUSE` picks."""
+    return LakehouseDbtCliResource(
+        project_dir=dbt_project, dbt_executable=dbt_executable(), target=DBT_TARGETS[settings.warehouse()]
+    )

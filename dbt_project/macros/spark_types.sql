@@ -1,0 +1,10 @@
+{#
+    The marts' contracts name their column types once, as DuckDB and PostgreSQL spell them
+    (`varchar`, `integer`, `decimal(18,2)`...). Spark has no `varchar` without a length and no
+    `text`: on Spark, dbt's `cast` (which builds the contract's empty schema query) reads them as
+    `string`. The other adapters keep dbt's own `cast`.
+#}
+{% macro spark__cast(field, type) -%}
+    {%- set spark_type = 'string' if type | trim | lower in ('varchar', 'text') else type -%}
+    cast({{ field }} as {{ spark_type }})
+{%- endmacro %}

@@ -1,0 +1,204 @@
+"""Where the tables of the build and of the published lakehouse are, engine by engine.
+
+Write-audit-publish keeps its bookkeeping in files on every engine: the build's state and batches
+(`build.py`), the snapshot folders with their exports and the `current` link (`snapshots.py`), the
+run lock. What differs is where the tables are, and how a build of them is made, published and
+rolled back. A `TableStore` does that part:
+
+- `DuckDBFiles` (the default): the build is a DuckDB file; a snapshot holds a copy of it, and the
+  one rename of `current` publishes it together with its exports.
+- `jump_platform.warehouses.postgres.PostgresSchemas`: the build is a set of schemas
+  (`marts__build`...), renamed to the published names in one transaction.
+- `InPlace` (Spark): there is no build of the tables; runs write the tables readers see. Only the
+  exports and the batches go through write-audit-publish.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import duckdb
+
+from jump_platform.files import copy_durably
+
+if TYPE_CHECKING:
+    from jump_platform.lakehouse.layout import Layout
+    from jump_platform.lakehouse.snapshots import Snapshot
+
+# The snapshot's own record, inside the published tables: `select * from _lakehouse.snapshot`.
+SNAPSHOT_SCHEMA = "_lakehouse"
+SNAPSHOT_TABLE = f"{SNAPSHOT_SCHEMA}.snapshot"
+# The id of a published lakehouse that has no snapshot record (one published before write-audit-publish).
+UNVERSIONED = "unversioned"
+# Why a build is made at the start of a run when there is none: said to nobody, it is the usual case.
+NO_BUILD_YET = "there was no build yet"
+
+
+class TableStore(Protocol):
+    """The tables' side of write-audit-publish on one engine (see the module docstring)."""
+
+    # Whether the published lakehouse is a file readers open (`lakehouse.duckdb`, a link).
+    has_file: bool
+
+    def current_snapshot_id(self, layout: Layout) -> str | None:
+        """The id of the published snapshot; None when nothing was ever published."""
+
+    def build_missing(self, layout: Layout) -> str | None:
+        """Why the build must be made again from the published tables although the build's state is
+        fine, or None."""
+
+    def reset_build(self, layout: Layout, current: str | None) -> None:
+        """Make the build's tables a copy of the published ones (none when nothing is published)."""
+
+    def stamp(self, layout: Layout, snapshot: Snapshot) -> list[str]:
+        """Record `snapshot` in the build's tables (`_lakehouse.snapshot`); return the build's tables."""
+
+    def copy_into(self, layout: Layout, folder: Path) -> str:
+        """Put what a snapshot folder holds of the tables into `folder`; return how it was done."""
+
+    def switch(self, layout: Layout, snapshot_id: str) -> None:
+        """Make the build's tables the published ones, at once for every reader; called once the
+        snapshot folder `snapshot_id` is complete, before `current` is renamed to it."""
+
+    def roll_back(self, layout: Layout, snapshot_id: str) -> None:
+        """Make the tables published before the current ones (snapshot `snapshot_id`) the published
+        ones again, before `current` is renamed back to it."""
+
+    def size(self, layout: Layout, snapshot_id: str) -> int:
+        """The published tables' size in bytes."""
+
+
+def linked_snapshot_id(layout: Layout) -> str | None:
+    """The snapshot `current` points at, if it points at a snapshot folder."""
+    if layout.current.is_symlink():
+        target = Path(os.readlink(layout.current)).name
+        if layout.snapshot_folder(target).is_dir():
+            return target
+    return None
+
+
+def _stamp(build: Path, snapshot: Snapshot) -> list[str]:
+    """Record the snapshot in the build file itself, and return its tables. Closing the connection
+    checkpoints: the file then holds everything, with no write-ahead log beside it."""
+    with duckdb.connect(str(build)) as con:
+        con.execute(f"create schema if not exists {SNAPSHOT_SCHEMA}")
+        con.execute(
+            f"create or replace table {SNAPSHOT_TABLE} as select ? as snapshot_id, ? as run_id, "
+            "cast(? as timestamptz) as published_at, cast(? as date) as as_of",
+            [snapshot.snapshot_id, snapshot.run_id, snapshot.published_at, snapshot.as_of],
+        )
+        tables = [
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_catalog = current_database() and table_schema not like '\\_%' escape '\\' "
+                "order by 1, 2"
+            ).fetchall()
+        ]
+        con.execute("checkpoint")
+    wal = build.with_name(build.name + ".wal")
+    if wal.exists() and wal.stat().st_size:
+        raise RuntimeError(f"{build} still has a write-ahead log after closing; refusing to publish a partial copy")
+    return tables
+
+
+class DuckDBFiles:
+    """The lakehouse is one DuckDB file: the build is a copy of the published file, and a snapshot
+    holds a copy of the build, read-only; the link `lakehouse.duckdb -> current/lakehouse.duckdb`
+    makes the rename of `current` publish the file and its exports together."""
+
+    has_file = True
+
+    def current_snapshot_id(self, layout: Layout) -> str | None:
+        """Where `current` points. A lakehouse copied without its links (a restored backup, a copy
+        by `cp -r`) is read, read-only, for the record it holds."""
+        linked = linked_snapshot_id(layout)
+        if linked is not None:
+            return linked
+        if not layout.published.exists():
+            return None
+        try:
+            with duckdb.connect(str(layout.published), read_only=True) as con:
+                return con.execute(f"select snapshot_id from {SNAPSHOT_TABLE}").fetchone()[0]
+        except duckdb.Error:
+            return UNVERSIONED
+
+    def build_missing(self, layout: Layout) -> str | None:
+        return None if layout.build.exists() else "the build file was missing"
+
+    def reset_build(self, layout: Layout, current: str | None) -> None:
+        for path in (layout.build, layout.build.with_name(layout.build.name + ".wal")):
+            path.unlink(missing_ok=True)
+        if current is not None:
+            temporary = layout.build.with_name(f".{layout.build.name}.tmp")
+            copy_durably(layout.published, temporary)
+            temporary.chmod(stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
+            os.replace(temporary, layout.build)
+
+    def stamp(self, layout: Layout, snapshot: Snapshot) -> list[str]:
+        return _stamp(layout.build, snapshot)
+
+    def copy_into(self, layout: Layout, folder: Path) -> str:
+        target = folder / layout.published.name
+        copied_by = copy_durably(layout.build, target)
+        # Nobody writes a snapshot again: read-only, so that a reader opening it read-write fails.
+        target.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        return copied_by
+
+    def switch(self, layout: Layout, snapshot_id: str) -> None:
+        """Nothing: renaming `current` publishes the file."""
+
+    def roll_back(self, layout: Layout, snapshot_id: str) -> None:
+        """Nothing: renaming `current` back puts the previous file back."""
+
+    def size(self, layout: Layout, snapshot_id: str) -> int:
+        return layout.snapshot_file(snapshot_id).stat().st_size
+
+
+class InPlace:
+    """Spark: runs write the tables readers see (Parquet folders under `root`); there is no build
+    of them to publish nor an earlier version to roll back to. The snapshot folders hold the
+    exports only, published by the rename of `current` as on the other engines."""
+
+    has_file = False
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def current_snapshot_id(self, layout: Layout) -> str | None:
+        return linked_snapshot_id(layout)
+
+    def build_missing(self, layout: Layout) -> str | None:
+        return None
+
+    def reset_build(self, layout: Layout, current: str | None) -> None:
+        """Nothing to copy: the tables are written in place."""
+
+    def stamp(self, layout: Layout, snapshot: Snapshot) -> list[str]:
+        """The tables as Parquet folders: the loader's `sources/<table>` and Spark's `<schema>.db/<table>`."""
+        sources = [f"sources.{p.name}" for p in sorted((self.root / "sources").glob("*")) if p.is_dir() and not p.name.startswith(".")]
+        built = [
+            f"{schema.name.removesuffix('.db')}.{table.name}"
+            for schema in sorted((self.root / "warehouse").glob("*.db"))
+            for table in sorted(schema.iterdir())
+            if table.is_dir()
+        ]
+        return sources + built
+
+    def copy_into(self, layout: Layout, folder: Path) -> str:
+        return "nothing (Spark's tables are written in place)"
+
+    def switch(self, layout: Layout, snapshot_id: str) -> None:
+        """Nothing: the tables already are the ones readers see."""
+
+    def roll_back(self, layout: Layout, snapshot_id: str) -> None:
+        raise LookupError(
+            "JUMP_WAREHOUSE=spark writes its tables in place: there is no earlier version of them to roll back to"
+        )
+
+    def size(self, layout: Layout, snapshot_id: str) -> int:
+        folders = [self.root / "sources", self.root / "warehouse"]
+        return sum(path.stat().st_size for folder in folders if folder.is_dir() for path in folder.rglob("*") if path.is_file())
