@@ -18,8 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
-from jump_platform.defs.transform.assets import EXPORTS_SCHEMA, translator
-from jump_platform.defs.transform.checks import MONTHLY_TURNOVER
+from jump_platform.defs.transform.assets import EXPORTS_SCHEMA, MONTHLY_TURNOVER, translator
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.exports import export_csv
 from jump_platform.sql import qualified
@@ -45,8 +44,8 @@ EXPORT_VIEWS = _export_views()
             dg.AssetKey(["exports", name]),
             description=(node.get("description") or f"Export of the dbt view `{EXPORTS_SCHEMA}.{name}`.")
             + f"\n\nPublished to `data/exports/{name}.csv` with the lakehouse, from the view `{EXPORTS_SCHEMA}.{name}`.",
-            # Every export also waits for the monthly turnover and its blocking reconciliation check
-            # (defs/transform/checks.py): nothing is exported from marts that do not add up.
+            # Every export also waits for the monthly turnover and its blocking reconciliation test
+            # (dbt_project/tests/): nothing is exported from marts that do not add up.
             deps=[translator.get_asset_key(node), MONTHLY_TURNOVER],
             group_name="exports",
             kinds={"csv", "duckdb"},
