@@ -10,6 +10,7 @@ it runs `python -m jump_platform.cli run refresh` (what `make run` runs) in a fr
 as a process of its own, and prints one table:
 - each step's time, the rows it wrote (for checks: the rows of the tables they judge), rows per
   second and the peak memory (RSS) of the run's process tree (dbt runs in a subprocess) while it ran;
+- the source checks, which run inside the dbt build (dbt tests on the sources): dbt's time for each;
 - start-up (from the process start to the first step) and the end-to-end wall time;
 - the published lakehouse file's size, and the whole lakehouse folder's (its build and snapshots);
 - the reset of the build from the published file (a copy), what a run pays first after a failure;
@@ -135,6 +136,8 @@ class Run:
     lakehouse_bytes: int
     ok: bool
     sampler: MemorySampler
+    # `table/check` -> dbt's execution time of the test, for the checks of the source tables.
+    source_checks: dict[str, float] = field(default_factory=dict)
 
 
 def _group(asset_keys: set[tuple[str, ...]], checked: set[tuple[str, ...]]) -> str:
@@ -158,9 +161,9 @@ def _group(asset_keys: set[tuple[str, ...]], checked: set[tuple[str, ...]]) -> s
     return "other"
 
 
-def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
+def _steps(home: Path) -> tuple[list[Step], float, bool, int, dict[str, float]]:
     """The run's steps from the Dagster instance in `home`, grouped; the time its first step
-    started; whether it succeeded; the invoices it loaded."""
+    started; whether it succeeded; the invoices it loaded; dbt's time for each source check."""
     import dagster as dg
 
     instance = dg.DagsterInstance.from_config(str(home))
@@ -175,6 +178,7 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
     produced: dict[str, set[tuple[str, ...]]] = {}
     checked: dict[str, set[tuple[str, ...]]] = {}
     table_rows: dict[tuple[str, ...], int] = {}
+    source_checks: dict[str, float] = {}
     for entry in logs:
         event, step = entry.dagster_event, entry.step_key
         if event is None or step is None:
@@ -193,7 +197,11 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
                 rows[step] = rows.get(step, 0) + int(count.value)
                 table_rows[key] = int(count.value)
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            checked.setdefault(step, set()).add(tuple(event.asset_check_evaluation_data.asset_key.path))
+            evaluation = event.asset_check_evaluation_data
+            checked.setdefault(step, set()).add(tuple(evaluation.asset_key.path))
+            duration = evaluation.metadata.get("Execution Duration")
+            if evaluation.asset_key.path[0] == "sources" and duration is not None:
+                source_checks[f"{evaluation.asset_key.path[-1]}/{evaluation.check_name}"] = float(duration.value)
     groups: dict[str, Step] = {}
     for step, start in sorted(starts.items(), key=lambda item: item[1]):
         end = ends.get(step, start)
@@ -206,7 +214,8 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
         else:
             group.rows += rows.get(step, 0)
     first_start = min(starts.values(), default=0.0)
-    return list(groups.values()), first_start, run.is_success, table_rows.get(("sources", "app__invoices"), 0)
+    invoices = table_rows.get(("sources", "app__invoices"), 0)
+    return list(groups.values()), first_start, run.is_success, invoices, source_checks
 
 
 def run_refresh(data_dir: Path, scale: float) -> Run:
@@ -235,7 +244,7 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
     with MemorySampler(process.pid) as sampler:
         output = process.communicate()[0]
     wall = time.time() - began
-    steps, first_start, success, invoices = _steps(home)
+    steps, first_start, success, invoices, source_checks = _steps(home)
     if process.returncode != 0:
         print(output.decode(errors="replace")[-3000:], file=sys.stderr)
     lakehouse = data_dir / "lakehouse" / "lakehouse.duckdb"
@@ -253,6 +262,7 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
         lakehouse_bytes=lakehouse.stat().st_size if lakehouse.exists() else 0,
         ok=process.returncode == 0 and success,
         sampler=sampler,
+        source_checks=source_checks,
     )
 
 
@@ -363,6 +373,12 @@ def report(scale: float, runs: list[Run], bare: dict, reset: dict | None = None)
         lines.append(
             f"Invoices: {run.invoices:,}; generated and written at {run.invoices / extract.seconds:,.0f} invoices/s "
             f"(with the other tables), loaded at {run.invoices / load.seconds:,.0f} invoices/s."
+        )
+    if run.source_checks:
+        slowest = sorted(run.source_checks.items(), key=lambda item: -item[1])
+        lines.append(
+            f"Source checks, inside the dbt build ({len(slowest)} dbt tests, {sum(run.source_checks.values()):.1f} s of "
+            "dbt's time in all, run beside the models): " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest) + "."
         )
     sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB (folder {_mib(r.folder_bytes)} MiB)" for r in runs)
     lines.append(f"Published lakehouse after each run: {sizes}. Rows: every table of a step (checks: the tables judged).")

@@ -4,7 +4,7 @@ dagster-dbt reports how many rows a test failed on; this reads a sample of them 
 exited, by running the test's own compiled query (from dbt's `run_results.json`) once more with a
 limit. The contract tests on the sources (`dbt_project/tests/generic/`) return one row per offending
 row, its key first (`offending_key`), then what is wrong with it: the first column gives the
-`sample_ids`, the whole rows the `sample_rows`. Any other test gives its own columns the same way.
+`sample_ids`, the whole rows the `sample_rows` (a table). Any other test gives its own columns the same way.
 The sample is ordered by its first column, so a rerun on the same data shows the same rows.
 """
 
@@ -35,15 +35,19 @@ class FailedRows:
         """The first column of each row, as text (a null reads `<null>`)."""
         return [_text(row[0]) for row in self.rows]
 
-    def as_markdown(self) -> str:
-        """The rows as a Markdown table, as the Dagster UI shows metadata."""
-        lines = ["| " + " | ".join(self.columns) + " |", "|" + "---|" * len(self.columns)]
-        lines += ["| " + " | ".join(_text(value).replace("|", "\\|") for value in row) + " |" for row in self.rows]
-        return "\n".join(lines)
+    @property
+    def records(self) -> list[dict[str, str | int | float | bool | None]]:
+        """The rows as records of plain values (dates, decimals... as text), as Dagster's table
+        metadata holds them."""
+        return [{column: _plain(value) for column, value in zip(self.columns, row, strict=True)} for row in self.rows]
 
 
 def _text(value: object) -> str:
     return "<null>" if value is None else str(value)
+
+
+def _plain(value: object) -> str | int | float | bool | None:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
 def sample_query(compiled_sql: str, limit: int = SAMPLE_SIZE) -> str:

@@ -25,9 +25,7 @@ from jump_platform.defs.lakehouse.assets import published_lakehouse
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.sources.assets import demo_extracts, demo_invoices_by_month, load_sources
-from jump_platform.defs.sources.checks import source_checks
 from jump_platform.defs.transform.assets import jump_dbt_models
-from jump_platform.defs.transform.checks import mart_checks
 from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform_tests.conftest import AS_OF
 
@@ -390,7 +388,7 @@ def test_models_and_exports_downstream_of_an_updated_source_are_requested() -> N
 
 
 def test_every_step_opening_the_lakehouse_goes_through_the_build_and_is_in_the_lakehouse_pool() -> None:
-    for assets_def in (load_sources, jump_dbt_models, csv_exports, published_lakehouse, *source_checks, *mart_checks):
+    for assets_def in (load_sources, jump_dbt_models, csv_exports, published_lakehouse):
         assert "duckdb" in assets_def.required_resource_keys, assets_def.node_def.name
         assert assets_def.node_def.pool == "lakehouse", assets_def.node_def.name
     assert isinstance(defs.resources["duckdb"], LakehouseBuild)

@@ -199,7 +199,10 @@ def failed_check_details(
                 details["sample_error"] = dg.MetadataValue.text(str(error).splitlines()[0])
             else:
                 details["sample_ids"] = dg.MetadataValue.text(", ".join(sample.sample_ids))
-                details["sample_rows"] = dg.MetadataValue.md(sample.as_markdown())
+                details["sample_rows"] = dg.MetadataValue.table(
+                    records=[dg.TableRecord(record) for record in sample.records],
+                    schema=dg.TableSchema(columns=[dg.TableColumn(name) for name in sample.columns]),
+                )
     return dg.AssetCheckResult(
         passed=result.passed,
         asset_key=result.asset_key,
