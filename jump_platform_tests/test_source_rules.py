@@ -369,3 +369,37 @@ def test_a_satisfaction_score_outside_0_to_10_fails(clean: Tables, score: int) -
 
 def test_a_clean_lakehouse_fails_no_rule(clean: Tables) -> None:
     assert [key for key, verdict in judge(sources_with(clean), AS_OF).items() if not verdict.passed] == []
+
+
+# --- what a failed check shows, and when the dbt step fails by itself --------------------------
+
+
+def test_the_sample_is_the_first_rows_by_their_first_column_whatever_ends_the_query() -> None:
+    from jump_platform.failed_rows import sample_failed_rows
+
+    con = duckdb.connect()
+    query = "select * from (values ('b', date '2024-01-02', 1.5), ('a', null, 2.0)) as t(offending_key, day, x) -- a comment"
+    sample = sample_failed_rows(con, query, limit=1)
+    assert (sample.columns, sample.sample_ids) == (["offending_key", "day", "x"], ["a"])
+    assert sample.records == [{"offending_key": "a", "day": None, "x": 2.0}]
+    assert sample_failed_rows(con, query).records[1]["day"] == "2024-01-02"  # a date, as text
+
+
+def test_the_dbt_step_fails_by_itself_for_any_failure_but_a_reported_blocking_check() -> None:
+    from jump_platform.defs.transform.assets import unexplained_failures
+
+    run_results = {
+        "results": [
+            {"unique_id": "model.jump_platform.fct_invoices", "status": "success"},
+            {"unique_id": "test.jump_platform.rule.1", "status": "fail"},
+            {"unique_id": "test.jump_platform.singular", "status": "fail"},
+            {"unique_id": "model.jump_platform.broken", "status": "error"},
+            {"unique_id": "test.jump_platform.warning", "status": "warn"},
+            {"unique_id": "model.jump_platform.after_it", "status": "skipped"},
+        ]
+    }
+    assert unexplained_failures(run_results, {"test.jump_platform.rule.1"}) == [
+        "model.jump_platform.broken",
+        "test.jump_platform.singular",
+    ]
+    assert unexplained_failures({"results": run_results["results"][:2]}, {"test.jump_platform.rule.1"}) == []

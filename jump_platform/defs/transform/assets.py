@@ -255,7 +255,8 @@ def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duck
                 event = event.with_metadata({**event.metadata, **table_facts(con, schema, table)})
             elif isinstance(event, dg.AssetCheckResult) and not event.passed:
                 event = failed_check_details(con, event, tests)
-                if event.severity == dg.AssetCheckSeverity.ERROR:
+                spec = context.assets_def.get_spec_for_check_key(dg.AssetCheckKey(event.asset_key, event.check_name))
+                if event.severity == dg.AssetCheckSeverity.ERROR and spec.blocking:
                     failed_checks.add(_metadata_value(event.metadata, "unique_id"))
             yield event
     if not invocation.is_successful() and (unexplained_failures(run_results, failed_checks) or not failed_checks):
