@@ -51,6 +51,15 @@ def append_copy(frame: pl.DataFrame, row_id: str, **values: object) -> pl.DataFr
     return pl.concat([frame, set_where(frame.filter(pl.col("id") == row_id), row_id, **values)])
 
 
+def deliver_later(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame, same_time: bool = False) -> None:
+    """Append `rows` to `sources.<table>` as a later delivery (batch-2, loaded a day after batch-1,
+    or at the same time when `same_time`: then the batch id orders the versions)."""
+    write_sources(con, {table: rows}, schema="batch2", batch_id="batch-2")
+    if not same_time:
+        con.execute(f"update batch2.{table} set _loaded_at = timestamptz '2025-04-01 06:00:00+00'")
+    con.execute(f"insert into sources.{table} select * from batch2.{table}")
+
+
 def only_failure(con: duckdb.DuckDBPyConnection, as_of: date = AS_OF) -> tuple[str, Verdict]:
     """The one rule that fails on `con` (the test fails if it is not exactly one)."""
     (found,) = failing(con, as_of).items()
@@ -107,11 +116,7 @@ def test_an_id_twice_in_one_delivery_fails_the_primary_key_rule(clean: Tables) -
 def test_a_new_version_of_an_id_in_a_later_delivery_passes_and_is_the_one_judged(clean: Tables) -> None:
     con = sources_with(clean)
     corrected = clean["app__invoices"].filter(pl.col("id") == "inv03").with_columns(amount=pl.lit(Decimal("-1")))
-    write_sources(con, {"app__invoices": corrected}, schema="batch2", batch_id="batch-2")
-    con.execute(
-        "update batch2.app__invoices set _loaded_at = timestamptz '2025-04-01 06:00:00+00';"
-        "insert into sources.app__invoices select * from batch2.app__invoices"
-    )
+    deliver_later(con, "app__invoices", corrected)
     key, verdict = only_failure(con)
     assert (key, verdict.sample_ids) == ("app__invoices.amount_is_positive_with_two_decimals", ["inv03"])
 
@@ -119,11 +124,7 @@ def test_a_new_version_of_an_id_in_a_later_delivery_passes_and_is_the_one_judged
 def test_an_old_version_corrected_by_a_later_delivery_is_not_reported_again(clean: Tables) -> None:
     broken = set_where(clean["app__invoices"], "inv03", amount=Decimal("-1"), issue_date=date(2030, 1, 1))
     con = sources_with({**clean, "app__invoices": broken})
-    write_sources(con, {"app__invoices": clean["app__invoices"].filter(pl.col("id") == "inv03")}, schema="batch2", batch_id="batch-2")
-    con.execute(
-        "update batch2.app__invoices set _loaded_at = timestamptz '2025-04-01 06:00:00+00';"
-        "insert into sources.app__invoices select * from batch2.app__invoices"
-    )
+    deliver_later(con, "app__invoices", clean["app__invoices"].filter(pl.col("id") == "inv03"))
     assert failing(con, AS_OF) == {}
 
 
@@ -213,11 +214,7 @@ def test_contracts_of_different_freelancers_may_overlap(clean: Tables) -> None:
 
 def test_an_overlap_corrected_by_a_later_delivery_is_gone(clean: Tables) -> None:
     con = sources_with(clean, app__job_contracts=lambda f: set_where(f, "jc2", start_date=date(2024, 6, 30)))
-    write_sources(con, {"app__job_contracts": clean["app__job_contracts"].filter(pl.col("id") == "jc2")}, schema="batch2", batch_id="batch-2")
-    con.execute(
-        "update batch2.app__job_contracts set _loaded_at = timestamptz '2025-04-01 06:00:00+00';"
-        "insert into sources.app__job_contracts select * from batch2.app__job_contracts"
-    )
+    deliver_later(con, "app__job_contracts", clean["app__job_contracts"].filter(pl.col("id") == "jc2"))
     assert rule(con, "app__job_contracts.job_contracts_never_overlap").passed
 
 
@@ -251,11 +248,7 @@ def test_an_invoice_is_judged_against_the_latest_version_of_its_contract(clean: 
     # jc1 is delivered again, ending earlier: inv07 (2024-06-30) now falls after it.
     con = sources_with(clean)
     shortened = clean["app__job_contracts"].filter(pl.col("id") == "jc1").with_columns(end_date=pl.lit(date(2024, 6, 29)))
-    write_sources(con, {"app__job_contracts": shortened}, schema="batch2", batch_id="batch-2")
-    con.execute(
-        "update batch2.app__job_contracts set _loaded_at = timestamptz '2025-04-01 06:00:00+00';"
-        "insert into sources.app__job_contracts select * from batch2.app__job_contracts"
-    )
+    deliver_later(con, "app__job_contracts", shortened)
     verdict = rule(con, "app__invoices.issue_date_is_inside_the_job_contract")
     assert (verdict.sample_ids, verdict.column("period_end")) == (["inv07"], [date(2024, 6, 29)])
 
@@ -325,8 +318,7 @@ def test_a_gap_after_a_wide_number_names_the_missing_references_in_full(clean: T
 def test_the_sequence_is_judged_on_the_latest_versions(clean: Tables) -> None:
     # inv16 delivered again with the same reference: no repeat.
     con = sources_with(clean)
-    write_sources(con, {"app__invoices": clean["app__invoices"].filter(pl.col("id") == "inv16")}, schema="batch2", batch_id="batch-2")
-    con.execute("insert into sources.app__invoices select * from batch2.app__invoices")
+    deliver_later(con, "app__invoices", clean["app__invoices"].filter(pl.col("id") == "inv16"), same_time=True)
     assert rule(con, "app__invoices.references_run_in_sequence").passed
 
 
