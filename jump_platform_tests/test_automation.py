@@ -123,6 +123,21 @@ def test_a_file_delivered_again_after_its_load_gives_a_new_run_request(data_dir:
     assert again.run_key != first.run_requests[0].run_key
 
 
+def test_make_load_selects_the_tables_delivered_with_their_checks_and_the_publish(data_dir: Path) -> None:
+    from jump_platform.cli import delivered_selection
+    from jump_platform.defs.lakehouse.resources import PUBLISHED
+
+    assert delivered_selection() is None  # nothing waits: the whole job (it still rejects strays)
+    root = settings.landing_dir()
+    drop(root, "app/invoices/2026-10.csv", INVOICES_HEADER, age_seconds=0)  # a load takes it unsettled
+    drop(root, "crm/customers.csv", "last_name,first_name,email,satisfaction_score\n")
+    assert delivered_selection() == [
+        dg.AssetKey(["sources", "app__invoices"]),
+        dg.AssetKey(["sources", "crm__customers"]),
+        PUBLISHED,
+    ]
+
+
 def test_a_file_still_being_copied_waits_for_the_next_tick(data_dir: Path, no_lakehouse: None) -> None:
     drop(settings.landing_dir(), "app/users.csv", USERS_CSV, age_seconds=0)
     assert not tick().run_requests
