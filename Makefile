@@ -27,9 +27,10 @@ export JUMP_DASHBOARD_PORT ?= 8501
 WAREHOUSE_SERVER := $(if $(filter postgres,$(JUMP_WAREHOUSE)),$(if $(JUMP_POSTGRES_URL)$(PGHOST),,postgres))
 
 MANIFEST := dbt_project/target/manifest.json
+SOURCES_YML := dbt_project/models/staging/_sources.yml
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
 
-.PHONY: help install prepare run extract load transform export rollback test dev query docs dashboard postgres postgres-stop sync bench bench-engines clean
+.PHONY: help install sources-yml prepare run extract load transform export rollback test dev query docs dashboard postgres postgres-stop sync bench bench-engines clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,10 +45,19 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed ## Install uv and the locked dependencies into .venv
 
+# dbt's sources, with one test per business rule, are generated from the Python contracts: the one
+# declaration of each source table. Rewritten (and the manifest with it) when the contracts change.
+$(SOURCES_YML): jump_platform/sources/contracts.py jump_platform/sources/dbt_sources.py $(VENV)/.installed
+	$(PY) -m jump_platform.sources.dbt_sources
+	@touch $@
+
+sources-yml: $(VENV)/.installed ## Write dbt's sources and their rules (_sources.yml) from jump_platform/sources/contracts.py
+	$(PY) -m jump_platform.sources.dbt_sources
+
 # Parsed with the build path runs give dbt (see defs/transform/assets.py: dbt_environment), so that
 # their first dbt call parses the project partially too; for DuckDB's `build` target whatever
 # JUMP_WAREHOUSE says (see defs/transform/resources.py).
-$(MANIFEST): $(VENV)/.installed $(DBT_FILES)
+$(MANIFEST): $(VENV)/.installed $(SOURCES_YML) $(DBT_FILES)
 	JUMP_BUILD_DUCKDB_PATH=$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)) \
 		$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project --target build
 	@touch $@

@@ -165,6 +165,7 @@ def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterI
     from jump_platform.lakehouse.build import FAILED, BuildState
 
     job = build_defs().resolve_job_def(job_name)
+    selection = delivered_selection() if job_name == "load" else None
     instance = instance or (dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral())
     # Dagster's console log is for debugging; people read the summary. Warnings and errors still show.
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -178,6 +179,7 @@ def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterI
             # Which process runs it: a later run can tell whether it died (see jump_platform.runs).
             tags=run_processes.this_process_tags(),
             run_config={**quiet, **(run_config or {})},
+            asset_selection=selection,
         )
     summary = RunSummary.from_events(result.all_events)
     summary.publishes = PUBLISHED in job.asset_layer.executable_asset_keys
@@ -195,6 +197,26 @@ def _failed_build_hint() -> str:
     if engine == "spark":
         return "Spark writes its tables in place: the sources loaded by this run stay until the next delivery; no model was rebuilt from them."
     return "It stays as it is until the next run, to inspect: make query LAKEHOUSE=build"
+
+
+def delivered_selection() -> list[dg.AssetKey] | None:
+    """What `make load` runs: the `sources` tables the landing zone delivers now, their checks and
+    the publish, as the landing-zone sensor does; the whole job when nothing waits (strays are
+    still rejected).
+
+    A source table's checks run in the dbt step, which Dagster skips when a source table it reads
+    is selected but not loaded: selecting only the tables delivered lets an invoices-only delivery
+    be judged at once (against the other tables as they are). Files that a recovered build gives
+    back to the landing zone when the run starts are loaded by the next load, if not selected now.
+    """
+    from jump_platform.defs.lakehouse.assets import PUBLISHED
+    from jump_platform.defs.sources.assets import source_key
+    from jump_platform.sources import watch
+
+    tables = watch.tables_waiting(settings.landing_dir())
+    if not tables:
+        return None
+    return [*(source_key(table) for table in sorted(tables)), PUBLISHED]
 
 
 def rollback() -> int:

@@ -17,9 +17,7 @@ from jump_platform.defs.notifications.sensors import notify_on_run_failure, noti
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.reverse_etl.assets import reverse_etl_assets
 from jump_platform.defs.sources.assets import demo_extracts, demo_invoices_by_month, load_sources
-from jump_platform.defs.sources.checks import source_checks
 from jump_platform.defs.transform.assets import jump_dbt_models
-from jump_platform.defs.transform.checks import mart_checks
 from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform.runs import lakehouse_executor
 
@@ -42,7 +40,6 @@ def build_defs() -> dg.Definitions:
             dashboard_marts,
             *reverse_etl_assets,
         ],
-        asset_checks=[*source_checks, *mart_checks],
         jobs=JOBS,
         schedules=schedules(),
         sensors=[*SENSORS, notify_on_run_failure, notify_on_run_success],

@@ -1,4 +1,5 @@
-"""Each injected anomaly trips exactly the rule it is named after, on the rows it touched."""
+"""Each injected anomaly trips exactly the rule it is named after (its dbt test on the source), on the
+rows it touched."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import polars as pl
 import pytest
 
 from jump_platform.sources.anomalies import ANOMALIES, inject_anomalies, parse_anomalies
-from jump_platform.sources.rules import RuleResult, evaluate_source_rules
+from jump_platform_tests.source_rules import Verdict, failing, judge
 from jump_platform_tests.source_samples import AS_OF, EXPECTED_FAILURES, clean_source_tables, write_sources
 
 Tables = dict[str, pl.DataFrame]
@@ -24,16 +25,12 @@ def injected(clean: Tables) -> dict[str, Tables]:
 
 
 @pytest.fixture(scope="module")
-def failures(injected: dict[str, Tables]) -> dict[str, dict[str, RuleResult]]:
+def failures(injected: dict[str, Tables]) -> dict[str, dict[str, Verdict]]:
     found = {}
     for name, tables in injected.items():
         con = duckdb.connect()
         write_sources(con, tables)
-        found[name] = {
-            f"{table}.{rule}": result
-            for (table, rule), result in evaluate_source_rules(con, AS_OF).items()
-            if not result.passed
-        }
+        found[name] = failing(con, AS_OF)
     return found
 
 
@@ -51,30 +48,31 @@ def test_the_anomaly_names_are_exactly_those_of_the_issue() -> None:
 
 
 @pytest.mark.parametrize("name", list(EXPECTED_FAILURES))
-def test_each_anomaly_fails_exactly_its_matching_rules(failures: dict[str, dict[str, RuleResult]], name: str) -> None:
+def test_each_anomaly_fails_exactly_its_matching_rules(failures: dict[str, dict[str, Verdict]], name: str) -> None:
     assert set(failures[name]) == EXPECTED_FAILURES[name]
 
 
 def test_the_clean_sample_fails_no_rule(clean: Tables) -> None:
     con = duckdb.connect()
     write_sources(con, clean)
-    assert [key for key, result in evaluate_source_rules(con, AS_OF).items() if not result.passed] == []
+    assert [key for key, verdict in judge(con, AS_OF).items() if not verdict.passed] == []
 
 
 def test_overlapping_contracts_report_the_added_contract_and_the_one_it_overlaps(clean: Tables, injected, failures) -> None:
     contracts = injected["overlapping_contracts"]["app__job_contracts"]
     (added,) = new_ids(clean["app__job_contracts"], contracts)
     result = failures["overlapping_contracts"]["app__job_contracts.job_contracts_never_overlap"]
-    assert added in result.sample_ids and result.offending_rows == 2
-    owners = contracts.filter(pl.col("id").is_in(result.sample_ids))["user_id"]
-    assert owners.n_unique() == 1
-    assert result.extras["freelancers_with_several_open_contracts"] == 0
+    assert added in result.sample_ids and result.failures == 2
+    # Each of the two names the other, and they belong to one freelancer, who has one open contract at most.
+    assert sorted(result.column("overlaps_with")) == sorted(result.sample_ids)
+    reported = contracts.filter(pl.col("id").is_in(result.sample_ids))
+    assert reported["user_id"].n_unique() == 1 and reported["end_date"].null_count() <= 1
 
 
 def test_two_open_contracts_report_one_freelancer_with_several_open(clean: Tables, injected, failures) -> None:
     contracts = injected["two_open_contracts"]["app__job_contracts"]
     result = failures["two_open_contracts"]["app__job_contracts.job_contracts_never_overlap"]
-    assert result.extras["freelancers_with_several_open_contracts"] == 1
+    assert result.column("end_date") == [None, None]
     reported = contracts.filter(pl.col("id").is_in(result.sample_ids))
     assert reported["end_date"].null_count() == 2 and reported["user_id"].n_unique() == 1
     assert reported["start_date"].max() <= AS_OF
@@ -90,10 +88,12 @@ def test_reference_gaps_list_the_missing_numbers_and_keep_every_invoice(clean: T
     invoices = injected["reference_gaps"]["app__invoices"]
     assert invoices.height == clean["app__invoices"].height
     result = failures["reference_gaps"]["app__invoices.references_run_in_sequence"]
-    missing = [int(reference[3:]) for reference in result.extras["missing_references"]]
-    assert len(missing) == 3 and missing == list(range(missing[0], missing[0] + 3))
-    after_gap = invoices.filter(pl.col("reference") == f"JMP{missing[-1] + 1:05d}")["id"].to_list()
-    assert result.sample_ids == after_gap
+    (missing,) = result.column("missing_references")
+    first, last = (int(reference[3:]) for reference in missing.split(" to "))
+    assert last - first + 1 == 3
+    assert invoices.filter(pl.col("reference").str.slice(3).cast(pl.Int64).is_between(first, last)).is_empty()
+    after_gap = invoices.filter(pl.col("reference") == f"JMP{last + 1:05d}")["id"].to_list()
+    assert result.sample_ids == after_gap and result.column("problem") == ["after a gap"]
 
 
 def test_an_empty_month_fails_no_rule_and_leaves_a_month_without_invoices(clean: Tables, injected, failures) -> None:

@@ -25,9 +25,7 @@ from jump_platform.defs.lakehouse.assets import published_lakehouse
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.sources.assets import demo_extracts, demo_invoices_by_month, load_sources
-from jump_platform.defs.sources.checks import source_checks
 from jump_platform.defs.transform.assets import jump_dbt_models
-from jump_platform.defs.transform.checks import mart_checks
 from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform_tests.conftest import AS_OF
 
@@ -123,6 +121,21 @@ def test_a_file_delivered_again_after_its_load_gives_a_new_run_request(data_dir:
     drop(root, "app/users.csv", USERS_CSV, age_seconds=5)
     [again] = tick(after_load.cursor).run_requests
     assert again.run_key != first.run_requests[0].run_key
+
+
+def test_make_load_selects_the_tables_delivered_with_their_checks_and_the_publish(data_dir: Path) -> None:
+    from jump_platform.cli import delivered_selection
+    from jump_platform.defs.lakehouse.resources import PUBLISHED
+
+    assert delivered_selection() is None  # nothing waits: the whole job (it still rejects strays)
+    root = settings.landing_dir()
+    drop(root, "app/invoices/2026-10.csv", INVOICES_HEADER, age_seconds=0)  # a load takes it unsettled
+    drop(root, "crm/customers.csv", "last_name,first_name,email,satisfaction_score\n")
+    assert delivered_selection() == [
+        dg.AssetKey(["sources", "app__invoices"]),
+        dg.AssetKey(["sources", "crm__customers"]),
+        PUBLISHED,
+    ]
 
 
 def test_a_file_still_being_copied_waits_for_the_next_tick(data_dir: Path, no_lakehouse: None) -> None:
@@ -390,7 +403,7 @@ def test_models_and_exports_downstream_of_an_updated_source_are_requested() -> N
 
 
 def test_every_step_opening_the_lakehouse_goes_through_the_build_and_is_in_the_lakehouse_pool() -> None:
-    for assets_def in (load_sources, jump_dbt_models, csv_exports, published_lakehouse, *source_checks, *mart_checks):
+    for assets_def in (load_sources, jump_dbt_models, csv_exports, published_lakehouse):
         assert "warehouse" in assets_def.required_resource_keys, assets_def.node_def.name
         assert assets_def.node_def.pool == "lakehouse", assets_def.node_def.name
     assert isinstance(defs.resources["warehouse"], LakehouseBuild)

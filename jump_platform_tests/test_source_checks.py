@@ -1,5 +1,9 @@
-"""The asset checks, through Dagster: generated sources pass them all; each anomaly fails its check,
-and a failed blocking check keeps the downstream assets from materializing in that run."""
+"""The source rules through Dagster: dbt's tests on the sources are asset checks of the source assets.
+
+Generated sources pass them all; each anomaly fails its check, whose metadata names the offending
+rows; a failed blocking check stops the models that read its table (dbt skips them), the exports and
+the publish; a warning stops nothing.
+"""
 
 from __future__ import annotations
 
@@ -16,25 +20,24 @@ import pytest
 from jump_platform import settings
 from jump_platform.cli import run_job
 from jump_platform.defs.resources import lakehouse_resources
-from jump_platform.defs.sources.assets import demo_extracts, load_sources
-from jump_platform.defs.sources.checks import evaluate_source_rule, source_checks
-from jump_platform.defs.transform.checks import MONTHLY_TURNOVER, mart_checks, monthly_turnover_reconciles_with_invoices
-from jump_platform.io_manager import LakehouseIOManager
+from jump_platform.defs.sources.assets import demo_extracts, landing_key, load_sources, source_key
+from jump_platform.defs.transform.assets import jump_dbt_models
+from jump_platform.defs.transform.resources import dbt_resource
+from jump_platform.lakehouse import Layout
+from jump_platform.lakehouse.build import FAILED, BuildState
 from jump_platform.sources.anomalies import ANOMALIES
 from jump_platform.sources.contracts import CONTRACTS
-from jump_platform.sources.rules import SOURCE_RULES
-from jump_platform.warehouses.duckdb import DuckDBWarehouse
 from jump_platform_tests.conftest import AS_OF as CONFTEST_AS_OF
 from jump_platform_tests.source_samples import EXPECTED_FAILURES
 
 AS_OF = date(2025, 6, 30)
 SCALE = "0.02"  # 20 freelancers, a few hundred invoices: enough to hold every kind of row
-DOWNSTREAM = dg.AssetKey(["staging", "stand_in"])
+RULES = {f"{table}.{rule.name}": rule for table, contract in CONTRACTS.items() for rule in contract.rules}
+WARNINGS = {"reference_gaps", "future_invoices", "empty_month"}
 
 
-@dg.asset(key=DOWNSTREAM, deps=[dg.AssetKey(["sources", table]) for table in CONTRACTS])
-def stand_in_for_dbt() -> None:
-    """Stands for the dbt models downstream of every source table."""
+def _resources() -> dict[str, object]:
+    return {**lakehouse_resources(), "dbt": dbt_resource()}
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,12 @@ class Run:
     checks: dict[str, dg.AssetCheckEvaluation]
 
     @property
+    def source_checks(self) -> dict[str, dg.AssetCheckEvaluation]:
+        return {name: evaluation for name, evaluation in self.checks.items() if name in RULES}
+
+    @property
     def failed(self) -> dict[str, dg.AssetCheckEvaluation]:
-        return {name: evaluation for name, evaluation in self.checks.items() if not evaluation.passed}
+        return {name: evaluation for name, evaluation in self.source_checks.items() if not evaluation.passed}
 
     def metadata(self, check: str) -> dict[str, object]:
         return {key: value.value for key, value in self.checks[check].metadata.items()}
@@ -53,37 +60,38 @@ class Run:
     def sample_ids(self, check: str) -> list[str]:
         return sorted(str(self.metadata(check)["sample_ids"]).split(", "))
 
+    def sample_rows(self, check: str) -> list[dict[str, object]]:
+        return [record.data for record in self.checks[check].metadata["sample_rows"].records]
+
     def query(self, sql: str) -> list[str]:
         with duckdb.connect(str(self.database), read_only=True) as con:
             return sorted(str(row[0]) for row in con.sql(sql).fetchall())
 
 
-def _resources(database: Path) -> dict[str, object]:
-    return {"io_manager": LakehouseIOManager(database=str(database)), "warehouse": DuckDBWarehouse(database=str(database))}
-
-
 @pytest.fixture(scope="module")
 def run_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Run]]:
-    """Generate, load and check the sources with `JUMP_ANOMALIES=<anomalies>`, once per value."""
+    """Generate and load the sources with `JUMP_ANOMALIES=<anomalies>` and build the staging models
+    (the dbt step runs the tests on the sources first), once per value."""
     runs: dict[str, Run] = {}
 
     def run(anomalies: str) -> Run:
         if anomalies not in runs:
             data_dir = tmp_path_factory.mktemp(anomalies or "clean")
-            database = data_dir / "lakehouse.duckdb"
             with pytest.MonkeyPatch.context() as env:
                 for name, value in {
                     "JUMP_DATA_DIR": str(data_dir),
-                    "JUMP_DUCKDB_PATH": str(database),
                     "JUMP_AS_OF": AS_OF.isoformat(),
                     "JUMP_SCALE": SCALE,
                     "JUMP_SEED": "42",
                     "JUMP_ANOMALIES": anomalies,
                 }.items():
                     env.setenv(name, value)
+                env.delenv("JUMP_DUCKDB_PATH", raising=False)
                 result = dg.materialize(
-                    [demo_extracts, load_sources, stand_in_for_dbt, *source_checks],
-                    resources=lakehouse_resources(),
+                    [demo_extracts, load_sources, jump_dbt_models],
+                    selection=dg.AssetSelection.assets(*(landing_key(t) for t in CONTRACTS), *(source_key(t) for t in CONTRACTS))
+                    | dg.AssetSelection.groups("staging"),
+                    resources=_resources(),
                     raise_on_error=False,
                 )
                 # Nothing here publishes: the run's data is in the build, as its checks saw it.
@@ -101,12 +109,11 @@ def run_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
     yield run
 
 
-def test_generated_sources_pass_every_check_and_reach_downstream(run_with: Callable[[str], Run]) -> None:
+def test_generated_sources_pass_every_check_and_reach_staging(run_with: Callable[[str], Run]) -> None:
     run = run_with("")
-    assert set(run.checks) == {f"{rule.table}.{rule.name}" for rule in SOURCE_RULES}
+    assert set(run.source_checks) == set(RULES)
     assert run.failed == {}
-    assert DOWNSTREAM.to_user_string() in run.materialized
-    assert all(run.metadata(check)["offending_rows"] == 0 for check in run.checks)
+    assert {f"staging/{table}" for table in CONTRACTS} <= run.materialized
 
 
 @pytest.mark.parametrize("anomaly", list(ANOMALIES))
@@ -115,17 +122,19 @@ def test_each_anomaly_fails_only_its_matching_check(run_with: Callable[[str], Ru
     assert set(run.failed) == EXPECTED_FAILURES[anomaly]
     for check in run.failed:
         assert run.metadata(check)["offending_rows"] > 0 and run.sample_ids(check)
+        assert run.metadata(check)["dagster_dbt/failed_row_count"] == run.metadata(check)["offending_rows"]
 
 
 @pytest.mark.parametrize("anomaly", list(ANOMALIES))
-def test_a_failed_blocking_check_stops_downstream_and_a_warning_does_not(
+def test_a_failed_blocking_check_stops_the_models_reading_its_table_and_a_warning_does_not(
     run_with: Callable[[str], Run], anomaly: str
 ) -> None:
     run = run_with(anomaly)
-    blocking = any(evaluation.severity == dg.AssetCheckSeverity.ERROR for evaluation in run.failed.values())
-    assert blocking == (anomaly not in {"reference_gaps", "future_invoices", "empty_month"})
+    blocked = {name.split(".")[0] for name, evaluation in run.failed.items() if evaluation.severity == dg.AssetCheckSeverity.ERROR}
+    assert bool(blocked) == (anomaly not in WARNINGS)
     assert {f"sources/{table}" for table in CONTRACTS} <= run.materialized
-    assert (DOWNSTREAM.to_user_string() in run.materialized) == (not blocking)
+    for table in CONTRACTS:
+        assert (f"staging/{table}" in run.materialized) == (table not in blocked), table
 
 
 @pytest.mark.parametrize(
@@ -148,62 +157,28 @@ def test_a_failed_check_names_the_offending_rows(
 ) -> None:
     run = run_with(anomaly)
     assert run.sample_ids(check) == run.query(expected_ids)
+    assert [row["offending_key"] for row in run.sample_rows(check)] == run.query(expected_ids)
 
 
-def test_reference_gaps_list_the_missing_references(run_with: Callable[[str], Run]) -> None:
+def test_reference_gaps_name_the_missing_references(run_with: Callable[[str], Run]) -> None:
     run = run_with("reference_gaps")
-    missing = str(run.metadata("app__invoices.references_run_in_sequence")["missing_references"]).split(", ")
-    assert len(missing) == 3
-    assert run.query(f"select reference from sources.app__invoices where reference in {tuple(missing)}") == []
+    (row,) = run.sample_rows("app__invoices.references_run_in_sequence")
+    first, last = row["missing_references"].split(" to ")
+    assert row["problem"] == "after a gap" and int(last[3:]) - int(first[3:]) == 2
+    assert run.query(f"select reference from sources.app__invoices where reference between '{first}' and '{last}'") == []
 
 
-def test_source_checks_are_blocking_exactly_as_the_rules_say() -> None:
-    blocking = {spec.name: spec.blocking for check in source_checks for spec in check.check_specs}
-    assert blocking == {rule.name: rule.blocking for rule in SOURCE_RULES}
-    assert all(spec.description for check in source_checks for spec in check.check_specs)
-
-
-# --- the marts reconcile --------------------------------------------------------------------
-
-EXPORT = dg.AssetKey(["exports", "stand_in"])
-
-
-def _turnover_mart(month_shift: str) -> dg.AssetsDefinition:
-    @dg.asset(key=MONTHLY_TURNOVER, deps=[dg.AssetKey(["sources", "app__invoices"])])
-    def kpi__monthly_turnover(warehouse: DuckDBWarehouse) -> None:
-        """Stands for the dbt mart; `month_shift` lets a test break it."""
-        with warehouse.get_connection() as con:
-            con.execute(
-                "create schema if not exists marts;"
-                "create or replace table marts.kpi__monthly_turnover as "
-                f"select cast(date_trunc('month', issue_date {month_shift}) as date) as month, sum(amount) as amount "
-                "from sources.app__invoices group by 1"
-            )
-
-    return kpi__monthly_turnover
-
-
-@dg.asset(key=EXPORT, deps=[MONTHLY_TURNOVER])
-def export_stand_in() -> None:
-    """Stands for the exports downstream of the marts."""
-
-
-@pytest.mark.parametrize(("month_shift", "reconciles"), [("", True), ("+ interval 1 month", False)])
-def test_the_monthly_turnover_must_reconcile_with_the_invoices_before_export(
-    run_with: Callable[[str], Run], month_shift: str, reconciles: bool
-) -> None:
-    database = run_with("").database
-    result = dg.materialize(
-        [_turnover_mart(month_shift), export_stand_in, *mart_checks],
-        resources=_resources(database),
-        raise_on_error=False,
-    )
-    (evaluation,) = result.get_asset_check_evaluations()
-    assert evaluation.passed == reconciles
-    exported = EXPORT in {event.asset_key for event in result.get_asset_materialization_events()}
-    assert exported == reconciles
-    if not reconciles:
-        assert evaluation.metadata["offending_rows"].value > 0
+def test_the_checks_of_the_sources_block_exactly_as_the_contracts_say() -> None:
+    specs = {
+        f"{spec.asset_key.path[-1]}.{spec.name}": spec
+        for spec in jump_dbt_models.check_specs
+        if spec.asset_key.path[0] == "sources"
+    }
+    assert {name: spec.blocking for name, spec in specs.items()} == {name: rule.blocking for name, rule in RULES.items()}
+    for name, spec in specs.items():
+        assert spec.description.startswith(RULES[name].description), name
+        # A check reads the other tables as they are: it waits for no other table to be loaded.
+        assert not spec.additional_deps, name
 
 
 # --- the whole pipeline: the real definitions, dbt included -------------------------------------
@@ -214,16 +189,10 @@ def _monthly_turnover_rows(data: Path) -> list[tuple]:
         return con.sql("select * from marts.kpi__monthly_turnover order by month").fetchall()
 
 
-def test_the_real_monthly_turnover_reconciles_with_the_generated_invoices(lakehouse: Path) -> None:
-    result = monthly_turnover_reconciles_with_invoices(
-        warehouse=DuckDBWarehouse(database=str(lakehouse / "lakehouse" / "lakehouse.duckdb"))
-    )
-    assert result.passed and result.metadata["offending_rows"].value == 0
-
-
 @pytest.fixture
 def last_good_run(lakehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the session's clean lakehouse (the last good run), which the platform points at."""
+    """A copy of the session's clean lakehouse (the last good run), which the platform points at.
+    Its build is a clean copy of the published snapshot, which the next run goes on from."""
     data = tmp_path / "data"
     shutil.copytree(lakehouse, data)
     monkeypatch.setenv("JUMP_DATA_DIR", str(data))
@@ -233,31 +202,66 @@ def last_good_run(lakehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return data
 
 
+def _in_build(data: Path, sql: str) -> None:
+    with duckdb.connect(str(data / "lakehouse" / "build" / "lakehouse.duckdb")) as con:
+        con.execute(sql)
+
+
+def _checks_only(*checks: dg.AssetCheckKey, tags: dict[str, str] | None = None) -> dict[str, dg.AssetCheckEvaluation]:
+    """Run only these checks of the dbt step (dbt runs their tests alone) on the build."""
+    result = dg.materialize(
+        [jump_dbt_models], selection=dg.AssetSelection.checks(*checks), resources=_resources(), tags=tags or {}, raise_on_error=False
+    )
+    return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
+
+
 def test_a_blocking_failure_in_the_pipeline_leaves_the_marts_as_the_last_good_run_left_them(
     last_good_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from jump_platform.definitions import defs
+
     data = last_good_run
     turnover = _monthly_turnover_rows(data)
     monkeypatch.setenv("JUMP_ANOMALIES", "duplicate_ids")
 
     summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
 
-    assert not summary.ok
+    assert not summary.ok and not summary.published
     assert [(c["asset"], c["check"]) for c in summary.blocking_failures] == [
         ("sources/app__invoices", "primary_key_is_unique_and_not_null")
     ]
     assert "sources/app__invoices" in summary.materialized
-    assert not [key for key in summary.materialized if key.split("/")[0] in ("staging", "intermediate", "marts", "exports")]
+    # dbt built nothing that reads the invoices (what does not read them went into the build, which
+    # the failed audit leaves unpublished).
+    invoices = dg.AssetSelection.assets(source_key("app__invoices"))
+    downstream = (invoices.downstream() - invoices).resolve(defs.resolve_asset_graph())
+    assert not {key.to_user_string() for key in downstream} & set(summary.materialized)
     assert _monthly_turnover_rows(data) == turnover
 
 
-def test_a_check_whose_tables_are_missing_fails_and_says_so(tmp_path: Path) -> None:
-    (rule,) = [rule for rule in SOURCE_RULES if rule.name == "user_id_exists_in_app__users"]
-    with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
-        con.execute("create schema sources; create table sources.app__job_contracts (id varchar, user_id varchar)")
-        result = evaluate_source_rule(con, rule, date(2026, 11, 21))
-    assert not result.passed
-    assert result.metadata["missing_tables"].value == "sources.app__users"
+def test_a_check_whose_tables_are_missing_fails_and_says_so(last_good_run: Path) -> None:
+    _in_build(last_good_run, "drop table sources.app__users cascade")
+
+    checks = _checks_only(dg.AssetCheckKey(source_key("app__job_contracts"), "user_id_exists_in_app__users"))
+
+    evaluation = checks["user_id_exists_in_app__users"]
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert "app__users" in evaluation.metadata["error"].value and "does not exist" in evaluation.metadata["error"].value
+
+
+@pytest.mark.parametrize(("tag", "passes"), [(None, True), ("2025-01-31", False)])
+def test_the_as_of_checks_judge_against_the_run_s_own_as_of_date(last_good_run: Path, tag: str | None, passes: bool) -> None:
+    """The session's invoices run up to JUMP_AS_OF (2026-11-21): many are in the future for a run
+    tagged as of 2025-01-31 (a backfill)."""
+    key = dg.AssetCheckKey(source_key("app__invoices"), "no_invoice_after_the_as_of_date")
+
+    checks = _checks_only(key, tags={"jump/as_of": tag} if tag else None)
+
+    evaluation = checks["no_invoice_after_the_as_of_date"]
+    assert evaluation.passed == passes and not evaluation.blocking
+    if not passes:
+        assert evaluation.severity == dg.AssetCheckSeverity.WARN
+        assert {row.data["as_of_date"] for row in evaluation.metadata["sample_rows"].records} == {tag}
 
 
 # --- a failed check publishes nothing and stops its rows for good; cross-table checks judge the current tables
@@ -301,8 +305,9 @@ def test_a_failed_blocking_check_publishes_nothing_and_no_later_transform_builds
     assert [(c["asset"], c["check"]) for c in load.blocking_failures] == [("sources/app__invoices", failing_check)]
     # Every check of the invoices ran, the cross-table ones included, against the current tables.
     judged = {c["check"] for c in load.checks if c["asset"] == "sources/app__invoices"}
-    assert judged == {rule.name for rule in SOURCE_RULES if rule.table == "app__invoices"}
-    assert not [step for step in load.skipped_steps if "app__invoices" in step]
+    assert judged == {rule.name for rule in CONTRACTS["app__invoices"].rules}
+    # The dbt step ran them although the load delivered invoices only (`make load` selects what it delivers).
+    assert "jump_dbt_models" not in load.skipped_steps
     # Nothing published; the delivery is rejected with the failed check as its reason.
     [rejected] = list((data / "sources" / "_rejected").rglob("2026-12.csv"))
     reason = rejected.with_name("2026-12.csv.error.txt").read_text()
@@ -318,33 +323,30 @@ def test_a_failed_blocking_check_publishes_nothing_and_no_later_transform_builds
     assert _monthly_turnover_rows(data) == turnover
 
 
-@dg.asset(key=dg.AssetKey(["sources", "app__invoices"]))
-def invoices_already_loaded() -> None:
-    """Stands for the invoices already in the lakehouse."""
-
-
-@pytest.mark.parametrize(("tag", "passes"), [(None, True), ("2025-01-31", False)])
-def test_the_as_of_checks_judge_against_the_run_s_own_as_of_date(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tag: str | None, passes: bool
-) -> None:
-    """An invoice of 2025-03-01 is in the future for a run tagged as of 2025-01-31 (a backfill),
-    whatever JUMP_AS_OF says."""
-    monkeypatch.setenv("JUMP_AS_OF", "2026-01-01")
-    database = tmp_path / "lakehouse.duckdb"
-    with duckdb.connect(str(database)) as con:
-        con.execute(
-            "create schema sources; create table sources.app__invoices as "
-            "select 'i1' as id, date '2025-03-01' as issue_date"
-        )
-    (check,) = [c for c in source_checks if "no_invoice_after_the_as_of_date" in {s.name for s in c.check_specs}]
-    key = dg.AssetCheckKey(dg.AssetKey(["sources", "app__invoices"]), "no_invoice_after_the_as_of_date")
-    result = dg.materialize(
-        [invoices_already_loaded, check],
-        # The table's other rules share the step; only this one is judged here.
-        selection=dg.AssetSelection.all().without_checks() | dg.AssetSelection.checks(key),
-        resources={"warehouse": DuckDBWarehouse(database=str(database))},
-        tags={"jump/as_of": tag} if tag else {},
-        raise_on_error=False,
+def test_a_transform_judges_the_sources_again_whatever_loaded_them(last_good_run: Path, tmp_path: Path) -> None:
+    """Invoices loaded without their checks (the load alone, from the UI, say): the next transform runs
+    the tests of the sources in its dbt build, refuses to build on them, and publishes nothing."""
+    data = last_good_run
+    turnover = _monthly_turnover_rows(data)
+    (tmp_path / "dagster_home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
+    bad_id = _deliver_invoice(data, "-i.amount as amount, i.issue_date")
+    loaded = dg.materialize(
+        [load_sources],
+        selection=dg.AssetSelection.assets(source_key("app__invoices")).without_checks(),
+        resources=_resources(),
+        instance=instance,
     )
-    (evaluation,) = result.get_asset_check_evaluations()
-    assert evaluation.passed == passes
+    assert loaded.success and not loaded.get_asset_check_evaluations()
+
+    transform = run_job("transform", instance=instance)
+
+    assert [(c["asset"], c["check"]) for c in transform.blocking_failures] == [
+        ("sources/app__invoices", "amount_is_positive_with_two_decimals")
+    ]
+    assert not transform.published and "staging/app__invoices" not in transform.materialized
+    # dbt built no table from the refused row; the failed build is started again by the next run.
+    with duckdb.connect(str(data / "lakehouse" / "build" / "lakehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_invoices where invoice_id = ?", [bad_id]).fetchone() == (0,)
+    assert BuildState.load(Layout.from_settings()).status == FAILED
+    assert _monthly_turnover_rows(data) == turnover

@@ -11,6 +11,7 @@ it runs `python -m jump_platform.cli run refresh` (what `make run` runs) in a fr
 as a process of its own, and prints one table:
 - each step's time, the rows it wrote (for checks: the rows of the tables they judge), rows per
   second and the peak memory (RSS) of the run's process tree (dbt runs in a subprocess) while it ran;
+- the source checks, which run inside the dbt build (dbt tests on the sources): dbt's time for each;
 - start-up (from the process start to the first step) and the end-to-end wall time;
 - the published lakehouse file's size, and the whole lakehouse folder's (its build and snapshots);
 - the reset of the build from the published file (a copy), what a run pays first after a failure;

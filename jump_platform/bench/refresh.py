@@ -41,6 +41,8 @@ class Run:
     lakehouse_bytes: int
     ok: bool
     sampler: MemorySampler
+    # `table/check` -> dbt's execution time of the test, for the checks of the source tables.
+    source_checks: dict[str, float] = field(default_factory=dict)
 
 
 def _group(asset_keys: set[tuple[str, ...]], checked: set[tuple[str, ...]]) -> str:
@@ -64,9 +66,9 @@ def _group(asset_keys: set[tuple[str, ...]], checked: set[tuple[str, ...]]) -> s
     return "other"
 
 
-def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
+def _steps(home: Path) -> tuple[list[Step], float, bool, int, dict[str, float]]:
     """The run's steps from the Dagster instance in `home`, grouped; the time its first step
-    started; whether it succeeded; the invoices it loaded."""
+    started; whether it succeeded; the invoices it loaded; dbt's time for each source check."""
     import dagster as dg
 
     instance = dg.DagsterInstance.from_config(str(home))
@@ -81,6 +83,7 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
     produced: dict[str, set[tuple[str, ...]]] = {}
     checked: dict[str, set[tuple[str, ...]]] = {}
     table_rows: dict[tuple[str, ...], int] = {}
+    source_checks: dict[str, float] = {}
     for entry in logs:
         event, step = entry.dagster_event, entry.step_key
         if event is None or step is None:
@@ -99,7 +102,11 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
                 rows[step] = rows.get(step, 0) + int(count.value)
                 table_rows[key] = int(count.value)
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            checked.setdefault(step, set()).add(tuple(event.asset_check_evaluation_data.asset_key.path))
+            evaluation = event.asset_check_evaluation_data
+            checked.setdefault(step, set()).add(tuple(evaluation.asset_key.path))
+            duration = evaluation.metadata.get("Execution Duration")
+            if evaluation.asset_key.path[0] == "sources" and duration is not None:
+                source_checks[f"{evaluation.asset_key.path[-1]}/{evaluation.check_name}"] = float(duration.value)
     groups: dict[str, Step] = {}
     for step, start in sorted(starts.items(), key=lambda item: item[1]):
         end = ends.get(step, start)
@@ -112,7 +119,8 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int]:
         else:
             group.rows += rows.get(step, 0)
     first_start = min(starts.values(), default=0.0)
-    return list(groups.values()), first_start, run.is_success, table_rows.get(("sources", "app__invoices"), 0)
+    invoices = table_rows.get(("sources", "app__invoices"), 0)
+    return list(groups.values()), first_start, run.is_success, invoices, source_checks
 
 
 def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: Postgres | None = None) -> Run:
@@ -148,7 +156,7 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
     with MemorySampler(process.pid, server) as sampler:
         output = process.communicate()[0]
     wall = time.time() - began
-    steps, first_start, success, invoices = _steps(home)
+    steps, first_start, success, invoices, source_checks = _steps(home)
     if process.returncode != 0:
         print(output.decode(errors="replace")[-3000:], file=sys.stderr)
     lakehouse = data_dir / "lakehouse" / "lakehouse.duckdb"
@@ -169,5 +177,6 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
         lakehouse_bytes=published,
         ok=process.returncode == 0 and success,
         sampler=sampler,
+        source_checks=source_checks,
     )
 

@@ -48,6 +48,12 @@ def report(scale: float, runs: list[Run], bare: dict | None, reset: dict | None 
             f"Invoices: {run.invoices:,}; generated and written at {run.invoices / extract.seconds:,.0f} invoices/s "
             f"(with the other tables), loaded at {run.invoices / load.seconds:,.0f} invoices/s."
         )
+    if run.source_checks:
+        slowest = sorted(run.source_checks.items(), key=lambda item: -item[1])
+        lines.append(
+            f"Source checks, inside the dbt build ({len(slowest)} dbt tests, {sum(run.source_checks.values()):.1f} s of "
+            "dbt's time in all, run beside the models): " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest) + "."
+        )
     sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB (folder {_mib(r.folder_bytes)} MiB)" for r in runs)
     lines.append(f"Published lakehouse after each run: {sizes}. Rows: every table of a step (checks: the tables judged).")
     if reset:

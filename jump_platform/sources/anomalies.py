@@ -4,7 +4,8 @@
 tables (keyed by contract table name, e.g. `app__invoices`) with the named anomalies added. Used by
 tests, demos and to train analysts (env var `JUMP_ANOMALIES`).
 
-Each anomaly trips the rule it is named after and no other (see `jump_platform.sources.rules`):
+Each anomaly trips the rule it is named after and no other (the rules: `TableContract.rules` in
+`jump_platform.sources.contracts`, judged by dbt tests on the sources):
 - it never creates a gap in the reference sequence unless that is the point (rows are appended
   with the next references, removed rows are followed by a renumbering);
 - it never dates anything after the as-of date unless that is the point;
@@ -21,7 +22,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from jump_platform.sources.rules import REFERENCE_MIN_DIGITS, REFERENCE_PREFIX
+from jump_platform.sources.contracts import REFERENCE_MIN_DIGITS, REFERENCE_PREFIX
 
 Tables = dict[str, pl.DataFrame]
 Anomaly = Callable[[Tables, date, random.Random], Tables]

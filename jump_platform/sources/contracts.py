@@ -1,17 +1,26 @@
-"""One declaration per source table: its columns, types, nullability and primary key.
+"""One declaration per source table: its columns, types, nullability, keys and business rules.
 
-The generator, the loader's validation, the asset checks and the dbt `sources:` entry all read
-these contracts (the dbt side is checked against them in `test_contracts.py`), so they can never
-drift apart.
+The generator, the loader's validation and the dbt `sources:` entry all read these contracts: the
+dbt file `dbt_project/models/staging/_sources.yml` is generated from them (`make sources-yml`,
+`jump_platform/sources/dbt_sources.py`), with one dbt test per business rule, which dagster-dbt
+shows as an asset check of the source table. So the four can never drift apart.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
 AMOUNT_DTYPE = pl.Decimal(18, 2)
+# An invoice reference: this prefix, then its number in the sequence, zero-padded to at least 5 digits.
+REFERENCE_PREFIX = "JMP"
+REFERENCE_MIN_DIGITS = 5
+# Names of tables and columns reach the dbt tests' SQL as they are: they must be plain identifiers.
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 # Technical columns the loader adds to every row it writes into `sources`.
 LOAD_METADATA_COLUMNS: dict[str, pl.DataType] = {
@@ -19,6 +28,20 @@ LOAD_METADATA_COLUMNS: dict[str, pl.DataType] = {
     "_loaded_at": pl.Datetime("us", "UTC"),
     "_source_file": pl.String(),
 }
+LOAD_METADATA_DESCRIPTIONS: dict[str, str] = {
+    "_batch_id": "Id of the load batch that wrote the row.",
+    "_loaded_at": "When the loader wrote the row (UTC).",
+    "_source_file": "The landing-zone file the row was read from.",
+}
+
+
+def sql_type(dtype: pl.DataType) -> str:
+    """A polars type as DuckDB (and dbt's `data_type`) name it."""
+    if isinstance(dtype, pl.Decimal):
+        return f"decimal({dtype.precision},{dtype.scale})"
+    if isinstance(dtype, pl.Datetime):
+        return "timestamp with time zone" if dtype.time_zone else "timestamp"
+    return {pl.String: "varchar", pl.Date: "date", pl.Int32: "integer"}[type(dtype)]
 
 
 @dataclass(frozen=True)
@@ -40,9 +63,27 @@ class Column:
     @property
     def sql_type(self) -> str:
         """The column's type as DuckDB (and dbt) name it."""
-        if isinstance(self.dtype, pl.Decimal):
-            return f"decimal({self.dtype.precision},{self.dtype.scale})"
-        return {pl.String: "varchar", pl.Date: "date", pl.Int32: "integer"}[type(self.dtype)]
+        return sql_type(self.dtype)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A business rule of a source table, judged by a dbt test on the source.
+
+    `test` is the dbt generic test that judges it (`dbt_project/tests/generic/<test>.sql`), given
+    `arguments` and, on a column, `column_name`; every test also gets the table's primary key
+    (`key_columns`), returns one row per offending row (the key first, then what is wrong) and
+    judges the latest version of each row, as staging keeps it. `name` is the dbt test's name and
+    the Dagster asset check's. `blocking`: a failure stops the models that read the table and the
+    publish (dbt severity `error`); otherwise it is a warning (`warn`).
+    """
+
+    name: str
+    test: str
+    description: str
+    column: str | None = None
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    blocking: bool = True
 
 
 @dataclass(frozen=True)
@@ -53,9 +94,20 @@ class TableContract:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     foreign_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Unique keys beyond the primary key, e.g. the CRM is matched to the app on (last name, first
+    # name, email), so a freelancer must appear once per triple.
+    unique_keys: tuple[tuple[str, ...], ...] = ()
+    # The rules beyond those the keys and columns imply (see `rules`).
+    other_rules: tuple[Rule, ...] = ()
     # Whether a delivery may carry columns beyond these (kept, on a snapshot only). Off for every
     # table: an unexpected column is refused, so a delivery never changes a table's schema.
     allow_extra_columns: bool = False
+
+    def __post_init__(self) -> None:
+        names = [self.system, self.name, *self.column_names]
+        bad = [name for name in names if not _IDENTIFIER.fullmatch(name)]
+        if bad:
+            raise ValueError(f"{self.table}: names must be lower-case identifiers, got {bad}")
 
     @property
     def table(self) -> str:
@@ -73,6 +125,45 @@ class TableContract:
     def column(self, name: str) -> Column:
         return next(column for column in self.columns if column.name == name)
 
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """Every business rule of the table: its primary and unique keys are unique and never
+        null within a delivery, its foreign keys point to an existing row, its columns with
+        accepted values hold nothing else, then `other_rules`."""
+        keys = [
+            Rule(
+                "primary_key_is_unique_and_not_null" if key == self.primary_key else f"{'_'.join(key)}_is_unique_and_not_null",
+                "unique_and_not_null_per_delivery",
+                f"{' + '.join(key)} identifies one row of {self.table}: never null, never twice within one "
+                "delivery (a later delivery may bring a new version of a row).",
+                arguments={"columns": list(key)},
+            )
+            for key in (self.primary_key, *self.unique_keys)
+        ]
+        references = [
+            Rule(
+                f"{column}_exists_in_{parent}",
+                "exists_in",
+                f"Every {self.table}.{column} points to an existing {parent}.{parent_column}"
+                f"{' (or is null)' if self.column(column).nullable else ''}.",
+                column=column,
+                arguments={"table": parent, "field": parent_column, **({"nullable": True} if self.column(column).nullable else {})},
+            )
+            for column, (parent, parent_column) in self.foreign_keys.items()
+        ]
+        accepted = [
+            Rule(
+                f"{column.name}_is_accepted",
+                "one_of",
+                f"{self.table}.{column.name} is one of: {', '.join(column.accepted_values)}.",
+                column=column.name,
+                arguments={"values": list(column.accepted_values), **({"nullable": True} if column.nullable else {})},
+            )
+            for column in self.columns
+            if column.accepted_values
+        ]
+        return (*keys, *references, *accepted, *self.other_rules)
+
 
 USERS = TableContract(
     system="app",
@@ -85,6 +176,7 @@ USERS = TableContract(
         Column("email", pl.String(), "Email address, the key shared with the CRM."),
     ),
     primary_key=("id",),
+    unique_keys=(("last_name", "first_name", "email"),),
 )
 
 CLIENTS = TableContract(
@@ -111,6 +203,29 @@ JOB_CONTRACTS = TableContract(
     ),
     primary_key=("id",),
     foreign_keys={"user_id": ("app__users", "id")},
+    other_rules=(
+        Rule(
+            "job_contracts_never_overlap",
+            "periods_never_overlap",
+            "One freelancer's job contracts never overlap (an open contract runs forever), so at most one "
+            "of them is open.",
+            arguments={"owner": "user_id", "start_column": "start_date", "end_column": "end_date"},
+        ),
+        Rule(
+            "start_date_is_not_after_end_date",
+            "not_before",
+            "A job contract starts on or before the day it ends.",
+            column="end_date",
+            arguments={"other_column": "start_date"},
+        ),
+        Rule(
+            "no_job_contract_starts_after_the_as_of_date",
+            "not_after_the_as_of_date",
+            "No job contract starts after the as-of date (JUMP_AS_OF); the marts hold such a contract as upcoming.",
+            column="start_date",
+            blocking=False,
+        ),
+    ),
 )
 
 INVOICES = TableContract(
@@ -127,6 +242,45 @@ INVOICES = TableContract(
     ),
     primary_key=("id",),
     foreign_keys={"job_contract_id": ("app__job_contracts", "id"), "client_id": ("app__clients", "id")},
+    other_rules=(
+        Rule(
+            "issue_date_is_inside_the_job_contract",
+            "inside_the_period_of",
+            "An invoice is issued between its job contract's start_date and end_date (open: no end). "
+            "An invoice whose contract does not exist is left to job_contract_id_exists_in_app__job_contracts.",
+            column="issue_date",
+            arguments={
+                "reference": "job_contract_id",
+                "table": "app__job_contracts",
+                "field": "id",
+                "start_column": "start_date",
+                "end_column": "end_date",
+            },
+        ),
+        Rule(
+            "amount_is_positive_with_two_decimals",
+            "positive_with_at_most_decimals",
+            "An invoice amount is greater than 0 and has at most 2 decimals.",
+            column="amount",
+            arguments={"decimals": 2},
+        ),
+        Rule(
+            "references_run_in_sequence",
+            "runs_in_sequence",
+            f"Invoice references are {REFERENCE_PREFIX} + digits and number 1, 2, 3... with no gap and no "
+            "repeat; each row after a gap names the references missing before it. The amounts stay right.",
+            column="reference",
+            arguments={"prefix": REFERENCE_PREFIX, "min_digits": REFERENCE_MIN_DIGITS},
+            blocking=False,
+        ),
+        Rule(
+            "no_invoice_after_the_as_of_date",
+            "not_after_the_as_of_date",
+            "No invoice is issued after the as-of date (JUMP_AS_OF); the marts show such an invoice apart, as scheduled.",
+            column="issue_date",
+            blocking=False,
+        ),
+    ),
 )
 
 CRM_CUSTOMERS = TableContract(
@@ -145,6 +299,15 @@ CRM_CUSTOMERS = TableContract(
         ),
     ),
     primary_key=("last_name", "first_name", "email"),
+    other_rules=(
+        Rule(
+            "satisfaction_score_is_between_0_and_10",
+            "between",
+            "A CRM satisfaction score, when present, is between 0 and 10.",
+            column="satisfaction_score",
+            arguments={"min_value": 0, "max_value": 10},
+        ),
+    ),
 )
 
 CONTRACTS: dict[str, TableContract] = {

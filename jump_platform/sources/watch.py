@@ -63,6 +63,13 @@ def tables_delivered(root: Path, relative_paths: Iterable[str]) -> set[str]:
     return tables
 
 
+def tables_waiting(root: Path) -> set[str]:
+    """The source tables that the files waiting in the landing zone now deliver (settled or not,
+    as a load takes them)."""
+    waiting = landing.pending_files(root, settle_seconds=None)
+    return tables_delivered(root, [path.relative_to(root).as_posix() for path in waiting])
+
+
 def run_key(root: Path, relative_paths: Iterable[str], current: Mapping[str, str]) -> str:
     """A run key for loading these files: the same files in the same state give the same key.
 

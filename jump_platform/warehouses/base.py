@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pyarrow as pa
 
@@ -51,14 +49,6 @@ class Warehouse(dg.ConfigurableResource):
         """For each `(schema, table)`, its column schema and, for a table, its row count (`facts`);
         {} when the engine does not hold it."""
         raise NotImplementedError
-
-    @contextmanager
-    def rules_connection(self, relations: Sequence[tuple[str, str]]) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A DuckDB connection where each `(schema, table)` of `relations` reads the engine's
-        current table, for the rules of `jump_platform.sources.rules` (DuckDB SQL). A relation the
-        engine does not hold is absent from the connection too."""
-        raise NotImplementedError
-        yield  # pragma: no cover
 
     def export_csv(self, schema: str, view: str, path: Path) -> int:
         """Stream the rows of `schema.view` into a CSV at `path` (`jump_platform.exports.export_csv`:

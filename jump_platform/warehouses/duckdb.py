@@ -59,11 +59,6 @@ class DuckDBWarehouse(Warehouse):
         with self.get_connection() as con:
             return [duckdb_table_facts(con, schema, table) for schema, table in relations]
 
-    @contextmanager
-    def rules_connection(self, relations: Sequence[tuple[str, str]]) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self.get_connection() as con:
-            yield con
-
     def export_csv(self, schema: str, view: str, path: Path) -> int:
         with self.get_connection() as con:
             return export_csv(con, f"select * from {qualified(schema, view)}", path)

@@ -23,8 +23,7 @@ The schemas' side of write-audit-publish is in `postgres_schemas.py`; this modul
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -262,27 +261,6 @@ class PostgresWarehouse(Warehouse):
     def table_facts(self, relations: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         with connect(self.url) as connection, connection.cursor() as cursor:
             return [_facts(cursor, schema + self.schema_suffix, table) for schema, table in relations]
-
-    @contextmanager
-    def rules_connection(self, relations: Sequence[tuple[str, str]]) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The relations copied, as of one snapshot of the database, into an in-memory DuckDB."""
-        con = duckdb.connect(":memory:", config=settings.duckdb_config())
-        try:
-            with connect(self.url) as connection, connection.cursor() as cursor:
-                cursor.execute("set transaction isolation level repeatable read")
-                for schema, table in relations:
-                    if not _columns(cursor, schema + self.schema_suffix, table):
-                        continue
-                    cursor.execute(f"select * from {qualified(schema + self.schema_suffix, table)}")
-                    rows = from_arrow(cursor.fetch_arrow_table()).to_arrow()
-                    con.execute(f"create schema if not exists {quote_identifier(schema)}")
-                    con.register("_incoming", rows)
-                    con.execute(f"create table {qualified(schema, table)} as select * from _incoming")
-                    con.unregister("_incoming")
-                connection.rollback()
-            yield con
-        finally:
-            con.close()
 
     def export_csv(self, schema: str, view: str, path: Path) -> int:
         """The view's rows stream from PostgreSQL (Arrow batches) through an in-memory DuckDB into

@@ -23,8 +23,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ from jump_platform import settings
 from jump_platform.exports import export_csv
 from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, markdown_preview
 from jump_platform.lakehouse.stores import InPlace, TableStore
-from jump_platform.sql import qualified, quote_identifier, short_repr
+from jump_platform.sql import short_repr
 from jump_platform.warehouses.base import Warehouse, arrow_parts, facts
 
 TABLE_NAME = r"[a-z0-9_]+"
@@ -186,23 +185,6 @@ class SparkWarehouse(Warehouse):
 
     def table_facts(self, relations: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         return [parquet_table_facts(table_dir(Path(self.spark_dir), schema, table)) for schema, table in relations]
-
-    @contextmanager
-    def rules_connection(self, relations: Sequence[tuple[str, str]]) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = duckdb.connect(":memory:", config=settings.duckdb_config())
-        try:
-            for schema, table in relations:
-                files = _parquet_files(table_dir(Path(self.spark_dir), schema, table))
-                if not files:
-                    continue
-                con.execute(f"create schema if not exists {quote_identifier(schema)}")
-                con.execute(
-                    f"create table {qualified(schema, table)} as select * from read_parquet(?)",
-                    [[str(path) for path in files]],
-                )
-            yield con
-        finally:
-            con.close()
 
     def export_csv(self, schema: str, view: str, path: Path) -> int:
         """The view's rows, computed by Spark into a Parquet file, streamed by DuckDB into the CSV."""

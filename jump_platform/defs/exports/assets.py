@@ -19,8 +19,7 @@ import dagster as dg
 
 from jump_platform import settings
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
-from jump_platform.defs.transform.assets import EXPORTS_SCHEMA, translator
-from jump_platform.defs.transform.checks import MONTHLY_TURNOVER
+from jump_platform.defs.transform.assets import EXPORTS_SCHEMA, MONTHLY_TURNOVER, translator
 from jump_platform.defs.transform.resources import dbt_project
 
 
@@ -44,8 +43,8 @@ EXPORT_VIEWS = _export_views()
             dg.AssetKey(["exports", name]),
             description=(node.get("description") or f"Export of the dbt view `{EXPORTS_SCHEMA}.{name}`.")
             + f"\n\nPublished to `data/exports/{name}.csv` with the lakehouse, from the view `{EXPORTS_SCHEMA}.{name}`.",
-            # Every export also waits for the monthly turnover and its blocking reconciliation check
-            # (defs/transform/checks.py): nothing is exported from marts that do not add up.
+            # Every export also waits for the monthly turnover and its blocking reconciliation test
+            # (dbt_project/tests/): nothing is exported from marts that do not add up.
             deps=[translator.get_asset_key(node), MONTHLY_TURNOVER],
             group_name="exports",
             kinds={"csv", settings.warehouse()},

@@ -10,13 +10,11 @@ the run leaves it ready, clean or failed. See `jump_platform/lakehouse/` for the
 """
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 import polars as pl
 from pydantic import Field, PrivateAttr
 
@@ -113,12 +111,6 @@ class LakehouseBuild(Warehouse):
     def table_facts(self, relations: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         self.open()
         return self.build_warehouse.table_facts(relations)
-
-    @contextmanager
-    def rules_connection(self, relations: Sequence[tuple[str, str]]) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.open()
-        with self.build_warehouse.rules_connection(relations) as connection:
-            yield connection
 
     def export_csv(self, schema: str, view: str, path: Path) -> int:
         self.open()

@@ -1,5 +1,15 @@
 """The dbt models (staging, intermediate, marts) as Dagster assets, in one lineage graph with
-the Python source assets."""
+the Python source assets, and dbt's tests as their asset checks.
+
+The business rules of the source tables are dbt tests on the sources (generated into
+`dbt_project/models/staging/_sources.yml` from `jump_platform/sources/contracts.py`): dagster-dbt
+shows them as asset checks of the source assets (`sources/app__invoices`...). They run in the same
+`dbt build` as the models, before the models that read their table, so they judge the data as it is
+each time: a failed `error` test makes dbt skip every model downstream of its table, and the check's
+failure stops the exports and the publish (write-audit-publish, `jump_platform/lakehouse/`). A
+`warn` test only warns. Each failed check carries the rows it failed on: dagster-dbt's count, and a
+sample read back after dbt exits (`jump_platform/failed_rows.py`).
+"""
 
 import datetime as dt
 import hashlib
@@ -11,10 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
+from jump_platform.failed_rows import FailedRows, sample_query
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.warehouses import Warehouse
@@ -24,13 +42,17 @@ from jump_platform.warehouses.postgres import libpq_env
 # The schema of the export views (dbt_project/exports/); each one is written to a CSV by
 # `defs/exports/assets.py`.
 EXPORTS_SCHEMA = "exports"
+# The mart every export waits for, with its blocking reconciliation test
+# (dbt_project/tests/assert_monthly_turnover_reconciles_with_invoices.sql).
+MONTHLY_TURNOVER = dg.AssetKey(["marts", "kpi__monthly_turnover"])
 
 
 class JumpDbtTranslator(DagsterDbtTranslator):
     """Models are keyed `[schema, name]` and grouped by schema; an export view is keyed
     `[exports, name, view]`, since the CSV written from it is `[exports, name]`. Sources map through
-    their `meta.dagster.asset_key` to the Python source assets. Models follow their upstream
-    assets: when one updates, the automation condition sensor brings them up to date (eager)."""
+    their `meta.dagster.asset_key` to the Python source assets, and their tests are checks of those
+    assets. A check is described by its test's description. Models follow their upstream assets:
+    when one updates, the automation condition sensor brings them up to date (eager)."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
@@ -48,8 +70,30 @@ class JumpDbtTranslator(DagsterDbtTranslator):
             return dg.AutomationCondition.eager()
         return None
 
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        # dagster-dbt reads a description from the test's meta only; ours are the tests' own.
+        described = spec.description or manifest["nodes"][unique_id].get("description") or None
+        consequence = (
+            "Blocking: what reads it waits for clean data, and nothing is published." if spec.blocking else "A warning only."
+        )
+        return dg.AssetCheckSpec(
+            spec.name,
+            asset=spec.asset_key,
+            description=f"{described} {consequence}" if described else consequence,
+            additional_deps=spec.additional_deps,
+            blocking=spec.blocking,
+            metadata=spec.metadata,
+        )
 
-translator = JumpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+translator = JumpDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
+)
 
 
 def dbt_env() -> dict[str, str]:
@@ -123,24 +167,95 @@ def table_facts(warehouse: Warehouse, keys: list[dg.AssetKey]) -> dict[dg.AssetK
     return dict(zip(keys, warehouse.table_facts([(key.path[0], key.path[1]) for key in keys]), strict=True))
 
 
+def _metadata_value(metadata: Mapping[str, Any], key: str) -> Any:
+    value = metadata.get(key)
+    return getattr(value, "value", value)
+
+
+def failed_check_details(
+    warehouse: Warehouse, result: dg.AssetCheckResult, tests: Mapping[str, Mapping[str, Any]]
+) -> dg.AssetCheckResult:
+    """A failed check as dagster-dbt reports it, with what a user looks for: how many rows break the
+    rule (`offending_rows`), a sample of their keys (`sample_ids`) and of the rows themselves
+    (`sample_rows`, with what is wrong with each), or dbt's error when the test could not run.
+    `tests` holds dbt's run results by node id."""
+    test = tests.get(_metadata_value(result.metadata, "unique_id"), {})
+    offending = _metadata_value(result.metadata, "dagster_dbt/failed_row_count")
+    details: dict[str, Any] = {}
+    if test.get("status") == "error" or offending is None:
+        message = (test.get("message") or "the test could not run").strip()
+        details["error"] = dg.MetadataValue.text(message)
+        description = f"Could not judge: {message.splitlines()[0]}"
+    else:
+        details["offending_rows"] = int(offending)
+        description = f"{int(offending)} offending row(s)."
+        if test.get("compiled_code"):
+            try:
+                frame = warehouse.query(sample_query(test["compiled_code"]))
+            except Exception as error:  # the sample is a help, not the verdict, on whatever engine
+                details["sample_error"] = dg.MetadataValue.text(str(error).splitlines()[0])
+            else:
+                sample = FailedRows(columns=frame.columns, rows=frame.rows())
+                details["sample_ids"] = dg.MetadataValue.text(", ".join(sample.sample_ids))
+                details["sample_rows"] = dg.MetadataValue.table(
+                    records=[dg.TableRecord(record) for record in sample.records],
+                    schema=dg.TableSchema(columns=[dg.TableColumn(name) for name in sample.columns]),
+                )
+    return dg.AssetCheckResult(
+        passed=result.passed,
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        severity=result.severity,
+        metadata={**result.metadata, **details},
+        description=description,
+    )
+
+
+def _run_results(invocation: DbtCliInvocation) -> dict[str, Any]:
+    """dbt's results of this invocation (none when dbt stopped before running anything)."""
+    try:
+        return invocation.get_artifact("run_results.json")
+    except (OSError, ValueError):
+        return {}
+
+
+def unexplained_failures(run_results: Mapping[str, Any], failed_checks: set[str]) -> list[str]:
+    """The dbt nodes that failed (an error, or a failed test) other than the tests reported as failed
+    blocking checks: those fail the step by themselves (Dagster stops what follows a failed blocking
+    check), anything else must fail it here."""
+    return sorted(
+        result["unique_id"]
+        for result in run_results.get("results", [])
+        if result["status"] in ("error", "fail", "runtime error") and result["unique_id"] not in failed_checks
+    )
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="lakehouse")
 def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: LakehouseBuild) -> Iterator[Any]:
-    """Build the selected dbt models and run their tests, as one dbt invocation, in the build, on
-    the warehouse `JUMP_WAREHOUSE` picks.
+    """Build the selected dbt models and run their tests and the source tables' rules, as one dbt
+    invocation, in the build, on the warehouse `JUMP_WAREHOUSE` picks.
 
-    dbt holds the DuckDB file while it runs, so the row counts and column schemas are read
-    after it exits, and the events are reported then.
+    dbt holds the DuckDB file while it runs, so the row counts and column schemas, and the rows a
+    failed test found, are read after it exits, and the events are reported then.
     """
     with dbt_environment(warehouse.open(writing=True), run_as_of(context)):
         invocation = dbt.cli(dbt_build_args(), context=context, raise_on_error=False, target_path=dbt_target_path())
     events = list(invocation.stream())
+    run_results = _run_results(invocation)
+    tests = {result["unique_id"]: result for result in run_results.get("results", [])}
     built = [context.asset_key_for_output(event.output_name) for event in events if isinstance(event, dg.Output)]
     warehouse.record_written(built)
     metadata = table_facts(warehouse, built)
+    failed_checks: set[str] = set()
     for event in events:
         if isinstance(event, dg.Output):
             key = context.asset_key_for_output(event.output_name)
             event = event.with_metadata({**event.metadata, **metadata[key]})
+        elif isinstance(event, dg.AssetCheckResult) and not event.passed:
+            event = failed_check_details(warehouse, event, tests)
+            spec = context.assets_def.get_spec_for_check_key(dg.AssetCheckKey(event.asset_key, event.check_name))
+            if event.severity == dg.AssetCheckSeverity.ERROR and spec.blocking:
+                failed_checks.add(_metadata_value(event.metadata, "unique_id"))
         yield event
-    if not invocation.is_successful():
+    if not invocation.is_successful() and (unexplained_failures(run_results, failed_checks) or not failed_checks):
         raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")
