@@ -31,7 +31,7 @@ RUN uv sync --frozen --no-dev \
     && chmod -R a+rX /app \
     && useradd --create-home --uid 1000 jump \
     && mkdir -p "$DAGSTER_HOME/dbt/target" "$DAGSTER_HOME/dbt/logs" "$JUMP_DATA_DIR" \
-    && cp dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
+    && cp instance/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
     && cp dbt_project/target/partial_parse.msgpack "$DAGSTER_HOME/dbt/target/" \
     && chown -R jump "$DAGSTER_HOME" "$JUMP_DATA_DIR"
 

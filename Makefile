@@ -25,7 +25,7 @@ export JUMP_DASHBOARD_PORT ?= 8501
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
 
-.PHONY: help install prepare run extract load transform export rollback test dev query docs dashboard postgres postgres-stop sync bench clean
+.PHONY: help install prepare run extract load transform export rollback test lint dev query docs dashboard postgres postgres-stop sync bench clean clean-instance
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,9 +47,9 @@ $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
 		$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
 	@touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: instance/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+	cp instance/dagster.yaml $@
 
 prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml ## Prepare the dbt manifest and the Dagster instance
 
@@ -74,26 +74,29 @@ rollback: install ## Put the previously published lakehouse (and its exports) ba
 test: prepare ## Run the test suite
 	$(VENV)/bin/pytest
 
-dev: prepare ## Start the Dagster UI and daemon on http://127.0.0.1:3000
-	# dagster-dbt re-parses the dbt project under `dagster dev` with the `dbt` found on PATH.
-	PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+dev: prepare ## Start the Dagster UI and daemon (dg dev) on http://127.0.0.1:3000 (PORT=3000)
+	# dagster-dbt re-parses the dbt project under `dg dev` with the `dbt` found on PATH; dg runs the
+	# project's own .venv.
+	PATH="$(VENV)/bin:$$PATH" VIRTUAL_ENV=$(VENV) $(VENV)/bin/dg dev -h 127.0.0.1 -p $(or $(PORT),3000)
 
 QUERIED = $(if $(filter build,$(LAKEHOUSE)),$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)),$(JUMP_DUCKDB_PATH))
 
 # Read-only: any number of shells may stay open, and runs never wait for them (they write a build copy).
-query: install ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
+# The lakehouse is looked for before anything is installed: a fresh clone hears "run make run" at once.
+query: ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
 	@test -f $(QUERIED) || { echo "No lakehouse at $(QUERIED): run 'make run' first."; exit 1; }
+	@$(MAKE) --no-print-directory install > /dev/null
 	$(VENV)/bin/duckdb -readonly $(QUERIED) -cmd "set memory_limit = '$(or $(JUMP_DUCKDB_MEMORY_LIMIT),1GB)'; use $(SCHEMA); show tables;"
 
 # Without a lakehouse yet (fresh clone), the docs are generated against an empty in-memory DuckDB:
 # every model, column and description shows, only the table statistics are missing.
 # With a lakehouse, dbt reads the published file through the profile's `published` target, read-only.
-docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080
+docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080 (PORT=8080)
 	@test -f $(JUMP_DUCKDB_PATH) || echo "No lakehouse at $(JUMP_DUCKDB_PATH) yet: docs without table statistics ('make run' builds it)."
 	cd dbt_project && if test -f $(JUMP_DUCKDB_PATH); then \
 		$(VENV)/bin/dbt docs generate --profiles-dir . --target published; \
 	else JUMP_BUILD_DUCKDB_PATH=:memory: $(VENV)/bin/dbt docs generate --profiles-dir .; fi
-	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
+	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port $(or $(PORT),8080) --no-browser
 
 # The dashboard reads its own copy of the marts (the dashboard/marts asset, written by `make run`);
 # a lakehouse newer than the copy, or no copy at all, gets the copy refreshed first.
@@ -113,6 +116,10 @@ sync: prepare ## Run the reverse ETL syncs: the CRM (PostgreSQL) and finance's K
 bench: prepare ## Time every step of a run at several scales (SCALES=1,200,2000: demo, ~1M, ~10M invoices)
 	$(PY) -m jump_platform.bench --scales $(SCALES) $(if $(RUNS),--runs $(RUNS))
 
-clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `make postgres`)
+clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `make postgres`); ALL=1 also the instance
 	@if [ -x $(PY) ] && [ -d data/postgres ]; then $(PY) -m jump_platform.postgres stop; fi
 	rm -rf data
+	$(if $(ALL),rm -rf $(DAGSTER_HOME))
+
+clean-instance: ## Reset the Dagster instance ($(DAGSTER_HOME)): run history, asset catalog, cursors, toggles
+	rm -rf $(DAGSTER_HOME)

@@ -159,12 +159,12 @@ def run_job(job_name: str, run_config: dict | None = None, instance: dg.DagsterI
 
     Raises `runs.LakehouseBusy` when another run kept the lakehouse past `JUMP_LOCK_TIMEOUT`.
     """
+    from jump_platform.definitions import defs
     from jump_platform.defs.lakehouse.assets import PUBLISHED
-    from jump_platform.definitions import build_defs
     from jump_platform.lakehouse import Layout
     from jump_platform.lakehouse.build import FAILED, BuildState
 
-    job = build_defs().resolve_job_def(job_name)
+    job = defs().resolve_job_def(job_name)
     instance = instance or (dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral())
     # Dagster's console log is for debugging; people read the summary. Warnings and errors still show.
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -17,7 +17,7 @@ calls `release_dead_runs` (`jump_platform/run_processes.py`): every run of the i
 process is gone is marked failed and its pool slots are freed. A run's process is known by the `jump/pid` and `jump/host` tags (set by
 the CLI, and by `lakehouse_executor` in the run worker), else by the pid of its RUN_START event.
 The daemon does the same for the runs it launched between two runs of ours: `JumpRunLauncher`
-gives run monitoring (dagster.yaml) the run worker health check that Dagster's default launcher
+gives run monitoring (instance/dagster.yaml) the run worker health check that Dagster's default launcher
 lacks.
 
 A process is "gone" when its pid no longer exists on this host, is a zombie, or belongs to a
@@ -41,6 +41,9 @@ from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 
 from jump_platform import settings
 from jump_platform.run_processes import ProcessState, release_dead_runs, run_state, this_process_tags
+
+# The instance configuration of `make run` and `make dev` (copied to $DAGSTER_HOME by the Makefile).
+INSTANCE_YAML = settings.PROJECT_ROOT / "instance" / "dagster.yaml"
 
 POLL_SECONDS = 1.0
 REPEAT_WAITING_EVERY_SECONDS = 60.0
@@ -166,7 +169,7 @@ def lakehouse_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
 
 class JumpRunLauncher(dg.DefaultRunLauncher):
     """Dagster's default run launcher, plus the run worker health check that run monitoring needs
-    (dagster.yaml): a STARTED run whose process is gone is reported failed by the daemon, which
+    (instance/dagster.yaml): a STARTED run whose process is gone is reported failed by the daemon, which
     frees its place in the run queue, and then its pool slots (`free_slots_after_run_end_seconds`).
     A run whose process still runs, or cannot be checked (another host), is left alone."""
 

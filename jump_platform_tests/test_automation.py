@@ -15,8 +15,7 @@ import polars as pl
 import pytest
 import yaml
 
-from jump_platform import settings
-from jump_platform.definitions import build_defs, defs
+from jump_platform import definitions, settings
 from jump_platform.defs.as_of import AS_OF_TAG
 from jump_platform.defs.automation.schedules import daily_refresh_schedule, monthly_invoices_schedule
 from jump_platform.defs.automation.sensors import DELIVERED_TABLES_TAG, landing_zone_sensor
@@ -29,6 +28,7 @@ from jump_platform.defs.sources.checks import source_checks
 from jump_platform.defs.transform.assets import jump_dbt_models
 from jump_platform.defs.transform.checks import mart_checks
 from jump_platform.defs.transform.resources import dbt_resource
+from jump_platform.runs import INSTANCE_YAML
 from jump_platform_tests.conftest import AS_OF
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +38,7 @@ USERS_CSV = (
     "6f1c0f4e-0000-4000-8000-000000000002,Léa,Martin,lea.martin@example.fr\n"
 )
 INVOICES_HEADER = "id,job_contract_id,client_id,reference,amount,issue_date\n"
+defs = definitions.defs()
 
 
 def uid(n: int, prefix: str = "0") -> str:
@@ -142,7 +143,7 @@ def test_a_malformed_file_ends_in_rejected_with_its_reason(data_dir: Path) -> No
     root = settings.landing_dir()
     drop(root, "app/users.csv", "id,first_name,last_name\nx,y,z\n")
     [request] = tick().run_requests
-    job = build_defs().resolve_job_def(landing_zone_sensor.job_name)
+    job = definitions.defs().resolve_job_def(landing_zone_sensor.job_name)
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         asset_selection=list(request.asset_selection),
@@ -397,7 +398,7 @@ def test_every_step_opening_the_lakehouse_goes_through_the_build_and_is_in_the_l
 
 
 def test_the_instance_runs_one_run_and_one_lakehouse_step_at_a_time(tmp_path: Path) -> None:
-    overrides = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+    overrides = yaml.safe_load(INSTANCE_YAML.read_text())
     with dg.instance_for_test(overrides=overrides, temp_dir=str(tmp_path)) as instance:
         config = instance.get_concurrency_config()
     assert config.run_queue_config.max_concurrent_runs == 1

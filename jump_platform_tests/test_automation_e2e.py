@@ -26,6 +26,7 @@ import polars as pl
 import pytest
 
 from jump_platform.files import write_table_atomically
+from jump_platform.runs import INSTANCE_YAML
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.generator import GeneratorParams, generate_tables
 from jump_platform_tests.conftest import AS_OF
@@ -85,7 +86,7 @@ def dagster_dev(tmp_path: Path) -> Iterator[DagsterDev]:
     """A running `dagster dev`, stopped at the end of the test whatever happens."""
     home, data, log = tmp_path / "dagster_home", tmp_path / "data", tmp_path / "dagster_dev.log"
     home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
     # Create the instance's storage before the services start, so they never race to create it.
     dg.DagsterInstance.from_config(str(home)).dispose()
     env = {

@@ -22,7 +22,6 @@ from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 from jump_platform import run_processes, runs, settings
 from jump_platform_tests.conftest import AS_OF
 
-PROJECT_DAGSTER_YAML = settings.PROJECT_ROOT / "dagster.yaml"
 POOL = "lakehouse"
 # Generous bounds so that a regression fails the test instead of hanging the suite.
 RUN_TIMEOUT_SECONDS = 900
@@ -31,10 +30,10 @@ STEP_WAIT_SECONDS = 600
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A Dagster instance configured like `make run`'s: the project's dagster.yaml."""
+    """A Dagster instance configured like `make run`'s: the project's instance/dagster.yaml."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(PROJECT_DAGSTER_YAML, home / "dagster.yaml")
+    shutil.copy(runs.INSTANCE_YAML, home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 

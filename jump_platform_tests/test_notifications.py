@@ -578,8 +578,9 @@ def test_success_sensor_reports_only_while_jump_notify_success_is_true(
 
 
 def test_the_code_location_runs_both_notification_sensors_for_all_its_jobs() -> None:
-    from jump_platform.definitions import defs  # needs the dbt manifest (`make prepare`)
+    from jump_platform import definitions  # needs the dbt manifest (`make prepare`)
 
+    defs = definitions.defs()
     dg.Definitions.validate_loadable(defs)
     for name in ("notify_on_run_failure", "notify_on_run_success"):
         sensor = defs.resolve_sensor_def(name)

@@ -6,10 +6,12 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from jump_platform.definitions import defs
+from jump_platform import definitions
 from jump_platform.sources.contracts import CONTRACTS
 
 SCHEMAS = ("sources", "staging", "intermediate", "marts")
+# What Dagster loads from the defs folder (`dg check defs`, `dg dev`, the CLI).
+defs = definitions.defs()
 
 
 def _query(data: Path, sql: str) -> list[tuple]:

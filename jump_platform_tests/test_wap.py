@@ -25,6 +25,7 @@ import pytest
 from jump_platform.cli import run_job
 from jump_platform.lakehouse import Layout, snapshots
 from jump_platform.lakehouse.build import FAILED, BuildState
+from jump_platform.runs import INSTANCE_YAML
 from jump_platform_tests.conftest import AS_OF
 from jump_platform_tests.wap import (
     PROJECT_ROOT,
@@ -49,7 +50,7 @@ def published(lakehouse: Path, tmp_path: Path) -> Path:
     shutil.copytree(lakehouse, data, symlinks=True)
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
     return data
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from jump_platform import settings
 from jump_platform.bench.memory import MemorySampler
+from jump_platform.runs import INSTANCE_YAML
 
 AS_OF = dt.date(2026, 11, 21)
 
@@ -118,7 +119,7 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
     """`python -m jump_platform.cli run refresh` in its own process, on `data_dir`, at `scale`."""
     home = data_dir.parent / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
     env = {
         **os.environ,
         "JUMP_DATA_DIR": str(data_dir),

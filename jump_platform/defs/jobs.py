@@ -68,16 +68,3 @@ invoices_by_month_job = dg.define_asset_job(
     selection=MONTHLY_INVOICES,
     description="Write the demo invoices of a month as an increment in the landing zone.",
 )
-
-JOBS = [
-    extract_job,
-    load_job,
-    transform_job,
-    export_job,
-    refresh_job,
-    load_and_refresh_job,
-    refresh_downstream_job,
-    dashboard_job,
-    sync_job,
-    invoices_by_month_job,
-]

@@ -1,11 +1,13 @@
 """The resources every domain shares: the lakehouse IO manager and the DuckDB resource, both on the
-build copy of the lakehouse (see `defs/lakehouse/resources.py`)."""
+build copy of the lakehouse (see `defs/lakehouse/resources.py`), dbt's CLI, and the executor."""
 
 import dagster as dg
 
 from jump_platform import settings
 from jump_platform.defs.lakehouse.resources import lakehouse_build
+from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform.io_manager import LakehouseIOManager
+from jump_platform.runs import lakehouse_executor
 
 
 def lakehouse_resources() -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]:
@@ -21,3 +23,11 @@ def lakehouse_resources() -> dict[str, dg.ConfigurableResource | dg.Configurable
         ),
         "duckdb": lakehouse_build(),
     }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """Every resource, and the executor of every job: a run's steps execute one after the other, in
+    one process, which holds the lakehouse from the first step to the last (see
+    jump_platform/runs.py): its checks judge what it builds."""
+    return dg.Definitions(resources={**lakehouse_resources(), "dbt": dbt_resource()}, executor=lakehouse_executor)

@@ -80,7 +80,8 @@ def monthly_invoices_schedule(producer: str) -> dg.ScheduleDefinition:
     return monthly_invoices
 
 
-def schedules() -> list[dg.ScheduleDefinition]:
-    """The schedules, for the producer configured now."""
+@dg.definitions
+def schedules() -> dg.Definitions:
+    """The schedules, for the producer configured when the code location loads."""
     producer = settings.producer()
-    return [daily_refresh_schedule(producer), monthly_invoices_schedule(producer)]
+    return dg.Definitions(schedules=[daily_refresh_schedule(producer), monthly_invoices_schedule(producer)])

@@ -136,5 +136,3 @@ def finance__monthly_kpis(context: dg.AssetExecutionContext) -> Iterator[dg.Mate
         endpoint_origin(url),
     )
 
-
-reverse_etl_assets = [crm__freelancer_health, finance__monthly_kpis]

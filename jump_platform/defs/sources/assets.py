@@ -152,7 +152,7 @@ def _fail_if_refused(batch_id: str, refused: list[str], batch_size: int = 0) -> 
         table: {landing_key(table), *([INVOICES_BY_MONTH] if table == "app__invoices" else [])} for table in CONTRACTS
     },
     can_subset=True,
-    # Every step opening the lakehouse is in this pool (see dagster.yaml).
+    # Every step opening the lakehouse is in this pool (see instance/dagster.yaml).
     pool="lakehouse",
 )
 def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> Iterator[dg.Output[TableParts]]:
