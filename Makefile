@@ -25,7 +25,7 @@ export JUMP_DASHBOARD_PORT ?= 8501
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
 
-.PHONY: help install prepare run extract load transform export rollback test lint dev query docs dashboard postgres postgres-stop sync bench clean clean-instance
+.PHONY: help install prepare run extract load transform export rollback test lint format dev query docs dashboard postgres postgres-stop sync bench clean clean-instance
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,26 +53,42 @@ $(DAGSTER_HOME)/dagster.yaml: instance/dagster.yaml
 
 prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml ## Prepare the dbt manifest and the Dagster instance
 
-run: prepare ## Build the whole lakehouse: extract, load, transform, export
-	$(PY) -m jump_platform.cli run refresh
+# One line per step, then a summary; VERBOSE=1 shows Dagster's and dbt's full output instead.
+RUN = $(PY) -m jump_platform.cli run $(if $(VERBOSE),--verbose)
+
+run: prepare ## Build the whole lakehouse: extract, load, transform, export (VERBOSE=1: full logs)
+	@$(RUN) refresh
 
 extract: prepare ## Write demo extracts to data/sources/
-	$(PY) -m jump_platform.cli run extract
+	@$(RUN) extract
 
 load: prepare ## Load whatever waits in data/sources/ into the sources schema
-	$(PY) -m jump_platform.cli run load
+	@$(RUN) load
 
 transform: prepare ## Build the dbt models: staging, intermediate, marts
-	$(PY) -m jump_platform.cli run transform
+	@$(RUN) transform
 
 export: prepare ## Rewrite the CSV exports in data/exports/
-	$(PY) -m jump_platform.cli run export
+	@$(RUN) export
 
 rollback: install ## Put the previously published lakehouse (and its exports) back
 	$(PY) -m jump_platform.cli rollback
 
 test: prepare ## Run the test suite
 	$(VENV)/bin/pytest
+
+# sqlfluff compiles the models with dbt (its dbt templater) on an in-memory DuckDB: no lakehouse needed.
+SQLFLUFF = cd dbt_project && JUMP_BUILD_DUCKDB_PATH=:memory: $(VENV)/bin/sqlfluff
+
+lint: install ## Lint: ruff (lint and format check) on the Python code, sqlfluff on the dbt models
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(SQLFLUFF) lint --disable-progress-bar models exports
+
+format: install ## Fix what the linters can: ruff's fixes and format, sqlfluff fix
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	$(SQLFLUFF) fix --disable-progress-bar models exports
 
 dev: prepare ## Start the Dagster UI and daemon (dg dev) on http://127.0.0.1:3000 (PORT=3000)
 	# dagster-dbt re-parses the dbt project under `dg dev` with the `dbt` found on PATH; dg runs the

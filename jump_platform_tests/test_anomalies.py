@@ -13,6 +13,7 @@ from jump_platform_tests.source_samples import AS_OF, EXPECTED_FAILURES, clean_s
 Tables = dict[str, pl.DataFrame]
 SEED = 7
 
+
 @pytest.fixture(scope="module")
 def clean() -> Tables:
     return clean_source_tables()
@@ -30,9 +31,7 @@ def failures(injected: dict[str, Tables]) -> dict[str, dict[str, RuleResult]]:
         con = duckdb.connect()
         write_sources(con, tables)
         found[name] = {
-            f"{table}.{rule}": result
-            for (table, rule), result in evaluate_source_rules(con, AS_OF).items()
-            if not result.passed
+            f"{table}.{rule}": result for (table, rule), result in evaluate_source_rules(con, AS_OF).items() if not result.passed
         }
     return found
 
@@ -166,7 +165,7 @@ def test_injection_leaves_the_input_tables_untouched(clean: Tables) -> None:
 
 
 def test_an_unknown_anomaly_name_is_refused_with_the_valid_names() -> None:
-    with pytest.raises(ValueError, match="'overlaping_contracts'.*overlapping_contracts.*future_invoices"):
+    with pytest.raises(ValueError, match=r"'overlaping_contracts'.*overlapping_contracts.*future_invoices"):
         inject_anomalies(clean_source_tables(), ["overlaping_contracts"], AS_OF, SEED)
 
 

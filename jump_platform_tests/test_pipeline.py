@@ -50,12 +50,12 @@ def test_refresh_builds_the_four_schemas_and_every_table(lakehouse: Path) -> Non
 
 
 def test_sources_hold_the_generated_rows_with_their_load_metadata(lakehouse: Path) -> None:
-    archived = {p.relative_to(lakehouse / "sources" / "_archive").parts[1:] for p in (lakehouse / "sources" / "_archive").rglob("*.csv")}
+    archived = {
+        p.relative_to(lakehouse / "sources" / "_archive").parts[1:] for p in (lakehouse / "sources" / "_archive").rglob("*.csv")
+    }
     assert archived == {(c.system, f"{c.name}.csv") for c in CONTRACTS.values()}
     for table in CONTRACTS:
-        [(rows, missing_metadata)] = _query(
-            lakehouse, f"select count(*), count(*) - count(_batch_id) from sources.{table}"
-        )
+        [(rows, missing_metadata)] = _query(lakehouse, f"select count(*), count(*) - count(_batch_id) from sources.{table}")
         assert rows > 0 and missing_metadata == 0, table
 
 
@@ -79,9 +79,11 @@ def test_every_source_table_must_be_refreshed_within_a_day() -> None:
     import datetime as dt
 
     for table in CONTRACTS:
-        policy = defs.resolve_assets_def(dg.AssetKey(["sources", table])).specs_by_key[
-            dg.AssetKey(["sources", table])
-        ].freshness_policy
+        policy = (
+            defs.resolve_assets_def(dg.AssetKey(["sources", table]))
+            .specs_by_key[dg.AssetKey(["sources", table])]
+            .freshness_policy
+        )
         assert policy is not None and policy.fail_window.to_timedelta() == dt.timedelta(days=1), table
 
 

@@ -33,9 +33,7 @@ def set_where(frame: pl.DataFrame, row_id: str, **values: object) -> pl.DataFram
     """Set columns on the row whose id is `row_id`."""
     return frame.with_columns(
         **{
-            column: pl.when(pl.col("id") == row_id)
-            .then(pl.lit(value, frame.schema[column]))
-            .otherwise(pl.col(column))
+            column: pl.when(pl.col("id") == row_id).then(pl.lit(value, frame.schema[column])).otherwise(pl.col(column))
             for column, value in values.items()
         }
     )
@@ -104,9 +102,7 @@ def test_a_null_id_fails_the_primary_key_rule(clean: Tables) -> None:
 
 def test_a_crm_customer_twice_fails_the_composite_primary_key_rule(clean: Tables) -> None:
     con = sources_with(clean, crm__customers=lambda f: pl.concat([f, f.filter(pl.col("last_name") == "Martin")]))
-    result = rules.primary_key_is_unique_and_not_null(
-        con, "sources.crm__customers", ("last_name", "first_name", "email")
-    )
+    result = rules.primary_key_is_unique_and_not_null(con, "sources.crm__customers", ("last_name", "first_name", "email"))
     assert (result.offending_rows, result.sample_ids) == (2, ["Martin | Jean | jean.martin@example.fr"])
 
 
@@ -316,4 +312,3 @@ def test_a_monthly_turnover_that_lost_an_amount_fails_reconciliation(clean: Tabl
     result = rules.monthly_turnover_reconciles(con)
     assert (result.offending_rows, result.sample_ids) == (2, ["2024-05-01", "2024-09-01"])
     assert round(result.extras["invoices_total"] - result.extras["mart_total"], 2) == 1111.12
-

@@ -79,7 +79,11 @@ def test_a_bad_setting_fails_the_real_command_at_once(tmp_path: Path) -> None:
     env["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
     done = subprocess.run(
         [sys.executable, "-m", "jump_platform.cli", "run", "refresh"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2
     assert done.stderr.splitlines() == ["JUMP_AS_OF: expected an ISO date like 2026-01-31, found '2026-13-01'"]

@@ -4,7 +4,7 @@ and a failed blocking check keeps the downstream assets from materializing in th
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -63,7 +63,7 @@ def _resources(database: Path) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def run_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Run]]:
+def run_with(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Run]:
     """Generate, load and check the sources with `JUMP_ANOMALIES=<anomalies>`, once per value."""
     runs: dict[str, Run] = {}
 
@@ -98,7 +98,7 @@ def run_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
             )
         return runs[anomalies]
 
-    yield run
+    return run
 
 
 def test_generated_sources_pass_every_check_and_reach_downstream(run_with: Callable[[str], Run]) -> None:
@@ -118,9 +118,7 @@ def test_each_anomaly_fails_only_its_matching_check(run_with: Callable[[str], Ru
 
 
 @pytest.mark.parametrize("anomaly", list(ANOMALIES))
-def test_a_failed_blocking_check_stops_downstream_and_a_warning_does_not(
-    run_with: Callable[[str], Run], anomaly: str
-) -> None:
+def test_a_failed_blocking_check_stops_downstream_and_a_warning_does_not(run_with: Callable[[str], Run], anomaly: str) -> None:
     run = run_with(anomaly)
     blocking = any(evaluation.severity == dg.AssetCheckSeverity.ERROR for evaluation in run.failed.values())
     assert blocking == (anomaly not in {"reference_gaps", "future_invoices", "empty_month"})
@@ -131,16 +129,31 @@ def test_a_failed_blocking_check_stops_downstream_and_a_warning_does_not(
 @pytest.mark.parametrize(
     ("anomaly", "check", "expected_ids"),
     [
-        ("duplicate_ids", "app__invoices.primary_key_is_unique_and_not_null",
-         "select id from sources.app__invoices group by id having count(*) > 1"),
-        ("non_positive_amounts", "app__invoices.amount_is_positive_with_two_decimals",
-         "select id from sources.app__invoices where amount <= 0"),
-        ("unknown_entity", "app__job_contracts.entity_is_accepted",
-         "select id from sources.app__job_contracts where entity not in ('blue', 'green')"),
-        ("future_invoices", "app__invoices.no_invoice_after_the_as_of_date",
-         f"select id from sources.app__invoices where issue_date > date '{AS_OF}'"),
-        ("dangling_foreign_key", "app__invoices.client_id_exists_in_app__clients",
-         "select id from sources.app__invoices where client_id not in (select id from sources.app__clients)"),
+        (
+            "duplicate_ids",
+            "app__invoices.primary_key_is_unique_and_not_null",
+            "select id from sources.app__invoices group by id having count(*) > 1",
+        ),
+        (
+            "non_positive_amounts",
+            "app__invoices.amount_is_positive_with_two_decimals",
+            "select id from sources.app__invoices where amount <= 0",
+        ),
+        (
+            "unknown_entity",
+            "app__job_contracts.entity_is_accepted",
+            "select id from sources.app__job_contracts where entity not in ('blue', 'green')",
+        ),
+        (
+            "future_invoices",
+            "app__invoices.no_invoice_after_the_as_of_date",
+            f"select id from sources.app__invoices where issue_date > date '{AS_OF}'",
+        ),
+        (
+            "dangling_foreign_key",
+            "app__invoices.client_id_exists_in_app__clients",
+            "select id from sources.app__invoices where client_id not in (select id from sources.app__clients)",
+        ),
     ],
 )
 def test_a_failed_check_names_the_offending_rows(
@@ -333,8 +346,7 @@ def test_the_as_of_checks_judge_against_the_run_s_own_as_of_date(
     database = tmp_path / "lakehouse.duckdb"
     with duckdb.connect(str(database)) as con:
         con.execute(
-            "create schema sources; create table sources.app__invoices as "
-            "select 'i1' as id, date '2025-03-01' as issue_date"
+            "create schema sources; create table sources.app__invoices as select 'i1' as id, date '2025-03-01' as issue_date"
         )
     (check,) = [c for c in source_checks if "no_invoice_after_the_as_of_date" in {s.name for s in c.check_specs}]
     key = dg.AssetCheckKey(dg.AssetKey(["sources", "app__invoices"]), "no_invoice_after_the_as_of_date")

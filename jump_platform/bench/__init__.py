@@ -55,7 +55,9 @@ def bench_scale(scale: float, root: Path, runs: int | None = None) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default=DEFAULT_SCALES, help=f"comma-separated JUMP_SCALE values (default {DEFAULT_SCALES})")
-    parser.add_argument("--runs", type=int, default=None, help="runs per scale, in one data folder (default: 2 at scale 1, else 1)")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="runs per scale, in one data folder (default: 2 at scale 1, else 1)"
+    )
     parser.add_argument("--folder", type=Path, default=None, help="where the runs write (default: <data dir>/bench)")
     args = parser.parse_args(argv)
     root = args.folder or settings.data_dir() / "bench"

@@ -160,4 +160,3 @@ def run_refresh(data_dir: Path, scale: float) -> Run:
         ok=process.returncode == 0 and success,
         sampler=sampler,
     )
-

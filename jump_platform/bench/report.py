@@ -58,4 +58,3 @@ def report(scale: float, runs: list[Run], bare: dict, reset: dict | None = None)
     if len(runs) > 1:
         lines.append(f"Wall time of each run: {', '.join(f'{r.wall:.1f} s' for r in runs)} (the table shows the last one).")
     return "\n".join(lines)
-

@@ -18,9 +18,7 @@ def lakehouse_resources() -> dict[str, dg.ConfigurableResource | dg.Configurable
     return {
         # The load lets DuckDB read the claimed files of the landing zone (its default readable
         # directory) straight into the tables.
-        "io_manager": LakehouseIOManager(
-            database=str(settings.build_duckdb_path()), connection_config=settings.duckdb_config()
-        ),
+        "io_manager": LakehouseIOManager(database=str(settings.build_duckdb_path()), connection_config=settings.duckdb_config()),
         "duckdb": lakehouse_build(),
     }
 

@@ -14,14 +14,9 @@ from jump_platform.dashboard.snapshot import write_snapshot
 from jump_platform.defs.lakehouse.resources import PUBLISHED
 
 
-
 def last_published(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dt.datetime:
     """When the lakehouse was last published: the latest materialization of `keys` (the publish)."""
-    stamps = [
-        event.timestamp
-        for event in (instance.get_latest_materialization_event(key) for key in keys)
-        if event is not None
-    ]
+    stamps = [event.timestamp for event in (instance.get_latest_materialization_event(key) for key in keys) if event is not None]
     if not stamps:
         # copied without any recorded build (a lakehouse built elsewhere): the file's own time
         return dt.datetime.fromtimestamp(settings.duckdb_path().stat().st_mtime, dt.UTC)

@@ -21,7 +21,7 @@ from dlt.common.destination import Destination
 from jump_platform import published, settings
 from jump_platform.defs.lakehouse.resources import PUBLISHED
 from jump_platform.notifications import check_webhook_url
-from jump_platform.reverse_etl.runner import SyncFailed, SyncRetries, SyncSpec, result_metadata, run_sync
+from jump_platform.reverse_etl.runner import SyncFailedError, SyncRetries, SyncSpec, result_metadata, run_sync
 from jump_platform.reverse_etl.targets import http_destination, postgres_destination
 
 CRM_SYNC = SyncSpec(
@@ -55,7 +55,9 @@ def endpoint_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
-def sync_mart(spec: SyncSpec, mart: str, destination_for: Callable[[int, float], Destination], target: str) -> dg.MaterializeResult:
+def sync_mart(
+    spec: SyncSpec, mart: str, destination_for: Callable[[int, float], Destination], target: str
+) -> dg.MaterializeResult:
     """Read the mart from the published lakehouse, sync it, and report the counts."""
     frame = published.read_table("marts", mart)
     attempts, wait = settings.sync_retries()
@@ -69,7 +71,7 @@ def sync_mart(spec: SyncSpec, mart: str, destination_for: Callable[[int, float],
             delete_mode,
             SyncRetries(attempts=attempts, wait=wait),
         )
-    except SyncFailed as error:
+    except SyncFailedError as error:
         raise dg.Failure(
             description=f"Sync {spec.name} to {target} failed: {error}",
             metadata={**result_metadata(error.result), "target": target},
@@ -98,9 +100,7 @@ def crm__freelancer_health(context: dg.AssetExecutionContext) -> Iterator[dg.Mat
     """
     url = settings.postgres_url()
     if url is None:
-        context.log.warning(
-            "No CRM database configured (JUMP_POSTGRES_URL, or `make postgres` for a local one): sync skipped."
-        )
+        context.log.warning("No CRM database configured (JUMP_POSTGRES_URL, or `make postgres` for a local one): sync skipped.")
         return
     target = f"{without_password(url)} table {CRM_SYNC.dataset}.{CRM_SYNC.table}"
     yield sync_mart(CRM_SYNC, "freelancer_health", lambda attempts, wait: postgres_destination(url), target)
@@ -135,4 +135,3 @@ def finance__monthly_kpis(context: dg.AssetExecutionContext) -> Iterator[dg.Mate
         lambda attempts, wait: http_destination(url, KPI_SYNC.name, attempts, wait),
         endpoint_origin(url),
     )
-

@@ -17,13 +17,11 @@ from pydantic import Field
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
-from jump_platform.defs.sources.partitions import INVOICE_MONTHS
 from jump_platform.io_manager import APPEND, TableParts
 from jump_platform.sources import landing
 from jump_platform.sources.contracts import CONTRACTS
-from jump_platform.sources.extracts import snapshot_path, write_demo_extracts, write_invoice_months
+from jump_platform.sources.extracts import snapshot_path, write_demo_extracts
 from jump_platform.sources.generator import GeneratorParams
-
 
 SOURCES_FRESH_FOR = dt.timedelta(days=1)
 
@@ -34,9 +32,6 @@ def landing_key(table: str) -> dg.AssetKey:
 
 def source_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["sources", table])
-
-
-INVOICES_BY_MONTH = landing_key("app__invoices_by_month")
 
 
 def ensure_generator_on() -> None:
@@ -58,7 +53,9 @@ class ExtractConfig(dg.Config):
     )
     scale: float | None = Field(default=None, description="1 = 1,000 freelancers, 20 clients, ~5,000 invoices (JUMP_SCALE).")
     anomalies: list[str] | None = Field(default=None, description="Anomalies to inject (JUMP_ANOMALIES).")
-    format: str | None = Field(default=None, description="Extract file format, csv or parquet (JUMP_EXTRACT_FORMAT, default csv).")
+    format: str | None = Field(
+        default=None, description="Extract file format, csv or parquet (JUMP_EXTRACT_FORMAT, default csv)."
+    )
 
     def params(self, run_as_of: dt.date) -> GeneratorParams:
         """The generator's parameters; `run_as_of` is the run's as-of date (see `defs/as_of.py`)."""
@@ -147,10 +144,8 @@ def _fail_if_refused(batch_id: str, refused: list[str], batch_size: int = 0) -> 
 
 @dg.multi_asset(
     outs={table: _source_out(table) for table in CONTRACTS},
-    deps=[*(landing_key(table) for table in CONTRACTS), INVOICES_BY_MONTH],
-    internal_asset_deps={
-        table: {landing_key(table), *([INVOICES_BY_MONTH] if table == "app__invoices" else [])} for table in CONTRACTS
-    },
+    deps=[landing_key(table) for table in CONTRACTS],
+    internal_asset_deps={table: {landing_key(table)} for table in CONTRACTS},
     can_subset=True,
     # Every step opening the lakehouse is in this pool (see instance/dagster.yaml).
     pool="lakehouse",
@@ -181,7 +176,9 @@ def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> I
         landing.reject_strays(root, batch_id, strays)
         for message in _stray_messages(root, strays):
             context.log.error(message)
-    pending = [d for d in landing.deliveries_in(root, landing.pending_files(root, settle_seconds=None)) if d.contract.table in selected]
+    pending = [
+        d for d in landing.deliveries_in(root, landing.pending_files(root, settle_seconds=None)) if d.contract.table in selected
+    ]
     if not pending:
         context.log.info(f"Nothing waiting in {root} for {sorted(selected)}.")
         _fail_if_refused(batch_id, _stray_messages(root, strays))
@@ -243,54 +240,3 @@ def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> I
         duckdb.record_written([source_key(table)])
     # The files wait in _batches/ for the audit: a failure from here on (a full disk, a failed
     # check) fails the run's audit, and they go to _rejected/ with its reason (defs/lakehouse/).
-
-
-@dg.asset(
-    key=INVOICES_BY_MONTH,
-    partitions_def=INVOICE_MONTHS,
-    # A range of months (a backfill from the UI or `--partition-range` on the CLI) is one run.
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    description="Demo invoices of one issue month, written as the increment `data/sources/app/invoices/<YYYY-MM>.csv` "
-    "(`.parquet` with JUMP_EXTRACT_FORMAT=parquet).",
-    group_name="extract",
-    kinds={"python", "csv"},
-    metadata={"path": "data/sources/app/invoices/<YYYY-MM>.csv"},
-)
-def demo_invoices_by_month(context: dg.AssetExecutionContext, config: ExtractConfig) -> dg.MaterializeResult:
-    """Draw the invoices of the selected issue months and write one increment file per month.
-
-    How the marts are fed from the partitions: a month is delivered like any increment, as
-    `data/sources/app/invoices/<YYYY-MM>.csv` in the landing zone. The landing-zone sensor loads it
-    into `sources.app__invoices` (appended, with its load metadata), and staging keeps the latest
-    version of each invoice id. The generator draws each month from its own random stream, with
-    references continuing from the months before, so a month drawn alone is exactly that month of
-    the full snapshot `app/invoices.csv`: a backfill of every month gives staging the same invoices
-    as an unpartitioned run, hence the same marts.
-
-    Chosen over a partitioned DuckDB table (written slice by slice by the IO manager) because there
-    is then one `sources.app__invoices` table and one path from the landing zone on, for generated
-    and delivered invoices alike, with no switch in the dbt models.
-
-    Anomalies (config or JUMP_ANOMALIES) are not injected here: they rewrite rows across tables.
-    """
-    ensure_generator_on()
-    window = context.partition_time_window
-    first_month, end = window.start.date(), window.end.date()
-    params = config.params(run_as_of(context))
-    # Months after the run's as-of date have no invoices yet; the month of the as-of date is cut at it.
-    params = dataclasses.replace(params, as_of=min(params.as_of, end - dt.timedelta(days=1)))
-    root = settings.landing_dir()
-    contract = CONTRACTS["app__invoices"]
-    rows_by_month = write_invoice_months(params, root, first_month, config.file_format())
-    context.log.info(f"Wrote {sum(rows_by_month.values())} invoices in {len(rows_by_month)} monthly file(s).")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(rows_by_month.values()),
-            "months_written": len(rows_by_month),
-            "rows_by_month": dg.MetadataValue.json(rows_by_month),
-            "path": dg.MetadataValue.path(str(root / contract.system / contract.name)),
-            "seed": params.seed,
-            "as_of": params.as_of.isoformat(),
-            "scale": params.scale,
-        }
-    )

@@ -20,7 +20,6 @@ from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.sql import qualified
 
-
 # The schema of the export views (dbt_project/exports/); each one is written to a CSV by
 # `defs/exports/assets.py`.
 EXPORTS_SCHEMA = "exports"
