@@ -47,9 +47,10 @@ $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
 		$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
 	@touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: instance/dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: instance/dagster.yaml | $(VENV)/.installed
 	@mkdir -p $(DAGSTER_HOME)
 	cp instance/dagster.yaml $@
+	@$(PY) -m jump_platform.cli init-instance
 
 prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml ## Prepare the dbt manifest and the Dagster instance
 

@@ -129,6 +129,20 @@ def use_project_instance() -> None:
     os.environ["DAGSTER_HOME"] = str(home)
 
 
+def init_instance() -> int:
+    """Prepare the Dagster instance of DAGSTER_HOME for `make dev` (`make prepare` runs it).
+
+    Its automation runs through the automation condition sensor, on by default; the instance-wide
+    switch of Dagster's older auto-materialize daemon, off in a new instance, is turned on too, so
+    that the UI does not show "Auto-materialize off" on every job while the sensor materializes."""
+    import dagster as dg
+    from dagster._daemon.asset_daemon import set_auto_materialize_paused
+
+    with dg.DagsterInstance.get() as instance:
+        set_auto_materialize_paused(instance, False)
+    return 0
+
+
 def dbt_log() -> Path:
     """dbt's own log for this lakehouse (`--log-path`, which dagster-dbt sets to the target folder)."""
     from jump_platform.defs.transform.assets import dbt_target_path
@@ -143,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("job", choices=["extract", "load", "transform", "export", "refresh"])
     run.add_argument("--verbose", action="store_true", help="Dagster's and dbt's full output instead of one line per step")
     commands.add_parser("rollback", help="put the previously published snapshot back")
+    commands.add_parser("init-instance", help="prepare the Dagster instance of DAGSTER_HOME for make dev")
     args = parser.parse_args(argv)
     # Settings first: a bad value stops here, in one line each, before anything is loaded or written.
     errors = settings.validate()
@@ -152,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     use_project_instance()
     if args.command == "rollback":
         return rollback()
+    if args.command == "init-instance":
+        return init_instance()
     print(f"Job `{args.job}`: loading the definitions...", flush=True)
     from jump_platform import runs
 

@@ -79,9 +79,15 @@ def running_dagster_dev(folder: Path, **env_overrides: str) -> Iterator[DagsterD
     home, data, log = folder / "dagster_home", folder / "data", folder / "dagster_dev.log"
     home.mkdir()
     (home / "dagster.yaml").write_bytes(INSTANCE_YAML.read_bytes())
-    # Create the instance's storage before the services start, so they never race to create it.
-    dg.DagsterInstance.from_config(str(home)).dispose()
     venv = Path(sys.executable).parent
+    # Create the instance's storage before the services start, so they never race to create it, as
+    # `make prepare` does.
+    subprocess.run(
+        [sys.executable, "-m", "jump_platform.cli", "init-instance"],
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        check=True,
+        cwd=PROJECT_ROOT,
+    )
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),

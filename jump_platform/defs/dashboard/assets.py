@@ -11,6 +11,7 @@ import dagster as dg
 
 from jump_platform import settings
 from jump_platform.dashboard.snapshot import write_snapshot
+from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.lakehouse.resources import PUBLISHED
 
 
@@ -28,6 +29,7 @@ def last_published(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dt.
     # The marts it shows reach it through the publish: it copies only what was published.
     deps=[PUBLISHED],
     group_name="dashboard",
+    owners=OWNERS,
     kinds={"streamlit", "duckdb"},
     automation_condition=dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed(),
     # it reads the lakehouse file, which no writer may hold meanwhile

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.assets import EXPORTS_SCHEMA, translator
 from jump_platform.defs.transform.checks import MONTHLY_TURNOVER
@@ -49,6 +50,7 @@ EXPORT_VIEWS = _export_views()
             # (defs/transform/checks.py): nothing is exported from marts that do not add up.
             deps=[translator.get_asset_key(node), MONTHLY_TURNOVER],
             group_name="exports",
+            owners=OWNERS,
             kinds={"csv", "duckdb"},
             metadata={"path": f"data/exports/{name}.csv", "view": f"{EXPORTS_SCHEMA}.{name}"},
             skippable=True,

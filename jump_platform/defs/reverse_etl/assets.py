@@ -19,6 +19,7 @@ import dagster as dg
 from dlt.common.destination import Destination
 
 from jump_platform import published, settings
+from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.lakehouse.resources import PUBLISHED
 from jump_platform.notifications import check_webhook_url
 from jump_platform.reverse_etl.runner import SyncFailedError, SyncRetries, SyncSpec, result_metadata, run_sync
@@ -86,6 +87,7 @@ def sync_mart(
     # marts.freelancer_health, as published (the sync reads only the published lakehouse)
     deps=[PUBLISHED],
     group_name="reverse_etl",
+    owners=OWNERS,
     kinds={"postgres", "dlt"},
     automation_condition=SYNC_AUTOMATION,
     output_required=False,
@@ -111,6 +113,7 @@ def crm__freelancer_health(context: dg.AssetExecutionContext) -> Iterator[dg.Mat
     # marts.kpi__monthly_turnover_by_entity, as published
     deps=[PUBLISHED],
     group_name="reverse_etl",
+    owners=OWNERS,
     kinds={"http", "dlt"},
     automation_condition=SYNC_AUTOMATION,
     output_required=False,

@@ -16,12 +16,14 @@ from pydantic import Field
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
+from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
-from jump_platform.io_manager import APPEND, TableParts
+from jump_platform.io_manager import TableParts
 from jump_platform.sources import landing
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.extracts import snapshot_path, write_demo_extracts
 from jump_platform.sources.generator import GeneratorParams
+from jump_platform.sources.landing.batches import plan_batch
 
 SOURCES_FRESH_FOR = dt.timedelta(days=1)
 
@@ -79,6 +81,7 @@ class ExtractConfig(dg.Config):
             description=f"Demo extract of {contract.system}.{contract.name}, as the Jump {contract.system} writes it: "
             f"`data/sources/{snapshot_path(table)}` (`.parquet` with JUMP_EXTRACT_FORMAT=parquet). {contract.description}",
             group_name="extract",
+            owners=OWNERS,
             kinds={"python", "csv", "parquet"},
             metadata={"path": f"data/sources/{snapshot_path(table)}"},
         )
@@ -115,6 +118,7 @@ def _source_out(table: str) -> dg.AssetOut:
         description=f"{contract.description} Raw copy of the {contract.system} extract, one row per delivered row, "
         "with load metadata (_batch_id, _loaded_at, _source_file).",
         group_name="sources",
+        owners=OWNERS,
         kinds={"duckdb", "polars"},
         is_required=False,
         # Sources must be refreshed daily; a stale one shows as failing freshness, without blocking.
@@ -193,50 +197,42 @@ def load_sources(context: dg.AssetExecutionContext, duckdb: LakehouseBuild) -> I
     )
 
     errors: dict = {}
-    loaded: dict[str, list[landing.CheckedDelivery]] = {}
+    checked: list[landing.CheckedDelivery] = []
     for delivery in deliveries:
         try:
             # First pass: validate every file, batch by batch, before anything is written.
-            loaded.setdefault(delivery.contract.table, []).append(landing.check_delivery(delivery, batch_root))
+            checked.append(landing.check_delivery(delivery, batch_root))
         except landing.ExtractError as error:
             errors[delivery.path] = str(error)
             context.log.error(str(error))
-    for table, parts in loaded.items():
-        if sum(not p.delivery.incremental for p in parts) > 1:
-            labels = ", ".join(p.delivery.label(batch_root) for p in parts if not p.delivery.incremental)
-            for p in parts:
-                errors[p.delivery.path] = f"{table}: several snapshots in one batch ({labels}); expected one"
-    if errors or strays:
-        labels = {d.path: d.label(batch_root) for d in deliveries}
-        strays_shown = [repr(path.relative_to(root).as_posix()) for path in strays]
-        reasons = landing.refuse_whole_batch(labels, errors, also_refused=strays_shown)
-        landing.settle(batch_root, root, "_rejected", reasons)
+    strays_shown = [repr(path.relative_to(root).as_posix()) for path in strays]
+    plan = plan_batch(deliveries, checked, errors, batch_root, strays=strays_shown)
+    if plan.refused:
+        landing.settle(batch_root, root, "_rejected", plan.refused)
         landing.remove_empty_dirs(batch_root)
         landing.remove_empty_dirs(root / "_batches")
         duckdb.drop_batch(batch_id)
-        _fail_if_refused(batch_id, [*_stray_messages(root, strays), *errors.values()], batch_size=len(reasons))
+        _fail_if_refused(batch_id, [*_stray_messages(root, strays), *plan.errors], batch_size=len(plan.refused))
 
-    for table, parts in loaded.items():
+    for load in plan.loads:
         # Second pass: the IO manager writes the parts of a table in one transaction, in the build,
         # DuckDB reading each file straight into the table (a SQLite table comes as typed batches).
-        writes = (landing.delivery_part(p.delivery, batch_root, batch_id, now, p.delivery.label(batch_root)) for p in parts)
-        # Only a contract with `allow_extra_columns` lets extra columns through.
-        extras = sorted({column for p in parts for column in p.extra_columns})
-        if extras:
-            context.log.warning(f"{table}: kept extra column(s) {', '.join(map(repr, extras))}")
+        writes = (landing.delivery_part(p.delivery, batch_root, batch_id, now, p.delivery.label(batch_root)) for p in load.parts)
+        if load.extra_columns:
+            context.log.warning(f"{load.table}: kept extra column(s) {', '.join(map(repr, load.extra_columns))}")
         duckdb.open(writing=True)
         yield dg.Output(
             TableParts(writes),
-            output_name=table,
+            output_name=load.table,
             metadata={
-                "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",
+                "write_mode": load.write_mode,
                 "batch_id": batch_id,
-                "files": ", ".join(p.delivery.label(batch_root) for p in parts),
-                "extra_columns": ", ".join(extras) or "none",
-                "rows_delivered": sum(p.rows for p in parts),
+                "files": ", ".join(p.delivery.label(batch_root) for p in load.parts),
+                "extra_columns": ", ".join(load.extra_columns) or "none",
+                "rows_delivered": load.rows,
             },
         )
         # The generator resumes here only once the IO manager has committed the table.
-        duckdb.record_written([source_key(table)])
+        duckdb.record_written([source_key(load.table)])
     # The files wait in _batches/ for the audit: a failure from here on (a full disk, a failed
     # check) fails the run's audit, and they go to _rejected/ with its reason (defs/lakehouse/).

@@ -12,12 +12,14 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
+from jump_platform.defs.catalog import MARTS_FRESHNESS, OWNERS
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.resources import dbt_project
+from jump_platform.io_manager import table_metadata
 from jump_platform.sql import qualified
 
 # The schema of the export views (dbt_project/exports/); each one is written to a CSV by
@@ -46,6 +48,21 @@ class JumpDbtTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "model":
             return dg.AutomationCondition.eager()
         return None
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """The model's description from its .yml, without dagster-dbt's "Raw SQL" section (the
+        SQL is one click away, in the dbt docs and the repository)."""
+        return dbt_resource_props.get("description") or f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']}"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return OWNERS
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        """dagster-dbt's spec, with the marts' freshness policy."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.group_name == "marts":
+            return spec.replace_attributes(freshness_policy=MARTS_FRESHNESS)
+        return spec
 
 
 translator = JumpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -125,6 +142,17 @@ def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict
     return facts
 
 
+# The layers whose tables get a preview in the catalog, as the sources have (a view's would run it).
+PREVIEWED = ("intermediate", "marts")
+
+
+def preview(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, Any]:
+    """A few rows of an intermediate or mart table, as the sources' materializations show them."""
+    if schema not in PREVIEWED:
+        return {}
+    return {"preview": table_metadata(con, schema, table)["preview"]}
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="lakehouse")
 def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: LakehouseBuild) -> Iterator[Any]:
     """Build the selected dbt models and run their tests, as one dbt invocation, in the build.
@@ -141,7 +169,7 @@ def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duck
         for event in events:
             if isinstance(event, dg.Output):
                 schema, table = context.asset_key_for_output(event.output_name).path[:2]
-                event = event.with_metadata({**event.metadata, **table_facts(con, schema, table)})
+                event = event.with_metadata({**event.metadata, **table_facts(con, schema, table), **preview(con, schema, table)})
             yield event
     if not invocation.is_successful():
         raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")
