@@ -1,14 +1,19 @@
 """The whole graph, from generated extracts to exports, on a temporary lakehouse."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import polars as pl
+import pytest
 
 from jump_platform import definitions
 from jump_platform.sources.contracts import CONTRACTS
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ("sources", "staging", "intermediate", "marts")
 # What Dagster loads from the defs folder (`dg check defs`, `dg dev`, the CLI).
 defs = definitions.defs()
@@ -97,3 +102,18 @@ def test_every_export_waits_for_the_blocking_reconciliation_of_the_monthly_turno
     graph = defs.resolve_asset_graph()
     for name in EXPORT_VIEWS:
         assert MONTHLY_TURNOVER in graph.get(dg.AssetKey(["exports", name])).parent_keys, name
+
+
+@pytest.mark.slow
+def test_dg_check_defs_and_dg_list_defs_load_the_project_as_dg_dev_does() -> None:
+    venv = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{venv}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(venv.parent)}
+
+    def dg_cli(*args: str) -> str:
+        done = subprocess.run([str(venv / "dg"), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    assert "All definitions loaded successfully" in dg_cli("check", "defs")
+    listed = dg_cli("list", "defs", "--json")
+    assert '"lakehouse/published"' in listed and '"invoices_by_month"' in listed
