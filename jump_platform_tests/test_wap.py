@@ -136,13 +136,9 @@ print(*duckdb.connect(path, read_only=True).sql(facts).fetchone(), flush=True)
 
 
 @pytest.mark.slow
-def test_a_reader_and_a_query_shell_holding_the_lakehouse_never_stop_make_run(published: Path, tmp_path: Path) -> None:
-    layout = Layout(published / "lakehouse" / "lakehouse.duckdb", published / "exports", published / "sources")
-    env = run_env(published, tmp_path / "dagster_home", JUMP_AS_OF=AS_OF.isoformat(), JUMP_SCALE="0.05")
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(layout.published)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    shell = subprocess.Popen(
+def _query_shell(env: dict[str, str]) -> subprocess.Popen:
+    """`make query` as a person opens it, reading SQL on its stdin."""
+    return subprocess.Popen(
         ["make", "--no-print-directory", "query"],
         cwd=PROJECT_ROOT,
         env=env,
@@ -151,6 +147,15 @@ def test_a_reader_and_a_query_shell_holding_the_lakehouse_never_stop_make_run(pu
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def test_a_reader_and_a_query_shell_holding_the_lakehouse_never_stop_make_run(published: Path, tmp_path: Path) -> None:
+    layout = Layout(published / "lakehouse" / "lakehouse.duckdb", published / "exports", published / "sources")
+    env = run_env(published, tmp_path / "dagster_home", JUMP_AS_OF=AS_OF.isoformat(), JUMP_SCALE="0.05")
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(layout.published)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    shell = _query_shell(env)
     try:
         old_snapshot, old_invoices = reader.stdout.readline().split()
         shell.stdin.write(".mode csv\nselect 'before', count(*) from fct_invoices;\n")
@@ -270,15 +275,7 @@ def test_make_dev_make_run_and_a_query_shell_at_once_and_no_run_fails_on_a_lock(
     data, home = dagster_dev.data, dagster_dev.home
     shutil.copytree(lakehouse, data, symlinks=True, dirs_exist_ok=True)
     env = run_env(data, home, JUMP_AS_OF=AS_OF.isoformat(), JUMP_SCALE="0.05")
-    shell = subprocess.Popen(
-        ["make", "--no-print-directory", "query"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    shell = _query_shell(env)
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         shell.stdin.write(".mode csv\nselect 'before', count(*) from fct_invoices;\n")
