@@ -317,6 +317,8 @@ def test_nps_figures_equal_the_mart(dashboard: str, page: Page, lakehouse: Path)
     open_page(page, f"{dashboard}/nps")
     assert_no_error(page)
     [nps] = read(lakehouse_file(lakehouse), "select * from marts.kpi__nps").rows(named=True)
+    # The page's header can be drawn before its metrics (seen on a loaded machine): wait for them.
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
     metrics = page.locator('[data-testid="stMetric"]').all_inner_texts()
     assert metrics[0].split() == ["NPS", f"{nps['nps']:+.2f}"]
     assert metrics[1].split() == ["Respondents", f"{nps['respondents']:,}"]
