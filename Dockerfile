@@ -31,7 +31,8 @@ RUN uv sync --frozen --no-dev \
     && chmod -R a+rX /app \
     && useradd --create-home --uid 1000 jump \
     && mkdir -p "$DAGSTER_HOME/dbt/target" "$DAGSTER_HOME/dbt/logs" "$JUMP_DATA_DIR" \
-    && cp dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
+    && cp instance/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
+    && python -m jump_platform.cli init-instance \
     && cp dbt_project/target/partial_parse.msgpack "$DAGSTER_HOME/dbt/target/" \
     && chown -R jump "$DAGSTER_HOME" "$JUMP_DATA_DIR"
 
@@ -42,13 +43,20 @@ ENV DBT_TARGET_PATH=/app/.dagster_home/dbt/target \
     DBT_LOG_PATH=/app/.dagster_home/dbt/logs
 
 USER jump
-VOLUME ["/app/data"]
+# Two volumes: /app/data (the lakehouse, landing zone, exports) and DAGSTER_HOME (run history, the
+# catalog's materializations, sensor cursors and schedule toggles, dbt's saved parse), so that
+# neither dies with the container. Both must be writable by the user `jump`, uid 1000: a named
+# volume is (Docker copies the image's folder, owned by jump, into it); for a folder of the host,
+# `mkdir -p data && sudo chown 1000 data` first, or run with `--user "$(id -u)"` on a folder you own.
+VOLUME ["/app/data", "/app/.dagster_home"]
 # 3000: the Dagster UI. 8501: the dashboard, served by the same image instead of the UI with
 #   docker run -p 127.0.0.1:8501:8501 -v "$PWD/data:/app/data" jump-platform \
 #       python -m jump_platform.dashboard --host 0.0.0.0
 EXPOSE 3000 8501
-# The UI and the daemon (schedules, sensors, automation) as two processes; the container stops when
-# either does. Not `dagster dev`: under it dagster-dbt re-parses the project into dbt_project/target/,
-# which the runtime user may not write. The UI listens on all interfaces of the container and is
-# unauthenticated (see the top of this file): publish the port on 127.0.0.1 only.
-CMD ["bash", "-c", "dagster-daemon run -w workspace.yaml & dagster-webserver -w workspace.yaml -h 0.0.0.0 -p 3000 & wait -n; exit $?"]
+# The daemon (schedules, sensors, automation) and the webserver as two services, each Dagster's own
+# production command; the container stops when either does. Not `dagster dev` / `dg dev`: under
+# them dagster-dbt re-parses the project into dbt_project/target/, which the runtime user may not
+# write. First, the instance in the DAGSTER_HOME volume gets the image's configuration (as `make`
+# does). The UI listens on all interfaces of the container and is unauthenticated (see the top of
+# this file): publish the port on 127.0.0.1 only.
+CMD ["bash", "-c", "cp instance/dagster.yaml \"$DAGSTER_HOME/dagster.yaml\" && mkdir -p \"$DAGSTER_HOME/dbt/target\" \"$DAGSTER_HOME/dbt/logs\" && python -m jump_platform.cli init-instance && { dagster-daemon run -w workspace.yaml & dagster-webserver -w workspace.yaml -h 0.0.0.0 -p 3000 & wait -n; exit $?; }"]

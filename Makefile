@@ -30,7 +30,7 @@ MANIFEST := dbt_project/target/manifest.json
 SOURCES_YML := dbt_project/models/staging/_sources.yml
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
 
-.PHONY: help install sources-yml prepare run extract load transform export rollback test dev query docs dashboard postgres postgres-stop sync bench bench-engines clean
+.PHONY: help install sources-yml prepare run extract load transform export rollback test lint format dev query docs dashboard postgres postgres-stop sync bench bench-engines clean clean-instance
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,26 +62,30 @@ $(MANIFEST): $(VENV)/.installed $(SOURCES_YML) $(DBT_FILES)
 		$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project --target build
 	@touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: instance/dagster.yaml | $(VENV)/.installed
 	@mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+	cp instance/dagster.yaml $@
+	@$(PY) -m jump_platform.cli init-instance
 
 prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml $(WAREHOUSE_SERVER) ## Prepare the dbt manifest and the Dagster instance
 
-run: prepare ## Build the whole lakehouse: extract, load, transform, export
-	$(PY) -m jump_platform.cli run refresh
+# One line per step, then a summary; VERBOSE=1 shows Dagster's and dbt's full output instead.
+RUN = $(PY) -m jump_platform.cli run $(if $(VERBOSE),--verbose)
+
+run: prepare ## Build the whole lakehouse: extract, load, transform, export (VERBOSE=1: full logs)
+	@$(RUN) refresh
 
 extract: prepare ## Write demo extracts to data/sources/
-	$(PY) -m jump_platform.cli run extract
+	@$(RUN) extract
 
 load: prepare ## Load whatever waits in data/sources/ into the sources schema
-	$(PY) -m jump_platform.cli run load
+	@$(RUN) load
 
 transform: prepare ## Build the dbt models: staging, intermediate, marts
-	$(PY) -m jump_platform.cli run transform
+	@$(RUN) transform
 
 export: prepare ## Rewrite the CSV exports in data/exports/
-	$(PY) -m jump_platform.cli run export
+	@$(RUN) export
 
 rollback: install $(WAREHOUSE_SERVER) ## Put the previously published lakehouse (and its exports) back
 	$(PY) -m jump_platform.cli rollback
@@ -89,16 +93,32 @@ rollback: install $(WAREHOUSE_SERVER) ## Put the previously published lakehouse 
 test: prepare ## Run the test suite
 	$(VENV)/bin/pytest
 
-dev: prepare ## Start the Dagster UI and daemon on http://127.0.0.1:3000
-	# dagster-dbt re-parses the dbt project under `dagster dev` with the `dbt` found on PATH.
-	PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+# sqlfluff compiles the models with dbt (its dbt templater) on an in-memory DuckDB: no lakehouse needed.
+SQLFLUFF = cd dbt_project && JUMP_BUILD_DUCKDB_PATH=:memory: $(VENV)/bin/sqlfluff
+
+lint: install ## Lint: ruff (lint and format check) on the Python code, sqlfluff on the dbt models
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(SQLFLUFF) lint --disable-progress-bar models exports
+
+format: install ## Fix what the linters can: ruff's fixes and format, sqlfluff fix
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	$(SQLFLUFF) fix --disable-progress-bar models exports
+
+dev: prepare ## Start the Dagster UI and daemon (dg dev) on http://127.0.0.1:3000 (PORT=3000)
+	# dagster-dbt re-parses the dbt project under `dg dev` with the `dbt` found on PATH; dg runs the
+	# project's own .venv.
+	PATH="$(VENV)/bin:$$PATH" VIRTUAL_ENV=$(VENV) $(VENV)/bin/dg dev -h 127.0.0.1 -p $(or $(PORT),3000)
 
 QUERIED = $(if $(filter build,$(LAKEHOUSE)),$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)),$(JUMP_DUCKDB_PATH))
 
 # Read-only: any number of shells may stay open, and runs never wait for them (they write a build copy).
+# The lakehouse is looked for before anything is installed: a fresh clone hears "run make run" at once.
 # On PostgreSQL: psql, in read-only transactions, on the published schemas (or the build's).
-query: install $(WAREHOUSE_SERVER) ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
+query: ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
 ifeq ($(JUMP_WAREHOUSE),postgres)
+	@$(MAKE) --no-print-directory install $(WAREHOUSE_SERVER) > /dev/null
 	PGOPTIONS="-c default_transaction_read_only=on -c search_path=$(SCHEMA)$(if $(filter build,$(LAKEHOUSE)),__build)" \
 		psql "$$($(PY) -c 'from jump_platform import settings; print(settings.postgres_warehouse_url())')"
 else ifeq ($(JUMP_WAREHOUSE),spark)
@@ -106,18 +126,19 @@ else ifeq ($(JUMP_WAREHOUSE),spark)
 	@echo "read them with DuckDB, e.g. $(VENV)/bin/duckdb -c \"from '$(JUMP_DATA_DIR)/spark/warehouse/marts.db/kpi__nps/*.parquet'\""
 else
 	@test -f $(QUERIED) || { echo "No lakehouse at $(QUERIED): run 'make run' first."; exit 1; }
+	@$(MAKE) --no-print-directory install > /dev/null
 	$(VENV)/bin/duckdb -readonly $(QUERIED) -cmd "set memory_limit = '$(or $(JUMP_DUCKDB_MEMORY_LIMIT),2GB)'; use $(SCHEMA); show tables;"
 endif
 
 # Without a lakehouse yet (fresh clone), the docs are generated against an empty in-memory DuckDB:
 # every model, column and description shows, only the table statistics are missing.
 # With a lakehouse, dbt reads the published file through the profile's `published` target, read-only.
-docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080
+docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080 (PORT=8080)
 	@test -f $(JUMP_DUCKDB_PATH) || echo "No lakehouse at $(JUMP_DUCKDB_PATH) yet: docs without table statistics ('make run' builds it)."
 	cd dbt_project && if test -f $(JUMP_DUCKDB_PATH); then \
 		$(VENV)/bin/dbt docs generate --profiles-dir . --target published; \
 	else JUMP_BUILD_DUCKDB_PATH=:memory: $(VENV)/bin/dbt docs generate --profiles-dir .; fi
-	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
+	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port $(or $(PORT),8080) --no-browser
 
 # The dashboard reads its own copy of the marts (the dashboard/marts asset, written by `make run`);
 # a lakehouse newer than the copy, or no copy at all, gets the copy refreshed first.
@@ -143,6 +164,10 @@ ENGINE_SCALES = $(if $(filter command line environment,$(origin SCALES)),$(SCALE
 bench-engines: prepare ## `make run` on DuckDB, PostgreSQL and Spark side by side: time and peak memory (SCALES=1)
 	$(PY) -m jump_platform.bench --engines duckdb,postgres,spark --scales $(ENGINE_SCALES) $(if $(RUNS),--runs $(RUNS))
 
-clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `make postgres`)
+clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `make postgres`); ALL=1 also the instance
 	@if [ -x $(PY) ] && [ -d data/postgres ]; then $(PY) -m jump_platform.postgres stop; fi
 	rm -rf data
+	$(if $(ALL),rm -rf $(DAGSTER_HOME))
+
+clean-instance: ## Reset the Dagster instance ($(DAGSTER_HOME)): run history, asset catalog, cursors, toggles
+	rm -rf $(DAGSTER_HOME)

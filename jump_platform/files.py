@@ -117,7 +117,7 @@ def copy_durably(source: Path, target: Path) -> str:
     return how
 
 
-def _sendfile(reader, writer) -> None:  # noqa: ANN001 (binary file objects)
+def _sendfile(reader, writer) -> None:
     """Copy in the kernel, without passing the bytes through Python."""
     size, offset = os.fstat(reader.fileno()).st_size, 0
     while offset < size:

@@ -157,8 +157,10 @@ class LocalCluster:
             self._run(
                 [
                     "initdb",
-                    "-D", str(self.pgdata),
-                    "-U", USER,
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    USER,
                     f"--pwfile={password_file}",
                     "--auth=scram-sha-256",
                     "--encoding=UTF8",

@@ -157,4 +157,3 @@ def release_dead_runs(instance: dg.DagsterInstance, except_run_id: str | None = 
 
 def _me() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()}"
-

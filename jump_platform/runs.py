@@ -14,10 +14,11 @@ Dagster's own bookkeeping does not survive a crash as well: the dead run stays S
 its place in the run queue (`max_concurrent_runs: 1`), and its `lakehouse` pool slot stays
 claimed, so every later step of that pool would wait forever. Once a run holds the lakehouse it
 calls `release_dead_runs` (`jump_platform/run_processes.py`): every run of the instance whose
-process is gone is marked failed and its pool slots are freed. A run's process is known by the `jump/pid` and `jump/host` tags (set by
-the CLI, and by `lakehouse_executor` in the run worker), else by the pid of its RUN_START event.
+process is gone is marked failed and its pool slots are freed. A run's process is known by the
+`jump/pid` and `jump/host` tags (set by the CLI, and by `lakehouse_executor` in the run worker),
+else by the pid of its RUN_START event.
 The daemon does the same for the runs it launched between two runs of ours: `JumpRunLauncher`
-gives run monitoring (dagster.yaml) the run worker health check that Dagster's default launcher
+gives run monitoring (instance/dagster.yaml) the run worker health check that Dagster's default launcher
 lacks.
 
 A process is "gone" when its pid no longer exists on this host, is a zombie, or belongs to a
@@ -42,6 +43,9 @@ from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from jump_platform import settings
 from jump_platform.run_processes import ProcessState, release_dead_runs, run_state, this_process_tags
 
+# The instance configuration of `make run` and `make dev` (copied to $DAGSTER_HOME by the Makefile).
+INSTANCE_YAML = settings.PROJECT_ROOT / "instance" / "dagster.yaml"
+
 POLL_SECONDS = 1.0
 REPEAT_WAITING_EVERY_SECONDS = 60.0
 
@@ -49,7 +53,7 @@ REPEAT_WAITING_EVERY_SECONDS = 60.0
 # --- one run at a time on the lakehouse -------------------------------------------------------
 
 
-class LakehouseBusy(Exception):
+class LakehouseBusyError(Exception):
     """Raised when a run gave up waiting for the lakehouse (`JUMP_LOCK_TIMEOUT`)."""
 
 
@@ -75,9 +79,7 @@ def _holder(handle) -> str:
 
 
 @contextlib.contextmanager
-def lakehouse_turn(
-    instance: dg.DagsterInstance | None, run_id: str, job_name: str, say: Callable[[str], None]
-) -> Iterator[None]:
+def lakehouse_turn(instance: dg.DagsterInstance | None, run_id: str, job_name: str, say: Callable[[str], None]) -> Iterator[None]:
     """Hold the lakehouse exclusively for one run; wait for it, saying so, up to the timeout.
 
     Once held, the dead runs of `instance` are released (see `release_dead_runs`), each reported
@@ -96,7 +98,7 @@ def lakehouse_turn(
             except BlockingIOError:
                 waited = time.monotonic() - started
                 if waited >= timeout:
-                    raise LakehouseBusy(
+                    raise LakehouseBusyError(
                         f"Gave up after {waited:.0f} s (JUMP_LOCK_TIMEOUT={timeout:g}) waiting for {_holder(handle)} "
                         f"to finish with the lakehouse {settings.duckdb_path()}. If that run is stuck, stop it "
                         "(Terminate in the UI, or end its process); a killed run frees the lakehouse at once."
@@ -166,7 +168,7 @@ def lakehouse_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
 
 class JumpRunLauncher(dg.DefaultRunLauncher):
     """Dagster's default run launcher, plus the run worker health check that run monitoring needs
-    (dagster.yaml): a STARTED run whose process is gone is reported failed by the daemon, which
+    (instance/dagster.yaml): a STARTED run whose process is gone is reported failed by the daemon, which
     frees its place in the run queue, and then its pool slots (`free_slots_after_run_end_seconds`).
     A run whose process still runs, or cannot be checked (another host), is left alone."""
 

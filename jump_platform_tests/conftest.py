@@ -4,9 +4,13 @@ import datetime as dt
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pytest
+
+if TYPE_CHECKING:
+    from jump_platform_tests.dagster_dev import DagsterDev
 
 AS_OF = dt.date(2026, 11, 21)
 
@@ -104,3 +108,10 @@ def postgres_database(postgres_server: str) -> Callable[[str], str]:
         return urlsplit(postgres_server)._replace(path=f"/{name}").geturl()
 
     return create
+@pytest.fixture
+def dagster_dev(tmp_path: Path) -> Iterator["DagsterDev"]:
+    """A running `make dev` (`dg dev`) on a temporary instance and data folder, stopped at the end."""
+    from jump_platform_tests.dagster_dev import running_dagster_dev
+
+    with running_dagster_dev(tmp_path) as running:
+        yield running

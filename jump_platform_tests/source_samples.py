@@ -6,7 +6,7 @@ row by row. Ids are readable (`u1`, `jc1`, `inv01`) so a failing test names the 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import duckdb
@@ -70,10 +70,7 @@ def clean_source_tables() -> dict[str, pl.DataFrame]:
         ],
         "crm__customers": _CUSTOMERS,
     }
-    return {
-        table: pl.DataFrame(rows[table], schema=contract.schema, orient="row")
-        for table, contract in CONTRACTS.items()
-    }
+    return {table: pl.DataFrame(rows[table], schema=contract.schema, orient="row") for table, contract in CONTRACTS.items()}
 
 
 def write_sources(
@@ -84,7 +81,7 @@ def write_sources(
 ) -> None:
     """Replace `schema.<table>` with each frame, stamped with load metadata like the loader does."""
     con.execute(f"create schema if not exists {schema}")
-    loaded_at = datetime(2025, 3, 31, 6, 0, tzinfo=timezone.utc)
+    loaded_at = datetime(2025, 3, 31, 6, 0, tzinfo=UTC)
     for table, frame in tables.items():
         stamped = frame.with_columns(
             pl.lit(batch_id, LOAD_METADATA_COLUMNS["_batch_id"]).alias("_batch_id"),

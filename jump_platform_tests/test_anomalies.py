@@ -14,6 +14,7 @@ from jump_platform_tests.source_samples import AS_OF, EXPECTED_FAILURES, clean_s
 Tables = dict[str, pl.DataFrame]
 SEED = 7
 
+
 @pytest.fixture(scope="module")
 def clean() -> Tables:
     return clean_source_tables()
@@ -166,7 +167,7 @@ def test_injection_leaves_the_input_tables_untouched(clean: Tables) -> None:
 
 
 def test_an_unknown_anomaly_name_is_refused_with_the_valid_names() -> None:
-    with pytest.raises(ValueError, match="'overlaping_contracts'.*overlapping_contracts.*future_invoices"):
+    with pytest.raises(ValueError, match=r"'overlaping_contracts'.*overlapping_contracts.*future_invoices"):
         inject_anomalies(clean_source_tables(), ["overlaping_contracts"], AS_OF, SEED)
 
 

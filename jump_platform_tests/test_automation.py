@@ -15,8 +15,7 @@ import polars as pl
 import pytest
 import yaml
 
-from jump_platform import settings
-from jump_platform.definitions import build_defs, defs
+from jump_platform import definitions, settings
 from jump_platform.defs.as_of import AS_OF_TAG
 from jump_platform.defs.automation.schedules import daily_refresh_schedule, monthly_invoices_schedule
 from jump_platform.defs.automation.sensors import DELIVERED_TABLES_TAG, landing_zone_sensor
@@ -24,9 +23,11 @@ from jump_platform.defs.exports.assets import csv_exports
 from jump_platform.defs.lakehouse.assets import published_lakehouse
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.resources import lakehouse_resources
-from jump_platform.defs.sources.assets import demo_extracts, demo_invoices_by_month, load_sources
+from jump_platform.defs.sources.assets import demo_extracts, load_sources
+from jump_platform.defs.sources.invoices_by_month import invoices_by_month
 from jump_platform.defs.transform.assets import jump_dbt_models
 from jump_platform.defs.transform.resources import dbt_resource
+from jump_platform.runs import INSTANCE_YAML
 from jump_platform_tests.conftest import AS_OF
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,7 @@ USERS_CSV = (
     "6f1c0f4e-0000-4000-8000-000000000002,Léa,Martin,lea.martin@example.fr\n"
 )
 INVOICES_HEADER = "id,job_contract_id,client_id,reference,amount,issue_date\n"
+defs = definitions.defs()
 
 
 def uid(n: int, prefix: str = "0") -> str:
@@ -73,9 +75,7 @@ def no_lakehouse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(duckdb, "connect", refuse)
 
 
-def test_a_new_file_gives_one_run_request_for_its_table_and_everything_downstream(
-    data_dir: Path, no_lakehouse: None
-) -> None:
+def test_a_new_file_gives_one_run_request_for_its_table_and_everything_downstream(data_dir: Path, no_lakehouse: None) -> None:
     drop(settings.landing_dir(), "app/users.csv", USERS_CSV)
     result = tick()
     [request] = result.run_requests
@@ -155,7 +155,7 @@ def test_a_malformed_file_ends_in_rejected_with_its_reason(data_dir: Path) -> No
     root = settings.landing_dir()
     drop(root, "app/users.csv", "id,first_name,last_name\nx,y,z\n")
     [request] = tick().run_requests
-    job = build_defs().resolve_job_def(landing_zone_sensor.job_name)
+    job = definitions.defs().resolve_job_def(landing_zone_sensor.job_name)
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         asset_selection=list(request.asset_selection),
@@ -223,9 +223,7 @@ def test_the_monthly_schedule_writes_the_month_that_just_closed() -> None:
     assert request.tags[AS_OF_TAG] == "2026-12-01"
 
 
-def test_the_as_of_tag_sets_the_date_of_the_extract_and_its_config_wins(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_as_of_tag_sets_the_date_of_the_extract_and_its_config_wins(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUMP_SCALE", "0.05")
     invoices = settings.landing_dir() / "app" / "invoices.csv"
 
@@ -262,7 +260,10 @@ def test_a_snapshot_then_an_increment_loaded_twice_then_corrected_leave_one_row_
     instance = dg.DagsterInstance.ephemeral()
     drop(root, "app/invoices.csv", INVOICES_HEADER + f"{uid(1)},{CONTRACT},{CLIENT},JMP00001,100.00,2026-09-01\n")
     _load(instance)
-    october = INVOICES_HEADER + f"{uid(2)},{CONTRACT},{CLIENT},JMP00002,200.00,2026-10-01\n{uid(3)},{CONTRACT},{CLIENT},JMP00003,300.00,2026-10-02\n"
+    october = (
+        INVOICES_HEADER
+        + f"{uid(2)},{CONTRACT},{CLIENT},JMP00002,200.00,2026-10-01\n{uid(3)},{CONTRACT},{CLIENT},JMP00003,300.00,2026-10-02\n"
+    )
     drop(root, "app/invoices/2026-10.csv", october)
     _load(instance)
     drop(root, "app/invoices/2026-10.csv", october)
@@ -308,8 +309,7 @@ def test_a_full_backfill_of_the_monthly_invoices_gives_the_same_marts_as_one_unp
 
     dg.materialize([demo_extracts], tags=tags, instance=instance)
     (root / "app" / "invoices.csv").unlink()
-    backfill = dg.materialize(
-        [demo_invoices_by_month],
+    backfill = invoices_by_month.execute_in_process(
         tags={
             **tags,
             "dagster/asset_partition_range_start": "2019-01",
@@ -317,10 +317,8 @@ def test_a_full_backfill_of_the_monthly_invoices_gives_the_same_marts_as_one_unp
         },
         instance=instance,
     )
-    # One run, one materialization per month.
-    materializations = backfill.get_asset_materialization_events()
-    assert len(materializations) == 95
-    assert materializations[0].materialization.metadata["months_written"].value > 90
+    # One run for the whole range.
+    assert backfill.success
     assert len(list((root / "app" / "invoices").glob("*.csv"))) > 90
     result = dg.materialize(
         [load_sources, jump_dbt_models, csv_exports, published_lakehouse],
@@ -337,8 +335,7 @@ def test_a_full_backfill_of_the_monthly_invoices_gives_the_same_marts_as_one_unp
         marts = [
             row[0]
             for row in con.sql(
-                "select table_name from information_schema.tables "
-                "where table_catalog = 'lakehouse' and table_schema = 'marts'"
+                "select table_name from information_schema.tables where table_catalog = 'lakehouse' and table_schema = 'marts'"
             ).fetchall()
         ]
         assert "kpi__monthly_turnover" in marts
@@ -371,9 +368,7 @@ def test_models_and_exports_downstream_of_an_updated_source_are_requested() -> N
     instance = dg.DagsterInstance.ephemeral()
     graph = defs.resolve_asset_graph()
     sources = [key for key in graph.get_all_asset_keys() if key.path[0] == "sources"]
-    downstream = [
-        key for key in graph.get_all_asset_keys() if key.path[0] in ("staging", "intermediate", "marts", "exports")
-    ]
+    downstream = [key for key in graph.get_all_asset_keys() if key.path[0] in ("staging", "intermediate", "marts", "exports")]
 
     result = dg.evaluate_automation_conditions(defs=defs, instance=instance)
     assert result.total_requested == 0, "nothing runs while its sources are missing"
@@ -410,7 +405,7 @@ def test_every_step_opening_the_lakehouse_goes_through_the_build_and_is_in_the_l
 
 
 def test_the_instance_runs_one_run_and_one_lakehouse_step_at_a_time(tmp_path: Path) -> None:
-    overrides = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+    overrides = yaml.safe_load(INSTANCE_YAML.read_text())
     with dg.instance_for_test(overrides=overrides, temp_dir=str(tmp_path)) as instance:
         config = instance.get_concurrency_config()
     assert config.run_queue_config.max_concurrent_runs == 1

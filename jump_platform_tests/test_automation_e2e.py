@@ -1,115 +1,31 @@
-"""End to end: with `dagster dev` running (UI, daemon, sensors), extracts dropped in the landing zone
-reach the marts without anyone launching anything.
+"""End to end: with `make dev` running (`dg dev`: UI, daemon, sensors), extracts dropped in the
+landing zone reach the marts without anyone launching anything.
 
-`dagster dev` runs in a subprocess on a temporary DAGSTER_HOME (a copy of the project's
-dagster.yaml), a temporary data folder and a free port. The lakehouse is read only after the
+`dg dev` runs in a subprocess on a temporary DAGSTER_HOME (a copy of the project's
+instance/dagster.yaml), a temporary data folder and a free port (the `dagster_dev` fixture). The lakehouse is read only after the
 subprocess has stopped: a reader holding DuckDB could make a run fail on the lock.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-import polars as pl
-import pytest
 
-from jump_platform.files import write_table_atomically
 from jump_platform.sources.contracts import CONTRACTS
-from jump_platform.sources.generator import GeneratorParams, generate_tables
-from jump_platform_tests.conftest import AS_OF
+from jump_platform_tests.dagster_dev import IN_FLIGHT, DagsterDev, previous_platform_extracts
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEADLINE_SECONDS = 180
-IN_FLIGHT = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
 LAST_ASSETS = [
     dg.AssetKey(["marts", "kpi__monthly_turnover"]),
     dg.AssetKey(["exports", "turnovers_by_cohort_for_auditor"]),
     dg.AssetKey(["dashboard", "marts"]),  # the dashboard follows the marts
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _previous_platform_extracts(folder: Path) -> dict[str, pl.DataFrame]:
-    """The five CSV extracts, in the previous platform's format, as the generator writes them."""
-    tables = generate_tables(GeneratorParams(seed=7, as_of=AS_OF, scale=0.05))
-    for table, frame in tables.items():
-        contract = CONTRACTS[table]
-        write_table_atomically(frame, folder / contract.system / f"{contract.name}.csv")
-    return tables
-
-
-@dataclass
-class DagsterDev:
-    home: Path
-    data: Path
-    log: Path
-    process: subprocess.Popen
-
-    def stop(self) -> None:
-        """Stop the whole process group (webserver, daemon, code server, run workers)."""
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
-@pytest.fixture
-def dagster_dev(tmp_path: Path) -> Iterator[DagsterDev]:
-    """A running `dagster dev`, stopped at the end of the test whatever happens."""
-    home, data, log = tmp_path / "dagster_home", tmp_path / "data", tmp_path / "dagster_dev.log"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    # Create the instance's storage before the services start, so they never race to create it.
-    dg.DagsterInstance.from_config(str(home)).dispose()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "JUMP_DATA_DIR": str(data),
-        "JUMP_AS_OF": AS_OF.isoformat(),
-        "JUMP_PRODUCER": "extracts",
-        "JUMP_SCHEDULES": "off",
-        # As an activated venv (and `make dev`) has it: dagster-dbt runs `dbt parse` under `dagster dev`.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    env.pop("JUMP_DUCKDB_PATH", None)
-    dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(_free_port())]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    running = DagsterDev(home, data, log, process)
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def _settled(instance: dg.DagsterInstance, landing_zone: Path) -> bool:
@@ -127,7 +43,7 @@ def test_extracts_dropped_in_the_landing_zone_reach_the_marts_with_the_daemon_ru
 ) -> None:
     home, data, log = dagster_dev.home, dagster_dev.data, dagster_dev.log
     started = time.monotonic()
-    tables = _previous_platform_extracts(tmp_path / "extracts")
+    tables = previous_platform_extracts(tmp_path / "extracts")
     landing_zone = data / "sources"
     for system in ("app", "crm"):
         shutil.copytree(tmp_path / "extracts" / system, landing_zone / system)

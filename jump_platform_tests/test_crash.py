@@ -19,10 +19,9 @@ import dagster as dg
 import pytest
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
-from jump_platform import run_processes, runs, settings
+from jump_platform import run_processes, runs
 from jump_platform_tests.conftest import AS_OF
 
-PROJECT_DAGSTER_YAML = settings.PROJECT_ROOT / "dagster.yaml"
 POOL = "lakehouse"
 # Generous bounds so that a regression fails the test instead of hanging the suite.
 RUN_TIMEOUT_SECONDS = 900
@@ -31,10 +30,10 @@ STEP_WAIT_SECONDS = 600
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A Dagster instance configured like `make run`'s: the project's dagster.yaml."""
+    """A Dagster instance configured like `make run`'s: the project's instance/dagster.yaml."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(PROJECT_DAGSTER_YAML, home / "dagster.yaml")
+    shutil.copy(runs.INSTANCE_YAML, home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 
@@ -71,7 +70,9 @@ def _runs_holding(instance: dg.DagsterInstance, pool: str) -> set[str]:
 def test_a_run_killed_inside_the_dbt_build_does_not_block_the_next_run(home: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = _cli_env(home, data)
-    first = subprocess.Popen(_cli("refresh"), env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        _cli("refresh"), env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     instance = dg.DagsterInstance.get()
     try:
         killed_run = _wait_for_step_start(instance, "jump_dbt_models", first)
@@ -109,10 +110,12 @@ def test_a_cli_run_waiting_for_the_lakehouse_says_so_and_gives_up_after_the_time
 def test_the_lakehouse_is_free_again_once_its_holder_is_done(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUMP_LOCK_TIMEOUT", "0")
     said: list[str] = []
-    with runs.lakehouse_turn(None, "first", "load", say=said.append):
-        with pytest.raises(runs.LakehouseBusy, match="waiting for run first \\(load"):
-            with runs.lakehouse_turn(None, "second", "load", say=said.append):
-                pass
+    with (
+        runs.lakehouse_turn(None, "first", "load", say=said.append),
+        pytest.raises(runs.LakehouseBusyError, match=r"waiting for run first \(load"),
+        runs.lakehouse_turn(None, "second", "load", say=said.append),
+    ):
+        pass
     with runs.lakehouse_turn(None, "third", "load", say=said.append):
         pass
     assert said == []  # a timeout of 0 gives up without waiting
@@ -143,8 +146,13 @@ def test_a_process_is_gone_when_it_exited_is_a_zombie_or_its_pid_was_reused() ->
     assert run_processes.process_state(run_processes.RunProcess(zombie.pid, None), now) is run_processes.ProcessState.GONE
     zombie.wait()
     # This process started long after a run that began a day ago: its pid was reused.
-    assert run_processes.process_state(run_processes.RunProcess(os.getpid(), None), now - 86400) is run_processes.ProcessState.GONE
-    assert run_processes.process_state(run_processes.RunProcess(os.getpid(), "another-host"), now) is run_processes.ProcessState.UNKNOWN
+    assert (
+        run_processes.process_state(run_processes.RunProcess(os.getpid(), None), now - 86400) is run_processes.ProcessState.GONE
+    )
+    assert (
+        run_processes.process_state(run_processes.RunProcess(os.getpid(), "another-host"), now)
+        is run_processes.ProcessState.UNKNOWN
+    )
 
 
 def test_release_dead_runs_fails_the_dead_runs_frees_their_slots_and_leaves_the_others(home: Path) -> None:

@@ -298,16 +298,14 @@ def test_turnover_figures_for_a_few_months_equal_the_marts(dashboard: str, page:
 
 
 @pytest.mark.slow
-def test_the_entity_filter_from_the_url_selects_the_movements_shown(
-    dashboard: str, page: Page, lakehouse: Path
-) -> None:
+def test_the_entity_filter_from_the_url_selects_the_movements_shown(dashboard: str, page: Page, lakehouse: Path) -> None:
     open_page(page, f"{dashboard}/movements?entity=green&from=2023-06&to=2023-09")
     assert_no_error(page)
     [header, *rows] = figures_table(page, "Figures: movements")
     assert header == ["Month", "Entity", "Arrivals", "Departures", "Active at month end"]
     marts = read(
         lakehouse_file(lakehouse),
-        'select strftime(month, \'%Y-%m\'), entity, joined, "left", active_at_month_end '
+        "select strftime(month, '%Y-%m'), entity, joined, \"left\", active_at_month_end "
         "from marts.kpi__freelancer_movements where entity = 'green' "
         "and month between date '2023-06-01' and date '2023-09-01' order by month",
     )
@@ -319,12 +317,16 @@ def test_nps_figures_equal_the_mart(dashboard: str, page: Page, lakehouse: Path)
     open_page(page, f"{dashboard}/nps")
     assert_no_error(page)
     [nps] = read(lakehouse_file(lakehouse), "select * from marts.kpi__nps").rows(named=True)
+    # The page's header can be drawn before its metrics (seen on a loaded machine): wait for them.
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
     metrics = page.locator('[data-testid="stMetric"]').all_inner_texts()
     assert metrics[0].split() == ["NPS", f"{nps['nps']:+.2f}"]
     assert metrics[1].split() == ["Respondents", f"{nps['respondents']:,}"]
-    [header, *rows] = figures_table(page, "Figures: survey answers")
+    [_header, *rows] = figures_table(page, "Figures: survey answers")
     assert [(row[0], int(row[1])) for row in rows] == [
-        ("Promoters", nps["promoters"]), ("Passives", nps["passives"]), ("Detractors", nps["detractors"])
+        ("Promoters", nps["promoters"]),
+        ("Passives", nps["passives"]),
+        ("Detractors", nps["detractors"]),
     ]
 
 

@@ -38,10 +38,7 @@ def _declared_sources() -> dict[str, dict[str, str]]:
     """`{table: {column: data_type}}` as `models/staging/_sources.yml` declares them."""
     declared = yaml.safe_load((DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml").read_text())
     (source,) = declared["sources"]
-    return {
-        table["name"]: {column["name"]: column["data_type"] for column in table["columns"]}
-        for table in source["tables"]
-    }
+    return {table["name"]: {column["name"]: column["data_type"] for column in table["columns"]} for table in source["tables"]}
 
 
 def _contract_columns(table: str) -> dict[str, str]:
@@ -151,7 +148,9 @@ def test_dbt_parse_needs_no_database_and_documents_every_model_and_column(tmp_pa
     assert {model["schema"] for model in models} == {"staging", "intermediate", "marts", "exports"}
     undocumented = [model["name"] for model in models if not model["description"]]
     undocumented += [
-        f"{model['name']}.{column['name']}" for model in models for column in model["columns"].values()
+        f"{model['name']}.{column['name']}"
+        for model in models
+        for column in model["columns"].values()
         if not column["description"]
     ]
     assert undocumented == []
@@ -226,9 +225,7 @@ def create_fixture_lakehouse(path: Path) -> None:
         for table, rows in FIXTURE_ROWS.items():
             columns = _contract_columns(table)
             con.execute(
-                f"create table sources.{table} ("
-                + ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
-                + ")"
+                f"create table sources.{table} (" + ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items()) + ")"
             )
             placeholders = ", ".join("?" for _ in columns)
             con.executemany(f"insert into sources.{table} values ({placeholders})", rows)
@@ -253,9 +250,7 @@ def _query(database: Path, sql: str) -> list[tuple[object, ...]]:
 def test_monthly_turnover_shows_months_without_invoices_as_zero_and_invoices_issued_in_advance_apart(
     built_lakehouse: Path,
 ) -> None:
-    rows = _query(
-        built_lakehouse, "select month, amount, scheduled_amount from marts.kpi__monthly_turnover order by month"
-    )
+    rows = _query(built_lakehouse, "select month, amount, scheduled_amount from marts.kpi__monthly_turnover order by month")
 
     zero = Decimal("0.00")
     assert rows == [
@@ -422,9 +417,7 @@ def test_dimensions_keep_dates_after_the_as_of_date_as_scheduled(built_lakehouse
         built_lakehouse,
         "select user_id, first_contract_start_date, cohort_month from marts.dim_freelancers order by user_id",
     )
-    after_as_of = _query(
-        built_lakehouse, "select invoice_id from marts.fct_invoices where is_after_as_of order by invoice_id"
-    )
+    after_as_of = _query(built_lakehouse, "select invoice_id from marts.fct_invoices where is_after_as_of order by invoice_id")
 
     assert contracts == [
         ("jc1", "ended", False, dt.date(2024, 3, 20), None),
@@ -488,9 +481,7 @@ def test_auditor_cohort_export_view_lists_every_month_held_with_zeros(built_lake
     ]
 
 
-def test_unique_combination_test_reports_each_duplicated_combination_once(
-    built_lakehouse: Path, tmp_path: Path
-) -> None:
+def test_unique_combination_test_reports_each_duplicated_combination_once(built_lakehouse: Path, tmp_path: Path) -> None:
     # The generic test groups on a hash of the combination on DuckDB (tests/generic/): it must still
     # report exactly the repeated combinations, and nothing on unique rows.
     _dbt(
@@ -524,9 +515,7 @@ def test_unique_combination_test_reports_each_duplicated_combination_once(
     assert _query(copy, compiled.read_text()) == [("u3", "green", dt.date(2024, 6, 1), 2)]
 
 
-def test_a_new_as_of_date_reaches_the_models_without_parsing_the_project_again(
-    built_lakehouse: Path, tmp_path: Path
-) -> None:
+def test_a_new_as_of_date_reaches_the_models_without_parsing_the_project_again(built_lakehouse: Path, tmp_path: Path) -> None:
     _dbt(["parse"], tmp_path, built_lakehouse)
     compiled = {}
     for as_of in ("2024-06-15", "2025-01-31"):

@@ -66,9 +66,7 @@ def test_contract_dates_are_ordered_and_not_in_the_future(tables: dict[str, pl.D
 def test_invoices_fall_inside_their_contract_with_a_known_client_and_positive_amount(
     tables: dict[str, pl.DataFrame],
 ) -> None:
-    invoices = tables["app__invoices"].join(
-        tables["app__job_contracts"], left_on="job_contract_id", right_on="id", how="left"
-    )
+    invoices = tables["app__invoices"].join(tables["app__job_contracts"], left_on="job_contract_id", right_on="id", how="left")
     assert invoices["start_date"].null_count() == 0
     outside = invoices.filter(
         (pl.col("issue_date") < pl.col("start_date"))
@@ -177,9 +175,7 @@ def test_email_addresses_hold_only_ascii_letters_dots_and_digits(tables: dict[st
 
 def test_amounts_are_exact_cents() -> None:
     cents = np.array([5_000, 250_001, 99, 123_456_789_012])
-    assert encoding.amounts(cents).to_list() == [
-        Decimal("50.00"), Decimal("2500.01"), Decimal("0.99"), Decimal("1234567890.12")
-    ]
+    assert encoding.amounts(cents).to_list() == [Decimal("50.00"), Decimal("2500.01"), Decimal("0.99"), Decimal("1234567890.12")]
 
 
 def test_ids_of_rows_depend_only_on_the_seed_and_the_row_number() -> None:

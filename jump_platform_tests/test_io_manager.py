@@ -35,15 +35,13 @@ def _rows(database: Path) -> list[tuple]:
         return con.sql("select * from sources.things order by all").fetchall()
 
 
-def test_a_write_that_fails_midway_leaves_the_previous_table_intact(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_write_that_fails_midway_leaves_the_previous_table_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     database = tmp_path / "lake.duckdb"
     assert _write(database, pl.DataFrame(ROWS)).success
 
     original = AtomicPolarsTypeHandler.handle_output
 
-    def write_then_fail(self, context, table_slice, obj, connection):  # noqa: ANN001, ANN202
+    def write_then_fail(self, context, table_slice, obj, connection):
         original(self, context, table_slice, obj, connection)
         raise OSError("disk full")
 
@@ -125,9 +123,9 @@ def test_batches_replace_or_append_like_a_single_frame(tmp_path: Path) -> None:
 HOSTILE_NAMES = [
     'x" varchar; commit; drop table sources.things; begin; --',
     "x'; drop table sources.things; --",
-    'a"\n; copy sources.things to \'/tmp/stolen.csv\'; --',
+    "a\"\n; copy sources.things to '/tmp/stolen.csv'; --",
     "line\nbreak; -- comment",
-    'x"; attach \'/tmp/evil.duckdb\' as evil; --"',
+    "x\"; attach '/tmp/evil.duckdb' as evil; --\"",
 ]
 
 
@@ -168,7 +166,7 @@ def test_the_writing_connection_can_neither_read_nor_write_files(tmp_path: Path)
     with AtomicDuckDbClient([landing]).connect(context, None) as connection:
         assert connection.execute("select * from read_csv(?)", [str(landing / "delivery.csv")]).fetchall() == [(1,)]
         for sql in attempts:
-            with pytest.raises(duckdb.Error, match="disabled by config|configuration has been locked"):
+            with pytest.raises(duckdb.Error, match=r"disabled by config|configuration has been locked"):
                 connection.execute(sql)
             connection.rollback()  # the failed statement aborted the client's transaction
             connection.begin()
@@ -176,7 +174,7 @@ def test_the_writing_connection_can_neither_read_nor_write_files(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lake.duckdb", "landing", "outside.csv"]
 
 
-def _write_parts(database: Path, readable: Path, parts: list, write_mode: str = "replace") -> dg.ExecuteInProcessResult:  # noqa: ANN001
+def _write_parts(database: Path, readable: Path, parts: list, write_mode: str = "replace") -> dg.ExecuteInProcessResult:
     @dg.asset(key_prefix=["sources"], name="things")
     def things() -> dg.Output[TableParts]:
         return dg.Output(TableParts(parts), metadata={"write_mode": write_mode})

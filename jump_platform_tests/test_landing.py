@@ -135,15 +135,15 @@ def test_values_are_typed_by_the_contract(tmp_path: Path) -> None:
             id="fewer values than columns",
         ),
         pytest.param(
-            (INVOICES_HEADER + GOOD_INVOICE).encode() + f"{uid(2)},{CONTRACT},{CLIENT},".encode() + b"JMP00002,1.00,2024-02-01,\xe9t\xe9\n",
+            (INVOICES_HEADER + GOOD_INVOICE).encode()
+            + f"{uid(2)},{CONTRACT},{CLIENT},".encode()
+            + b"JMP00002,1.00,2024-02-01,\xe9t\xe9\n",
             "app/invoices.csv: line 3: invalid UTF-8 byte b'\\xe9'; expected a UTF-8 encoded file",
             id="invalid utf-8",
         ),
     ],
 )
-def test_a_malformed_file_is_refused_naming_the_file_and_the_problem(
-    tmp_path: Path, content: str | bytes, expected: str
-) -> None:
+def test_a_malformed_file_is_refused_naming_the_file_and_the_problem(tmp_path: Path, content: str | bytes, expected: str) -> None:
     drop(tmp_path, "app/invoices.csv", content)
     with pytest.raises(landing.ExtractError) as error:
         landing.check_delivery(delivery(tmp_path, "app/invoices.csv"), tmp_path)
@@ -235,10 +235,9 @@ def test_a_delivery_with_one_refused_file_changes_no_table_and_rejects_every_fil
     assert _build_query("select * from sources.app__users order by id") == before
     tables = {name for (name,) in _build_query("select table_name from information_schema.tables")}
     assert tables == {"app__users"}
-    [batch] = [p for p in (root / "_rejected").iterdir()]
+    [batch] = list((root / "_rejected").iterdir())
     reasons = {
-        p.relative_to(batch).as_posix().removesuffix(".error.txt"): p.read_text().strip()
-        for p in batch.rglob("*.error.txt")
+        p.relative_to(batch).as_posix().removesuffix(".error.txt"): p.read_text().strip() for p in batch.rglob("*.error.txt")
     }
     assert reasons["app/invoices.csv"].startswith("app/invoices.csv: line 2, column amount: expected a decimal")
     assert reasons["app/users.csv"] == "not loaded: app/invoices.csv was refused"
@@ -282,7 +281,7 @@ def test_a_bad_value_far_into_a_large_file_is_named_by_its_line(tmp_path: Path, 
     monkeypatch.setattr(landing, "BATCH_ROWS", 10)
     rows = "".join(f"{uid(n)},{CONTRACT},{CLIENT},JMP{n:05d},10.00,2024-01-15\n" for n in range(1, 36))
     drop(tmp_path, "app/invoices.csv", INVOICES_HEADER + rows + f"{uid(36)},{CONTRACT},{CLIENT},JMP00036,10.00,15/01/2024\n")
-    with pytest.raises(landing.ExtractError, match="line 37, column issue_date: .* found '15/01/2024'"):
+    with pytest.raises(landing.ExtractError, match=r"line 37, column issue_date: .* found '15/01/2024'"):
         landing.check_delivery(delivery(tmp_path, "app/invoices.csv"), tmp_path)
 
 
@@ -302,7 +301,7 @@ def test_a_write_that_fails_publishes_nothing_and_rejects_the_batch_with_the_rea
     drop(root, "app/users.csv", USERS_CSV)
     original = io_manager.write_parts
 
-    def fail_on_users(connection, schema, table, parts, replace):  # noqa: ANN001, ANN202
+    def fail_on_users(connection, schema, table, parts, replace):
         if table == "app__users":
             raise OSError("disk full")
         return original(connection, schema, table, parts, replace)
@@ -363,7 +362,9 @@ def test_sqlite_numbers_are_read_as_sqlite_writes_them(tmp_path: Path) -> None:
     import sqlite3
 
     with sqlite3.connect(tmp_path / "app.sqlite") as con:
-        con.execute("create table invoices (id text, job_contract_id text, client_id text, reference text, amount, issue_date text)")
+        con.execute(
+            "create table invoices (id text, job_contract_id text, client_id text, reference text, amount, issue_date text)"
+        )
         con.execute(
             "insert into invoices values (?, ?, ?, 'JMP00001', 1200.5, '2024-01-15'), (?, ?, ?, 'JMP00002', 99, '2024-01-16')",
             [uid(1), CONTRACT, CLIENT, uid(2), CONTRACT, CLIENT],
@@ -415,7 +416,7 @@ def _failure_text(result: dg.ExecuteInProcessResult) -> str:
 HOSTILE_HEADERS = [
     'x" varchar; commit; drop table marts.fct_invoices; begin; --',
     "x'; drop table marts.fct_invoices; --",
-    'x"\n; copy sources.app__users to \'/tmp/stolen.csv\'; --',
+    "x\"\n; copy sources.app__users to '/tmp/stolen.csv'; --",
     "email; drop table marts.fct_invoices",
 ]
 
@@ -512,15 +513,16 @@ def test_unknown_files_and_a_directory_named_like_a_file_are_rejected_and_fail_t
     assert "4 file(s) refused and moved to _rejected/" in failure
     batch = next((root / "_rejected").iterdir())
     reasons = {
-        path.relative_to(batch).as_posix().removesuffix(".error.txt"): path.read_text()
-        for path in batch.rglob("*.error.txt")
+        path.relative_to(batch).as_posix().removesuffix(".error.txt"): path.read_text() for path in batch.rglob("*.error.txt")
     }
     assert set(reasons) == {"app/foo.csv", "notes.txt", "app/users/2026-01.txt", "app/invoices.csv", "app/users.csv"}
     assert "the table one of clients, invoices, job_contracts, users" in reasons["app/foo.csv"]
     assert reasons["app/invoices.csv"].startswith("a directory; expected the file app/invoices.csv")
     assert (batch / "app" / "invoices.csv" / "part-0.csv").is_file()
     # The batch lands whole or not at all: the good file was refused with them; the hidden one is left alone.
-    assert reasons["app/users.csv"].startswith("not loaded: 'app/foo.csv', 'app/invoices.csv', 'app/users/2026-01.txt', 'notes.txt' were refused")
+    assert reasons["app/users.csv"].startswith(
+        "not loaded: 'app/foo.csv', 'app/invoices.csv', 'app/users/2026-01.txt', 'notes.txt' were refused"
+    )
     assert not settings.build_duckdb_path().exists() or "sources.app__users" not in _lakehouse_state()
     assert (root / ".hidden-copy-in-flight").exists()
 

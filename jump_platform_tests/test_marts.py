@@ -71,9 +71,7 @@ def read_lakehouse(data: Path) -> Lakehouse:
     with duckdb.connect(str(data / "lakehouse" / "lakehouse.duckdb"), read_only=True) as con:
         tables = {
             name: con.sql(f"select * from sources.{name}").pl()
-            for (name,) in con.sql(
-                "select table_name from information_schema.tables where table_schema = 'sources'"
-            ).fetchall()
+            for (name,) in con.sql("select table_name from information_schema.tables where table_schema = 'sources'").fetchall()
         }
         marts = {name: con.sql(f"select * from marts.{name}").pl() for name in MARTS}
     return Lakehouse(sources=tables, marts=marts, exports=data / "exports")
@@ -182,9 +180,7 @@ class Sources:
     @property
     def invoices_with_contracts(self) -> pl.DataFrame:
         """Every invoice with the freelancer and entity of its contract (null if the contract is unknown)."""
-        return self.invoices.join(
-            self.contracts.select("job_contract_id", "user_id", "entity"), on="job_contract_id", how="left"
-        )
+        return self.invoices.join(self.contracts.select("job_contract_id", "user_id", "entity"), on="job_contract_id", how="left")
 
     @property
     def invoices_by_the_as_of_date(self) -> pl.DataFrame:
@@ -197,9 +193,7 @@ class Sources:
         month it ended, or through the as-of month while it is open; none if it starts later."""
         return (
             self.contracts.filter("has_started")
-            .with_columns(
-                month=pl.date_ranges("start_month", pl.coalesce("end_month", pl.lit(AS_OF_MONTH)), "1mo")
-            )
+            .with_columns(month=pl.date_ranges("start_month", pl.coalesce("end_month", pl.lit(AS_OF_MONTH)), "1mo"))
             .explode("month")
             .drop_nulls("month")
         )
@@ -209,12 +203,10 @@ class Sources:
         """One row per freelancer, entity and month they hold a contract of that entity, with what they
         invoiced on it that month (0 when nothing): the auditor's rows."""
         held = self.contract_months.select("user_id", "entity", "month").unique()
-        invoiced = self.invoices_by_the_as_of_date.group_by(
-            "user_id", "entity", pl.col("issue_month").alias("month")
-        ).agg(turnover=pl.col("amount").sum())
-        return held.join(invoiced, on=["user_id", "entity", "month"], how="left").with_columns(
-            pl.col("turnover").fill_null(0)
+        invoiced = self.invoices_by_the_as_of_date.group_by("user_id", "entity", pl.col("issue_month").alias("month")).agg(
+            turnover=pl.col("amount").sum()
         )
+        return held.join(invoiced, on=["user_id", "entity", "month"], how="left").with_columns(pl.col("turnover").fill_null(0))
 
     @property
     def ranked_contracts(self) -> pl.DataFrame:
@@ -230,9 +222,7 @@ class Sources:
         """App users with their CRM score (matched on last name, first name and email) and cohort: the
         start of their first contract, once it has started by AS_OF."""
         first_starts = (
-            self.contracts.filter("has_started")
-            .group_by("user_id")
-            .agg(first_contract_start_date=pl.col("start_date").min())
+            self.contracts.filter("has_started").group_by("user_id").agg(first_contract_start_date=pl.col("start_date").min())
         )
         return (
             self.users.join(
@@ -303,10 +293,8 @@ def test_monthly_turnover_has_every_month_with_its_invoices_and_zeros(built: Lak
         amount=pl.col("amount").sum(),
         scheduled_amount=pl.col("amount").filter("is_after_as_of").sum(),
     )
-    expected = (
-        sources.turnover_months
-        .join(monthly, on="month", how="left")
-        .with_columns(pl.col("amount", "scheduled_amount").fill_null(0))
+    expected = sources.turnover_months.join(monthly, on="month", how="left").with_columns(
+        pl.col("amount", "scheduled_amount").fill_null(0)
     )
     assert_same_rows(built.marts["kpi__monthly_turnover"], expected)
 
@@ -318,11 +306,7 @@ def test_nps_counts_the_freelancers_who_answered(built: Lakehouse, sources: Sour
     promoters = int((scores >= 9).sum())
     passives = int(((scores >= 7) & (scores <= 8)).sum())
     detractors = int((scores <= 6).sum())
-    nps = (
-        (Decimal(100 * (promoters - detractors)) / respondents).quantize(CENT, rounding=ROUND_HALF_UP)
-        if respondents
-        else None
-    )
+    nps = (Decimal(100 * (promoters - detractors)) / respondents).quantize(CENT, rounding=ROUND_HALF_UP) if respondents else None
     expected = pl.DataFrame(
         {
             "respondents": [respondents],
@@ -336,9 +320,7 @@ def test_nps_counts_the_freelancers_who_answered(built: Lakehouse, sources: Sour
     assert_same_rows(built.marts["kpi__nps"], expected)
 
 
-def test_cumulative_turnover_sums_each_contracts_invoices_up_to_each_months_end(
-    built: Lakehouse, sources: Sources
-) -> None:
+def test_cumulative_turnover_sums_each_contracts_invoices_up_to_each_months_end(built: Lakehouse, sources: Sources) -> None:
     contract_months = sources.contract_months
     # "issued up to the end of that month": an invoice counts in every month of its contract from its
     # own month on (an invoice dated before its contract's start, flagged by the source checks, thus
@@ -369,9 +351,7 @@ def test_cumulative_turnover_sums_each_contracts_invoices_up_to_each_months_end(
     assert_same_rows(built.marts["kpi__freelancer_cumulative_turnover"], expected)
 
 
-def test_monthly_turnover_by_entity_compares_each_month_with_the_previous(
-    built: Lakehouse, sources: Sources
-) -> None:
+def test_monthly_turnover_by_entity_compares_each_month_with_the_previous(built: Lakehouse, sources: Sources) -> None:
     grid = sources.turnover_months.join(pl.DataFrame({"entity": ENTITIES}), how="cross")
     invoiced = sources.invoices_with_contracts.group_by(pl.col("issue_month").alias("month"), "entity").agg(
         turnover=pl.col("amount").sum(),
@@ -386,8 +366,7 @@ def test_monthly_turnover_by_entity_compares_each_month_with_the_previous(
         grid.join(invoiced, on=["month", "entity"], how="left")
         .join(active, on=["month", "entity"], how="left")
         .with_columns(
-            pl.col("turnover", "invoice_count", "active_freelancers", "invoicing_freelancers", "scheduled_turnover")
-            .fill_null(0)
+            pl.col("turnover", "invoice_count", "active_freelancers", "invoicing_freelancers", "scheduled_turnover").fill_null(0)
         )
         .with_columns(
             active_freelancers=pl.when(pl.col("month") <= AS_OF_MONTH).then("active_freelancers"),
@@ -415,9 +394,7 @@ def test_monthly_turnover_by_entity_compares_each_month_with_the_previous(
     assert_same_rows(built.marts["kpi__monthly_turnover_by_entity"], expected)
 
 
-def test_freelancer_movements_count_joiners_leavers_and_month_end_actives(
-    built: Lakehouse, sources: Sources
-) -> None:
+def test_freelancer_movements_count_joiners_leavers_and_month_end_actives(built: Lakehouse, sources: Sources) -> None:
     # As of AS_OF: a contract starting later is not there yet; `end_date` holds only ends that came.
     contracts = sources.ranked_contracts.filter("has_started")
     # Months: from the first contract's start through the as-of month (issue 14: no month after it).
@@ -456,13 +433,9 @@ def test_freelancer_movements_count_joiners_leavers_and_month_end_actives(
     assert_same_rows(built.marts["kpi__freelancer_movements"], expected)
 
 
-def test_turnover_by_cohort_sums_the_auditor_rows_per_cohort_entity_and_month(
-    built: Lakehouse, sources: Sources
-) -> None:
+def test_turnover_by_cohort_sums_the_auditor_rows_per_cohort_entity_and_month(built: Lakehouse, sources: Sources) -> None:
     expected = (
-        sources.held_months_with_turnover.join(
-            sources.freelancers.select("user_id", "cohort_month"), on="user_id", how="left"
-        )
+        sources.held_months_with_turnover.join(sources.freelancers.select("user_id", "cohort_month"), on="user_id", how="left")
         .group_by("cohort_month", "entity", "month")
         .agg(freelancers=pl.col("user_id").n_unique(), turnover=pl.col("turnover").sum())
         .select(
@@ -503,9 +476,7 @@ def test_freelancer_health_tells_care_who_is_at_risk(built: Lakehouse, sources: 
         )
         .join(upcoming, on="user_id", how="left")
         .join(invoiced, on="user_id", how="left")
-        .with_columns(
-            has_no_recent_invoice=pl.col("last_invoice_date").is_null() | (pl.col("last_invoice_date") <= recent_since)
-        )
+        .with_columns(has_no_recent_invoice=pl.col("last_invoice_date").is_null() | (pl.col("last_invoice_date") <= recent_since))
         .select(
             "last_name",
             "first_name",
@@ -625,9 +596,7 @@ def test_dim_dates_covers_whole_years_of_the_data(built: Lakehouse, sources: Sou
     assert_same_rows(built.marts["dim_dates"], expected)
 
 
-def test_fct_invoices_has_one_row_per_invoice_with_keys_to_each_dimension(
-    built: Lakehouse, sources: Sources
-) -> None:
+def test_fct_invoices_has_one_row_per_invoice_with_keys_to_each_dimension(built: Lakehouse, sources: Sources) -> None:
     actual = built.marts["fct_invoices"]
     actual = resolved(actual, built.marts["dim_freelancers"], "freelancer_key", "user_id")
     actual = resolved(actual, built.marts["dim_clients"], "client_key", "client_name")
@@ -652,19 +621,14 @@ def test_fct_invoices_has_one_row_per_invoice_with_keys_to_each_dimension(
 # --- the auditor's export ----------------------------------------------------------------------------
 
 
-def test_the_auditor_export_lists_every_held_month_with_its_turnover_or_zero(
-    built: Lakehouse, sources: Sources
-) -> None:
-    expected = (
-        sources.held_months_with_turnover.join(sources.freelancers, on="user_id", how="left")
-        .select(
-            "last_name",
-            "first_name",
-            cohort=year_month("cohort_month"),
-            entity="entity",
-            month=year_month("month"),
-            turnover=pl.col("turnover").cast(pl.Decimal(38, 2)).cast(pl.String),
-        )
+def test_the_auditor_export_lists_every_held_month_with_its_turnover_or_zero(built: Lakehouse, sources: Sources) -> None:
+    expected = sources.held_months_with_turnover.join(sources.freelancers, on="user_id", how="left").select(
+        "last_name",
+        "first_name",
+        cohort=year_month("cohort_month"),
+        entity="entity",
+        month=year_month("month"),
+        turnover=pl.col("turnover").cast(pl.Decimal(38, 2)).cast(pl.String),
     )
     export = pl.read_csv(built.exports / "turnovers_by_cohort_for_auditor.csv", infer_schema=False)
     assert (expected["turnover"] == "0.00").any(), "the auditor wants to see the zeros"
@@ -679,9 +643,7 @@ def invoice_months(lakehouse: Lakehouse) -> set[dt.date]:
     return set(Sources.of(lakehouse).invoices["issue_month"])
 
 
-def test_the_emptied_month_shows_in_monthly_turnover_with_zero(
-    lakehouse: Path, lakehouse_with_empty_month: Path
-) -> None:
+def test_the_emptied_month_shows_in_monthly_turnover_with_zero(lakehouse: Path, lakehouse_with_empty_month: Path) -> None:
     clean, emptied = read_lakehouse(lakehouse), read_lakehouse(lakehouse_with_empty_month)
     # empty_month (jump_platform/sources/anomalies.py) drops every invoice of one month strictly
     # between the first and the last invoiced months of the same generated data.
@@ -745,9 +707,7 @@ def test_later_extracts_show_the_same_facts_as_the_extracts_cut_at_the_as_of_dat
     assert monthly["month"].max() > AS_OF_MONTH
     assert (cut.marts["kpi__monthly_turnover"]["scheduled_amount"] == 0).all()
     assert_same_rows(
-        monthly.filter(pl.col("month") <= AS_OF_MONTH).select(
-            "month", amount=pl.col("amount") - pl.col("scheduled_amount")
-        ),
+        monthly.filter(pl.col("month") <= AS_OF_MONTH).select("month", amount=pl.col("amount") - pl.col("scheduled_amount")),
         cut.marts["kpi__monthly_turnover"].select("month", "amount"),
     )
     after = monthly.filter(pl.col("month") > AS_OF_MONTH)

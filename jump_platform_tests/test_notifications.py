@@ -136,13 +136,11 @@ def _start_smtp(**controller_options: object) -> tuple[_LoopbackController, Smtp
     receiver = SmtpReceiver(port=0)
 
     class Handler:
-        async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:
+        async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:  # noqa: N802 (aiosmtpd's name)
             receiver.envelopes.append(envelope)
             return "250 Message accepted for delivery"
 
-    controller = _LoopbackController(
-        Handler(), hostname="127.0.0.1", port=0, server_hostname="localhost", **controller_options
-    )
+    controller = _LoopbackController(Handler(), hostname="127.0.0.1", port=0, server_hostname="localhost", **controller_options)
     controller.start()
     receiver.port = controller.port
     return controller, receiver
@@ -247,9 +245,7 @@ def test_failed_run_notification_is_posted_as_json_to_the_webhook(
     assert body["status"] == "FAILURE"
     assert body["job_name"] == "daily_refresh"
     assert body["run_id"] == "0f1e2d3c-aaaa-bbbb-cccc-000000000001"
-    assert body["failed_steps"] == [
-        {"step_key": "staging__app__invoices", "error": "ValueError: amount must be positive"}
-    ]
+    assert body["failed_steps"] == [{"step_key": "staging__app__invoices", "error": "ValueError: amount must be positive"}]
     assert body["partition_key"] == "2026-11"
     assert body["run_url"] == "https://dagster.jump.example/runs/0f1e2d3c-aaaa-bbbb-cccc-000000000001"
     # Chat webhooks (Slack, Mattermost) display `text`: it must hold the essentials on its own.
@@ -424,9 +420,7 @@ def test_starttls_refuses_a_server_whose_certificate_is_not_trusted(
     assert "SSLCertVerificationError" in str(logged["delivery_error"])
 
 
-def test_an_unreachable_smtp_server_falls_back_to_the_log_file(
-    monkeypatch: pytest.MonkeyPatch, clean_environment: Path
-) -> None:
+def test_an_unreachable_smtp_server_falls_back_to_the_log_file(monkeypatch: pytest.MonkeyPatch, clean_environment: Path) -> None:
     monkeypatch.setenv("JUMP_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("JUMP_SMTP_PORT", str(closed_loopback_port()))
     monkeypatch.setenv("JUMP_SMTP_TO", "data@jump.example")
@@ -463,9 +457,7 @@ def test_without_webhook_or_smtp_each_notification_is_appended_as_one_json_line(
     lines = read_log(clean_environment)
     assert len(lines) == 2
     assert lines[0]["job_name"] == "daily_refresh"
-    assert lines[0]["failed_steps"] == [
-        {"step_key": "staging__app__invoices", "error": "ValueError: amount must be positive"}
-    ]
+    assert lines[0]["failed_steps"] == [{"step_key": "staging__app__invoices", "error": "ValueError: amount must be positive"}]
     assert lines[0]["run_url"] == "http://127.0.0.1:3000/runs/0f1e2d3c-aaaa-bbbb-cccc-000000000001"
     assert "delivery_error" not in lines[0]
 
@@ -475,17 +467,13 @@ def test_without_webhook_or_smtp_each_notification_is_appended_as_one_json_line(
 
 def test_runs_of_hidden_asset_jobs_are_named_by_their_assets() -> None:
     assert readable_run_name("daily_refresh", ["sources/app__invoices"]) == "daily_refresh"
-    assert readable_run_name("__ASSET_JOB", ["marts/kpi__monthly_turnover"]) == (
-        "materialization of marts/kpi__monthly_turnover"
-    )
+    assert readable_run_name("__ASSET_JOB", ["marts/kpi__monthly_turnover"]) == ("materialization of marts/kpi__monthly_turnover")
     assert readable_run_name("__ASSET_JOB", [f"staging/t{i}" for i in range(7)]).endswith("and 2 more")
     assert readable_run_name("__ASSET_JOB") == "asset materialization"
 
 
 def test_long_errors_are_truncated() -> None:
-    notification = build_notification(
-        status="FAILURE", run_id="r", job_name="j", failed_steps=[FailedStep("s", "x" * 10_000)]
-    )
+    notification = build_notification(status="FAILURE", run_id="r", job_name="j", failed_steps=[FailedStep("s", "x" * 10_000)])
     assert len(notification.failed_steps[0].error) <= 2000
     assert notification.failed_steps[0].error.endswith("[truncated]")
 
@@ -578,8 +566,9 @@ def test_success_sensor_reports_only_while_jump_notify_success_is_true(
 
 
 def test_the_code_location_runs_both_notification_sensors_for_all_its_jobs() -> None:
-    from jump_platform.definitions import defs  # needs the dbt manifest (`make prepare`)
+    from jump_platform import definitions  # needs the dbt manifest (`make prepare`)
 
+    defs = definitions.defs()
     dg.Definitions.validate_loadable(defs)
     for name in ("notify_on_run_failure", "notify_on_run_success"):
         sensor = defs.resolve_sensor_def(name)

@@ -1,6 +1,9 @@
 """The whole graph, from generated extracts to exports, on a temporary lakehouse."""
 
 import shutil
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -8,7 +11,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from jump_platform.definitions import defs
+from jump_platform import definitions
 from jump_platform.defs.exports.assets import EXPORT_VIEWS, csv_exports
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.transform.assets import MONTHLY_TURNOVER, jump_dbt_models
@@ -16,7 +19,10 @@ from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform_tests.conftest import AS_OF
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ("sources", "staging", "intermediate", "marts")
+# What Dagster loads from the defs folder (`dg check defs`, `dg dev`, the CLI).
+defs = definitions.defs()
 
 
 def _query(data: Path, sql: str) -> list[tuple]:
@@ -55,12 +61,12 @@ def test_refresh_builds_the_four_schemas_and_every_table(lakehouse: Path) -> Non
 
 
 def test_sources_hold_the_generated_rows_with_their_load_metadata(lakehouse: Path) -> None:
-    archived = {p.relative_to(lakehouse / "sources" / "_archive").parts[1:] for p in (lakehouse / "sources" / "_archive").rglob("*.csv")}
+    archived = {
+        p.relative_to(lakehouse / "sources" / "_archive").parts[1:] for p in (lakehouse / "sources" / "_archive").rglob("*.csv")
+    }
     assert archived == {(c.system, f"{c.name}.csv") for c in CONTRACTS.values()}
     for table in CONTRACTS:
-        [(rows, missing_metadata)] = _query(
-            lakehouse, f"select count(*), count(*) - count(_batch_id) from sources.{table}"
-        )
+        [(rows, missing_metadata)] = _query(lakehouse, f"select count(*), count(*) - count(_batch_id) from sources.{table}")
         assert rows > 0 and missing_metadata == 0, table
 
 
@@ -76,9 +82,11 @@ def test_every_source_table_must_be_refreshed_within_a_day() -> None:
     import datetime as dt
 
     for table in CONTRACTS:
-        policy = defs.resolve_assets_def(dg.AssetKey(["sources", table])).specs_by_key[
-            dg.AssetKey(["sources", table])
-        ].freshness_policy
+        policy = (
+            defs.resolve_assets_def(dg.AssetKey(["sources", table]))
+            .specs_by_key[dg.AssetKey(["sources", table])]
+            .freshness_policy
+        )
         assert policy is not None and policy.fail_window.to_timedelta() == dt.timedelta(days=1), table
 
 
@@ -129,3 +137,16 @@ def test_the_monthly_turnover_reconciles_with_the_invoices_or_no_export_is_writt
     if breaks:
         assert evaluation.metadata["offending_rows"].value == 1
         assert evaluation.metadata["sample_ids"].value == month.isoformat()
+@pytest.mark.slow
+def test_dg_check_defs_and_dg_list_defs_load_the_project_as_dg_dev_does() -> None:
+    venv = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{venv}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(venv.parent)}
+
+    def dg_cli(*args: str) -> str:
+        done = subprocess.run([str(venv / "dg"), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    assert "All definitions loaded successfully" in dg_cli("check", "defs")
+    listed = dg_cli("list", "defs", "--json")
+    assert '"lakehouse/published"' in listed and '"invoices_by_month"' in listed

@@ -64,7 +64,9 @@ def _answer(path: Path) -> int:
 
 # --- publishing ---------------------------------------------------------------------------------
 
-READ_ANSWER = "import sys, duckdb; print(duckdb.connect(sys.argv[1], read_only=True).sql('select value from marts.answer').fetchone()[0])"
+READ_ANSWER = (
+    "import sys, duckdb; print(duckdb.connect(sys.argv[1], read_only=True).sql('select value from marts.answer').fetchone()[0])"
+)
 
 
 def test_a_publish_makes_the_build_what_readers_see_with_its_exports_and_archives_its_batches(layout: Layout) -> None:
@@ -153,9 +155,7 @@ def test_a_publish_stopped_before_its_rename_leaves_readers_on_the_previous_snap
     assert opened.returned_files == [layout.landing / "app" / "users.csv"]
 
 
-def test_a_publish_stopped_after_its_rename_is_finished_by_the_next_run(
-    layout: Layout, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_publish_stopped_after_its_rename_is_finished_by_the_next_run(layout: Layout, monkeypatch: pytest.MonkeyPatch) -> None:
     _publish(layout, _build_run(layout, "run-1", 1, export="one\n"), "run-1")
     _publish_stopped_at(layout, monkeypatch, "settle_published")
     # Published, with its exports (one rename switched both); its batch is not archived yet.
@@ -251,7 +251,9 @@ def test_a_lakehouse_copied_without_its_links_is_published_over_and_rolled_back(
     import shutil
 
     _publish(layout, _build_run(layout, "run-1", 1, export="one\n"), "run-1")
-    copy = Layout(tmp_path / "copy" / "lakehouse" / "lakehouse.duckdb", tmp_path / "copy" / "exports", tmp_path / "copy" / "sources")
+    copy = Layout(
+        tmp_path / "copy" / "lakehouse" / "lakehouse.duckdb", tmp_path / "copy" / "exports", tmp_path / "copy" / "sources"
+    )
     shutil.copytree(tmp_path / "lakehouse", copy.folder)  # links become plain files and folders
     shutil.copytree(layout.exports, copy.exports)
     assert not copy.published.is_symlink()

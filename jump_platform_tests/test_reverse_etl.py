@@ -310,7 +310,7 @@ def receiver() -> Iterator[Receiver]:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             with lock:
                 state.requests += 1
@@ -348,8 +348,11 @@ def kpi_rows(database: Path) -> list[dict]:
     """The mart's rows as the endpoint receives them: JSON types, sorted by month and entity."""
     mart = read_mart(database, "kpi__monthly_turnover_by_entity")
     rows = [
-        {key: (value.isoformat() if isinstance(value, dt.date) else float(value) if isinstance(value, Decimal) else value)
-         for key, value in row.items()} | {DELETED: False}
+        {
+            key: (value.isoformat() if isinstance(value, dt.date) else float(value) if isinstance(value, Decimal) else value)
+            for key, value in row.items()
+        }
+        | {DELETED: False}
         for row in mart.to_dicts()
     ]
     return sorted(rows, key=lambda row: (row["month"], row["entity"]))
@@ -359,9 +362,7 @@ def by_key(rows: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda row: (row["month"], row["entity"]))
 
 
-def test_kpi_sync_posts_each_batch_once_even_when_the_first_attempt_gets_a_503(
-    finance: Receiver, published: Path
-) -> None:
+def test_kpi_sync_posts_each_batch_once_even_when_the_first_attempt_gets_a_503(finance: Receiver, published: Path) -> None:
     finance.fail_next = 1
     result = sync(finance__monthly_kpis)
     assert result.success
@@ -387,7 +388,8 @@ def test_kpi_sync_sends_only_the_months_that_changed(finance: Receiver, publishe
         published,
         "update marts.kpi__monthly_turnover_by_entity set turnover = turnover + 10 "
         "where month = (select max(month) from marts.kpi__monthly_turnover_by_entity) and entity = 'blue'",
-        "delete from marts.kpi__monthly_turnover_by_entity where month = (select min(month) from marts.kpi__monthly_turnover_by_entity)",
+        "delete from marts.kpi__monthly_turnover_by_entity "
+        "where month = (select min(month) from marts.kpi__monthly_turnover_by_entity)",
     )
     result = sync(finance__monthly_kpis)
     assert counts(result) == {"inserted": 0, "updated": 1, "deleted": 2, "failed": 0}
@@ -396,9 +398,7 @@ def test_kpi_sync_sends_only_the_months_that_changed(finance: Receiver, publishe
     assert sorted((row["entity"], row[DELETED]) for row in latest) == [("blue", False), ("blue", True), ("green", True)]
 
 
-def test_kpi_sync_sends_a_month_after_the_as_of_month_with_unknown_active_freelancers(
-    finance: Receiver, published: Path
-) -> None:
+def test_kpi_sync_sends_a_month_after_the_as_of_month_with_unknown_active_freelancers(finance: Receiver, published: Path) -> None:
     # as kpi__monthly_turnover_by_entity gives it when invoices are dated after the as-of date
     change_mart(
         published,
@@ -451,9 +451,7 @@ def test_a_kpi_batch_refused_for_good_fails_the_sync_and_is_planned_again_next_t
     assert by_key(finance.rows) == expected
 
 
-def test_a_kpi_endpoint_in_clear_over_the_network_is_refused(
-    published: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_kpi_endpoint_in_clear_over_the_network_is_refused(published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUMP_KPI_ENDPOINT_URL", "http://finance.example/hooks/secret-token")
     result = sync(finance__monthly_kpis)
     assert not result.success

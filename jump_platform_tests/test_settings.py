@@ -79,7 +79,11 @@ def test_a_bad_setting_fails_the_real_command_at_once(tmp_path: Path) -> None:
     env["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
     done = subprocess.run(
         [sys.executable, "-m", "jump_platform.cli", "run", "refresh"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2
     assert done.stderr.splitlines() == ["JUMP_AS_OF: expected an ISO date like 2026-01-31, found '2026-13-01'"]
@@ -87,11 +91,11 @@ def test_a_bad_setting_fails_the_real_command_at_once(tmp_path: Path) -> None:
 
 
 def test_the_code_location_refuses_to_load_with_a_bad_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from jump_platform.definitions import build_defs
+    from jump_platform.definitions import defs
 
     monkeypatch.setenv("JUMP_SEED", "abc")
     with pytest.raises(settings.SettingsError, match="JUMP_SEED: expected a non-negative integer"):
-        build_defs()
+        defs()
 
 
 def test_the_lakehouse_path_is_kept_as_given_not_followed_to_the_snapshot_it_links_to(

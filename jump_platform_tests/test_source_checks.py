@@ -106,7 +106,7 @@ def run_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
             )
         return runs[anomalies]
 
-    yield run
+    return run
 
 
 def test_generated_sources_pass_every_check_and_reach_staging(run_with: Callable[[str], Run]) -> None:
@@ -140,16 +140,31 @@ def test_a_failed_blocking_check_stops_the_models_reading_its_table_and_a_warnin
 @pytest.mark.parametrize(
     ("anomaly", "check", "expected_ids"),
     [
-        ("duplicate_ids", "app__invoices.primary_key_is_unique_and_not_null",
-         "select id from sources.app__invoices group by id having count(*) > 1"),
-        ("non_positive_amounts", "app__invoices.amount_is_positive_with_two_decimals",
-         "select id from sources.app__invoices where amount <= 0"),
-        ("unknown_entity", "app__job_contracts.entity_is_accepted",
-         "select id from sources.app__job_contracts where entity not in ('blue', 'green')"),
-        ("future_invoices", "app__invoices.no_invoice_after_the_as_of_date",
-         f"select id from sources.app__invoices where issue_date > date '{AS_OF}'"),
-        ("dangling_foreign_key", "app__invoices.client_id_exists_in_app__clients",
-         "select id from sources.app__invoices where client_id not in (select id from sources.app__clients)"),
+        (
+            "duplicate_ids",
+            "app__invoices.primary_key_is_unique_and_not_null",
+            "select id from sources.app__invoices group by id having count(*) > 1",
+        ),
+        (
+            "non_positive_amounts",
+            "app__invoices.amount_is_positive_with_two_decimals",
+            "select id from sources.app__invoices where amount <= 0",
+        ),
+        (
+            "unknown_entity",
+            "app__job_contracts.entity_is_accepted",
+            "select id from sources.app__job_contracts where entity not in ('blue', 'green')",
+        ),
+        (
+            "future_invoices",
+            "app__invoices.no_invoice_after_the_as_of_date",
+            f"select id from sources.app__invoices where issue_date > date '{AS_OF}'",
+        ),
+        (
+            "dangling_foreign_key",
+            "app__invoices.client_id_exists_in_app__clients",
+            "select id from sources.app__invoices where client_id not in (select id from sources.app__clients)",
+        ),
     ],
 )
 def test_a_failed_check_names_the_offending_rows(

@@ -25,7 +25,9 @@ import pytest
 from jump_platform.cli import run_job
 from jump_platform.lakehouse import Layout, snapshots
 from jump_platform.lakehouse.build import FAILED, BuildState
+from jump_platform.runs import INSTANCE_YAML
 from jump_platform_tests.conftest import AS_OF
+from jump_platform_tests.dagster_dev import IN_FLIGHT, DagsterDev, previous_platform_extracts
 from jump_platform_tests.wap import (
     PROJECT_ROOT,
     exports_bytes,
@@ -49,7 +51,7 @@ def published(lakehouse: Path, tmp_path: Path) -> Path:
     shutil.copytree(lakehouse, data, symlinks=True)
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
     return data
 
 
@@ -132,16 +134,26 @@ print(*duckdb.connect(path, read_only=True).sql(facts).fetchone(), flush=True)
 
 
 @pytest.mark.slow
+def _query_shell(env: dict[str, str]) -> subprocess.Popen:
+    """`make query` as a person opens it, reading SQL on its stdin."""
+    return subprocess.Popen(
+        ["make", "--no-print-directory", "query"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def test_a_reader_and_a_query_shell_holding_the_lakehouse_never_stop_make_run(published: Path, tmp_path: Path) -> None:
     layout = Layout(published / "lakehouse" / "lakehouse.duckdb", published / "exports", published / "sources")
     env = run_env(published, tmp_path / "dagster_home", JUMP_AS_OF=AS_OF.isoformat(), JUMP_SCALE="0.05")
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(layout.published)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
-    shell = subprocess.Popen(
-        ["make", "--no-print-directory", "query"], cwd=PROJECT_ROOT, env=env,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    shell = _query_shell(env)
     try:
         old_snapshot, old_invoices = reader.stdout.readline().split()
         shell.stdin.write(".mode csv\nselect 'before', count(*) from fct_invoices;\n")
@@ -170,7 +182,10 @@ def test_a_reader_and_a_query_shell_holding_the_lakehouse_never_stop_make_run(pu
 # the dbt subprocess itself, killed while it writes the build. The last one kills a publish after
 # its rename: that snapshot is then the last good state.
 KILLS = [
-    ("extract: 3 months of invoices drawn, no extract renamed yet", "jump_platform.sources.generator.invoices:_draw_invoice_month:4"),
+    (
+        "extract: 3 months of invoices drawn, no extract renamed yet",
+        "jump_platform.sources.generator.invoices:_draw_invoice_month:4",
+    ),
     ("load: batch claimed, being validated", "jump_platform.sources.landing.reading:check_delivery:2"),
     ("load: one table written, the next not", "jump_platform.io_manager:write_parts:2"),
     ("dbt: the dbt subprocess writing the build", None),
@@ -248,26 +263,23 @@ def test_sigkill_at_every_phase_leaves_the_last_good_state_and_the_rerun_equals_
 
 # --- make dev, make run and a query shell at once -------------------------------------------------
 
-from jump_platform_tests.test_automation_e2e import IN_FLIGHT, DagsterDev, _previous_platform_extracts, dagster_dev  # noqa: E402, F401
-
 
 @pytest.mark.slow
 def test_make_dev_make_run_and_a_query_shell_at_once_and_no_run_fails_on_a_lock(
-    dagster_dev: DagsterDev, lakehouse: Path, tmp_path: Path  # noqa: F811
+    dagster_dev: DagsterDev,
+    lakehouse: Path,
+    tmp_path: Path,
 ) -> None:
     data, home = dagster_dev.data, dagster_dev.home
     shutil.copytree(lakehouse, data, symlinks=True, dirs_exist_ok=True)
     env = run_env(data, home, JUMP_AS_OF=AS_OF.isoformat(), JUMP_SCALE="0.05")
-    shell = subprocess.Popen(
-        ["make", "--no-print-directory", "query"], cwd=PROJECT_ROOT, env=env,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    shell = _query_shell(env)
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         shell.stdin.write(".mode csv\nselect 'before', count(*) from fct_invoices;\n")
         shell.stdin.flush()
         # A delivery for the daemon's landing-zone sensor, and `make run` as soon as its run is launched.
-        _previous_platform_extracts(tmp_path / "extracts")
+        previous_platform_extracts(tmp_path / "extracts")
         for system in ("app", "crm"):
             shutil.copytree(tmp_path / "extracts" / system, data / "sources" / system, dirs_exist_ok=True)
         deadline = time.monotonic() + 180
@@ -291,8 +303,6 @@ def test_make_dev_make_run_and_a_query_shell_at_once_and_no_run_fails_on_a_lock(
         if any(words in (event.message or "").lower() for words in ("could not set lock", "conflicting lock"))
     ]
     assert not lock_errors and "could not set lock" not in run.output().lower()
-    assert [r.status for r in runs if r.status != dg.DagsterRunStatus.SUCCESS] == [], [
-        (r.job_name, r.status.value) for r in runs
-    ]
+    assert [r.status for r in runs if r.status != dg.DagsterRunStatus.SUCCESS] == [], [(r.job_name, r.status.value) for r in runs]
     assert "before," in shell_output and "after," in shell_output
     instance.dispose()

@@ -9,6 +9,7 @@ writes a marker file and sleeps. The test then sends a real SIGKILL to the whole
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,7 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LOAD_METADATA = ("_batch_id", "_loaded_at")
 SCHEMAS = ("sources", "staging", "intermediate", "marts")
 
-SITECUSTOMIZE = '''
+SITECUSTOMIZE = """
 import importlib.abc, importlib.util, os, sys, time
 
 _where = os.environ.get("JUMP_TEST_PAUSE_AT")
@@ -59,7 +60,7 @@ if _where:
             return spec
 
     sys.meta_path.insert(0, _Finder())
-'''
+"""
 
 
 @dataclass
@@ -77,10 +78,8 @@ class MakeRun:
 
     def kill(self) -> None:
         """SIGKILL to make and everything under it (the Python run, dbt)."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=60)
 
 
@@ -114,7 +113,7 @@ def start_make_run(env: dict[str, str], log: Path, pause_at: str | None = None, 
     return MakeRun(process, log)
 
 
-def wait_for(condition, what: str, run: MakeRun, timeout: float = 600) -> None:  # noqa: ANN001
+def wait_for(condition, what: str, run: MakeRun, timeout: float = 600) -> None:
     """Wait until `condition()` holds, while `run` is still running."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -147,8 +146,7 @@ def lakehouse_content(path: Path) -> dict[str, tuple[int, str]]:
     metadata (`_batch_id`, `_loaded_at`) aside, in no particular order."""
     with duckdb.connect(str(path), read_only=True) as con:
         relations = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            f"where table_schema in {SCHEMAS} order by all"
+            f"select table_schema, table_name from information_schema.tables where table_schema in {SCHEMAS} order by all"
         ).fetchall()
         content = {}
         for schema, table in relations:

@@ -69,7 +69,9 @@ def bench_scale(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default=DEFAULT_SCALES, help=f"comma-separated JUMP_SCALE values (default {DEFAULT_SCALES})")
-    parser.add_argument("--runs", type=int, default=None, help="runs per scale, in one data folder (default: 2 at scale 1, else 1)")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="runs per scale, in one data folder (default: 2 at scale 1, else 1)"
+    )
     parser.add_argument("--folder", type=Path, default=None, help="where the runs write (default: <data dir>/bench)")
     parser.add_argument("--engines", default="duckdb", help="comma-separated warehouses: duckdb, postgres, spark (default duckdb)")
     args = parser.parse_args(argv)

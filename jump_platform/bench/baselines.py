@@ -27,10 +27,7 @@ def _bare_duckdb(files: list[tuple[str, str]], database: str) -> dict:
         con.begin()
         for table, path in files:
             columns = {column.name: column.sql_type for column in CONTRACTS[table].columns}
-            if path.endswith(".parquet"):
-                source = con.read_parquet(path)
-            else:
-                source = con.read_csv(path, header=True, columns=columns)
+            source = con.read_parquet(path) if path.endswith(".parquet") else con.read_csv(path, header=True, columns=columns)
             source.create(table)
             rows += con.execute(f'select count(*) from "{table}"').fetchone()[0]
         con.commit()
@@ -71,7 +68,6 @@ def reset_build_in_child(data_dir: Path) -> dict:
     return _in_child(_reset, str(data_dir))
 
 
-def _in_child(function, *args) -> dict:  # noqa: ANN001
+def _in_child(function, *args) -> dict:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(function, args)
-

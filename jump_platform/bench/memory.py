@@ -73,4 +73,3 @@ class MemorySampler:
         within = [cpu for at, _, cpu in self.samples if start <= at <= end]
         before = [cpu for at, _, cpu in self.samples if at < start]
         return (max(within, default=0.0) - (before[-1] if before else 0.0)) if within else 0.0
-

@@ -15,6 +15,7 @@ from pathlib import Path
 from jump_platform import settings
 from jump_platform.bench.engines import Postgres, published_bytes
 from jump_platform.bench.memory import MemorySampler
+from jump_platform.runs import INSTANCE_YAML
 
 AS_OF = dt.date(2026, 11, 21)
 
@@ -128,7 +129,7 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
     the warehouse `engine` (PostgreSQL: the folder's database of `postgres`, whose server is measured too)."""
     home = data_dir.parent / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
     env = {
         **os.environ,
         "JUMP_DATA_DIR": str(data_dir),
@@ -179,4 +180,3 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
         sampler=sampler,
         source_checks=source_checks,
     )
-

@@ -20,4 +20,3 @@ def month_axis(title: str = "Month") -> alt.X:
 def chartable(frame: pl.DataFrame) -> pd.DataFrame:
     """`frame` for Vega-Lite: decimals as floats (Arrow decimals would reach the chart unscaled)."""
     return frame.with_columns(cs.decimal().cast(pl.Float64)).to_pandas()
-

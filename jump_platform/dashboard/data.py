@@ -64,8 +64,7 @@ def monthly_turnover(snapshot: Path, start: dt.date, end: dt.date) -> pl.DataFra
     part dated after the as-of date (`scheduled_amount`)."""
     return _query(
         snapshot,
-        "select month, amount, scheduled_amount from marts.kpi__monthly_turnover "
-        "where month between ? and ? order by month",
+        "select month, amount, scheduled_amount from marts.kpi__monthly_turnover where month between ? and ? order by month",
         [start, end],
     )
 

@@ -62,8 +62,7 @@ def cohorts() -> None:
             alt.X("months_since_cohort:O", title="Months since the cohort started", axis=alt.Axis(labelOverlap=True)),
             alt.Y("cohort:O", title="Cohort", sort="descending", axis=alt.Axis(labelOverlap=True)),
             alt.Color("turnover:Q", title="Turnover (€)", scale=alt.Scale(scheme="blues")),
-            tooltip=["cohort", alt.Tooltip("month:T", format="%Y-%m"), "freelancers",
-                     alt.Tooltip("turnover:Q", format=",.2f")],
+            tooltip=["cohort", alt.Tooltip("month:T", format="%Y-%m"), "freelancers", alt.Tooltip("turnover:Q", format=",.2f")],
         )
         .properties(height=max(240, 6 * frame["cohort"].n_unique())),
         width="stretch",
@@ -72,8 +71,13 @@ def cohorts() -> None:
         frame.group_by("cohort")
         .agg(pl.col("freelancers").max().alias("Freelancers (most in a month)"), pl.col("turnover").sum())
         .sort("cohort", descending=True)
-        .select(Cohort="cohort", **{"Freelancers (most in a month)": "Freelancers (most in a month)",
-                                    "Turnover (€)": pl.col("turnover").map_elements(euros, return_dtype=pl.String)})
+        .select(
+            Cohort="cohort",
+            **{
+                "Freelancers (most in a month)": "Freelancers (most in a month)",
+                "Turnover (€)": pl.col("turnover").map_elements(euros, return_dtype=pl.String),
+            },
+        )
     )
     figures(totals, "Figures: turnover per cohort over the months shown")
 
@@ -151,9 +155,7 @@ def freelancers() -> None:
         st.info(f"{first_name} {last_name} holds no contract in the months shown.")
         return
     history = history.with_columns(
-        contract=pl.format(
-            "{} from {}", pl.col("entity"), pl.col("job_contract_start_date").dt.strftime("%Y-%m-%d")
-        )
+        contract=pl.format("{} from {}", pl.col("entity"), pl.col("job_contract_start_date").dt.strftime("%Y-%m-%d"))
     )
     st.subheader(f"{first_name} {last_name}")
     st.altair_chart(
@@ -163,14 +165,15 @@ def freelancers() -> None:
             month_axis(),
             alt.Y("cumulative_turnover:Q", title="Cumulative turnover (€)"),
             alt.Color("contract:N", title="Contract"),
-            tooltip=["contract", alt.Tooltip("month:T", format="%Y-%m"),
-                     alt.Tooltip("cumulative_turnover:Q", format=",.2f")],
+            tooltip=["contract", alt.Tooltip("month:T", format="%Y-%m"), alt.Tooltip("cumulative_turnover:Q", format=",.2f")],
         ),
         width="stretch",
     )
-    latest = history.group_by("contract", "entity", "job_contract_start_date", "job_contract_end_date").agg(
-        pl.col("month").max(), pl.col("cumulative_turnover").last()
-    ).sort("job_contract_start_date")
+    latest = (
+        history.group_by("contract", "entity", "job_contract_start_date", "job_contract_end_date")
+        .agg(pl.col("month").max(), pl.col("cumulative_turnover").last())
+        .sort("job_contract_start_date")
+    )
     figures(
         latest.select(
             Contract="contract",

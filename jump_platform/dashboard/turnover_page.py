@@ -74,8 +74,12 @@ def turnover() -> None:
             month_axis(),
             alt.Y("turnover:Q", title="Turnover (€)"),
             alt.Color("entity:N", scale=ENTITY_COLORS, title="Entity"),
-            tooltip=["entity", alt.Tooltip("month:T", format="%Y-%m"), alt.Tooltip("turnover:Q", format=",.2f"),
-                     alt.Tooltip("turnover_change_pct:Q", title="change vs previous month (%)", format="+.2f")],
+            tooltip=[
+                "entity",
+                alt.Tooltip("month:T", format="%Y-%m"),
+                alt.Tooltip("turnover:Q", format=",.2f"),
+                alt.Tooltip("turnover_change_pct:Q", title="change vs previous month (%)", format="+.2f"),
+            ],
         )
         .properties(height=280)
     )

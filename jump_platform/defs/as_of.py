@@ -19,7 +19,7 @@ from jump_platform import settings
 AS_OF_TAG = "jump/as_of"
 
 
-def run_as_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> dt.date:
+def run_as_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext | dg.OpExecutionContext) -> dt.date:
     """The as-of date of the run `context` belongs to."""
     tag = context.run.tags.get(AS_OF_TAG)
     if tag:

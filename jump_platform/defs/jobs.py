@@ -1,5 +1,6 @@
 """One job per step of the previous platform's CLI, one that refreshes everything, and the jobs the
-schedules and sensors launch (see `defs/automation/`).
+schedules and sensors launch (see `defs/automation/`; the monthly invoices' job is in
+`defs/sources/invoices_by_month.py`).
 
 `make extract|load|transform|export|run` run the first five.
 """
@@ -7,11 +8,7 @@ schedules and sensors launch (see `defs/automation/`).
 import dagster as dg
 
 from jump_platform.defs.lakehouse.assets import PUBLISHED
-from jump_platform.defs.sources.assets import INVOICES_BY_MONTH
 
-# The monthly invoices are partitioned: a job holding them would need a partition for every run,
-# so they have their own job and stay out of the others.
-MONTHLY_INVOICES = dg.AssetSelection.assets(INVOICES_BY_MONTH)
 # Every job that writes the lakehouse ends with its publish: what it built reaches readers once its
 # blocking checks pass and everything downstream of its changes was rebuilt (`make load` alone
 # leaves the marts to rebuild, so its sources wait in the build for `make transform export`).
@@ -19,7 +16,7 @@ PUBLISH = dg.AssetSelection.assets(PUBLISHED)
 
 extract_job = dg.define_asset_job(
     "extract",
-    selection=dg.AssetSelection.groups("extract") - MONTHLY_INVOICES,
+    selection=dg.AssetSelection.groups("extract"),
     description="Write demo extracts to the landing zone.",
 )
 load_job = dg.define_asset_job(
@@ -39,7 +36,7 @@ export_job = dg.define_asset_job(
 )
 refresh_job = dg.define_asset_job(
     "refresh",
-    selection=dg.AssetSelection.all() - MONTHLY_INVOICES,
+    selection=dg.AssetSelection.all(),
     description="Extract, load, transform and export: the whole graph.",
 )
 load_and_refresh_job = dg.define_asset_job(
@@ -63,21 +60,3 @@ sync_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("reverse_etl"),
     description="Push the marts back into the CRM and finance's endpoint (reverse ETL), changes only.",
 )
-invoices_by_month_job = dg.define_asset_job(
-    "invoices_by_month",
-    selection=MONTHLY_INVOICES,
-    description="Write the demo invoices of a month as an increment in the landing zone.",
-)
-
-JOBS = [
-    extract_job,
-    load_job,
-    transform_job,
-    export_job,
-    refresh_job,
-    load_and_refresh_job,
-    refresh_downstream_job,
-    dashboard_job,
-    sync_job,
-    invoices_by_month_job,
-]

@@ -185,7 +185,7 @@ def settle_published(layout: Layout) -> None:
             landing.archive_batch(layout.landing, batch_id)
     # A snapshot never published (a publish stopped before its rename), or dropped by a rollback, goes.
     earlier = [i for i in ids if current in ids and i < current]
-    keep = {current, *earlier[-(KEPT - 1):]} if KEPT > 1 else {current}
+    keep = {current, *earlier[-(KEPT - 1) :]} if KEPT > 1 else {current}
     if layout.snapshots.is_dir():
         for folder in layout.snapshots.iterdir():
             if folder.name not in keep:

@@ -50,9 +50,7 @@ def check_webhook_url(url: str, setting: str = "JUMP_NOTIFY_WEBHOOK") -> None:
             loopback = False
         if loopback:
             return
-        raise ValueError(
-            f"{setting} must be https:// (http:// is accepted to a loopback address only, such as 127.0.0.1)"
-        )
+        raise ValueError(f"{setting} must be https:// (http:// is accepted to a loopback address only, such as 127.0.0.1)")
     raise ValueError(
         f"{setting} must be an https:// URL (or http:// to a loopback address), found scheme {parsed.scheme!r}"
         + ("" if host else " without a host")
@@ -145,7 +143,7 @@ def send_notification(notification: Notification) -> Channel:
             channel = "smtp"
             send_email(notification)
             return channel
-    except Exception as error:  # noqa: BLE001 (any delivery failure must end in the log file, not vanish)
+    except Exception as error:
         reason = f"{channel} delivery failed: {type(error).__name__}: {error}"
         if webhook:
             # The URL may carry a token: never in a log, even inside an error message.

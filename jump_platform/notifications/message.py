@@ -130,4 +130,3 @@ def build_notification(
         error=truncate(error) if error else None,
         partition_key=partition_key,
     )
-

@@ -35,9 +35,7 @@ class SyncPlan:
         return self.changes.is_empty()
 
 
-def plan_sync(
-    current: pl.DataFrame, synced: pl.DataFrame | None, keys: list[str], delete_mode: DeleteMode
-) -> SyncPlan:
+def plan_sync(current: pl.DataFrame, synced: pl.DataFrame | None, keys: list[str], delete_mode: DeleteMode) -> SyncPlan:
     """Compare the mart (`current`) with what the target holds (`synced`, None before the first sync).
 
     `synced` has the columns of `current` plus `deleted_in_lakehouse`. A row flagged earlier (mode
@@ -54,9 +52,14 @@ def plan_sync(
         synced = current.clear()
     if synced.schema != current.schema:
         # The mart's columns changed since the last sync: every row is sent again, matched by key.
-        synced = synced.select(*keys, DELETED).with_columns(
-            *(pl.lit(None, dtype).alias(name) for name, dtype in current.schema.items() if name not in (*keys, DELETED))
-        ).select(current.columns).cast(dict(current.schema))
+        synced = (
+            synced.select(*keys, DELETED)
+            .with_columns(
+                *(pl.lit(None, dtype).alias(name) for name, dtype in current.schema.items() if name not in (*keys, DELETED))
+            )
+            .select(current.columns)
+            .cast(dict(current.schema))
+        )
         changed = current
     else:
         changed = current.join(synced, on=current.columns, how="anti", nulls_equal=True)

@@ -65,7 +65,7 @@ class SyncResult:
         self.deleted += counts["deleted"]
 
 
-class SyncFailed(RuntimeError):
+class SyncFailedError(RuntimeError):
     """A load failed after its retries; `result.failed` counts the rows it left undelivered."""
 
     def __init__(self, message: str, result: SyncResult) -> None:
@@ -173,7 +173,7 @@ def run_sync(
     if not _delivered(pipeline, load_id):
         record.drop(load_id)
         result.failed += plan.changes.height
-        raise SyncFailed(f"Sync {spec.name}: load package {load_id} has failed jobs.", result)
+        raise SyncFailedError(f"Sync {spec.name}: load package {load_id} has failed jobs.", result)
     result.add(record.promote(load_id))
     result.load_ids.append(load_id)
     result.target_rows = _held_rows(plan.target)
@@ -206,7 +206,7 @@ def _load(pipeline: dlt.Pipeline, retries: SyncRetries, result: SyncResult, rows
                 return pipeline.load()
     except PipelineStepFailed as error:
         result.failed += rows
-        raise SyncFailed(f"Sync {pipeline.pipeline_name}: {error}", result) from error
+        raise SyncFailedError(f"Sync {pipeline.pipeline_name}: {error}", result) from error
     raise AssertionError("unreachable: tenacity returns or re-raises")
 
 

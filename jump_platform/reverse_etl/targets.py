@@ -72,7 +72,5 @@ def http_destination(url: str, sync: str, attempts: int, retry_wait: float, time
         if response.is_redirect:
             raise DestinationTerminalException(f"The endpoint answered a redirect (HTTP {response.status_code}), not followed")
 
-    factory = dlt.destination(
-        post_batch, batch_size=HTTP_BATCH_SIZE, name="http_batch_api", loader_file_format="parquet"
-    )
+    factory = dlt.destination(post_batch, batch_size=HTTP_BATCH_SIZE, name="http_batch_api", loader_file_format="parquet")
     return factory()

@@ -210,9 +210,7 @@ def future_invoices(tables: Tables, as_of: date, rng: random.Random) -> Tables:
             for client_id, days in zip(client_ids, days_after, strict=True)
         ],
         schema=invoices.schema,
-    ).with_columns(
-        reference=_format_references(pl.int_range(highest + 1, highest + 3, dtype=pl.Int64), invoices, highest + 2)
-    )
+    ).with_columns(reference=_format_references(pl.int_range(highest + 1, highest + 3, dtype=pl.Int64), invoices, highest + 2))
     return {**tables, "app__job_contracts": contracts, "app__invoices": _with_rows(invoices, added)}
 
 

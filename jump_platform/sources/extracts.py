@@ -29,9 +29,7 @@ def _check_format(fmt: str) -> None:
         raise ValueError(f"extract format must be one of {', '.join(TABLE_FORMATS)}, found {fmt!r}")
 
 
-def write_demo_extracts(
-    params: GeneratorParams, root: Path, fmt: str = "csv", anomalies: Sequence[str] = ()
-) -> dict[str, int]:
+def write_demo_extracts(params: GeneratorParams, root: Path, fmt: str = "csv", anomalies: Sequence[str] = ()) -> dict[str, int]:
     """Draw the five tables and write them as snapshots under `root`; returns the rows per table.
 
     Without anomalies every table streams to disk chunk by chunk (a chunk of freelancers, a month

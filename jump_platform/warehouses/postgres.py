@@ -258,6 +258,10 @@ class PostgresWarehouse(Warehouse):
             cursor.execute(sql)
             return from_arrow(cursor.fetch_arrow_table())
 
+    def relation(self, schema: str, table: str) -> str:
+        """The layer's schema as this reader sees it: the build's (`marts__build`) or the published one."""
+        return qualified(schema + self.schema_suffix, table)
+
     def table_facts(self, relations: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         with connect(self.url) as connection, connection.cursor() as cursor:
             return [_facts(cursor, schema + self.schema_suffix, table) for schema, table in relations]

@@ -59,8 +59,8 @@ final as (
 
     from held_periods
     inner join months
-        on months.date_month >= held_periods.start_month
-        and months.date_month <= held_periods.through_month
+        on held_periods.start_month <= months.date_month
+        and held_periods.through_month >= months.date_month
 
 )
 

@@ -14,7 +14,7 @@ app_job_contracts as (
 as_of as (
 
     select
-        app_job_contracts.*,
+        *,
         start_date <= {{ as_of_date() }} as has_started,
         case when end_date <= {{ as_of_date() }} then end_date end as ended_on,
         case when end_date > {{ as_of_date() }} then end_date end as scheduled_end_date
@@ -25,7 +25,7 @@ as_of as (
 numbered as (
 
     select
-        as_of.*,
+        *,
         row_number() over (
             partition by user_id
             order by start_date, job_contract_id

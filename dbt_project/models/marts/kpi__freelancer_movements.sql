@@ -83,10 +83,10 @@ active as (
     from month_entities
     inner join started_contracts
         on month_entities.entity = started_contracts.entity
-        and started_contracts.start_date <= month_entities.month_end_date
+        and month_entities.month_end_date >= started_contracts.start_date
         and (
             started_contracts.end_date is null
-            or started_contracts.end_date >= month_entities.month_end_date
+            or month_entities.month_end_date <= started_contracts.end_date
         )
     group by
         month_entities.month,

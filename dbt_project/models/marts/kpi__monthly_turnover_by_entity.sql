@@ -98,7 +98,7 @@ monthly as (
 compared as (
 
     select
-        monthly.*,
+        *,
         -- the month before the first one has no invoices: its turnover is 0, not unknown
         coalesce(
             lag(turnover) over (partition by entity order by month),

@@ -17,7 +17,8 @@ final as (
         cohort_month,
         entity,
         month,
-        cast({{ dbt.datediff('cohort_month', 'month', 'month') }} as integer) as months_since_cohort,
+        -- dbt's datediff renders one long line
+        cast({{ dbt.datediff('cohort_month', 'month', 'month') }} as integer) as months_since_cohort,  -- noqa: LT05
 
         -- measures
         cast(count(distinct user_id) as bigint) as freelancers,

@@ -11,7 +11,8 @@ import dagster as dg
 
 from jump_platform import settings
 from jump_platform.defs.as_of import as_of_tags
-from jump_platform.defs.jobs import invoices_by_month_job, refresh_downstream_job, refresh_job
+from jump_platform.defs.jobs import refresh_downstream_job, refresh_job
+from jump_platform.defs.sources.invoices_by_month import invoices_by_month
 
 TIMEZONE = "Europe/Paris"
 
@@ -63,7 +64,7 @@ def monthly_invoices_schedule(producer: str) -> dg.ScheduleDefinition:
         name="monthly_invoices",
         cron_schedule="0 5 1 * *",
         execution_timezone=TIMEZONE,
-        job=invoices_by_month_job,
+        job=invoices_by_month,
         default_status=_default_status(),
         description=f"05:00 Paris time on the 1st: the demo invoices of the month that just closed "
         f"(skipped unless JUMP_PRODUCER=generator; now {producer}).",
@@ -73,14 +74,13 @@ def monthly_invoices_schedule(producer: str) -> dg.ScheduleDefinition:
             return dg.SkipReason("JUMP_PRODUCER=extracts: the generator is switched off.")
         as_of = scheduled_date(context)
         closed_month = (as_of.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
-        return dg.RunRequest(
-            run_key=f"monthly_invoices-{closed_month}", partition_key=closed_month, tags=as_of_tags(as_of)
-        )
+        return dg.RunRequest(run_key=f"monthly_invoices-{closed_month}", partition_key=closed_month, tags=as_of_tags(as_of))
 
     return monthly_invoices
 
 
-def schedules() -> list[dg.ScheduleDefinition]:
-    """The schedules, for the producer configured now."""
+@dg.definitions
+def schedules() -> dg.Definitions:
+    """The schedules, for the producer configured when the code location loads."""
     producer = settings.producer()
-    return [daily_refresh_schedule(producer), monthly_invoices_schedule(producer)]
+    return dg.Definitions(schedules=[daily_refresh_schedule(producer), monthly_invoices_schedule(producer)])

@@ -2,7 +2,7 @@
 
 Both run in the daemon of `make dev` (and of the Docker image), on by default. Neither opens the
 lakehouse: the landing-zone sensor reads files only, and the runs they launch queue one at a time
-(see `dagster.yaml`), so two writers never race for DuckDB.
+(see `instance/dagster.yaml`), so two writers never race for DuckDB.
 """
 
 import json
@@ -64,5 +64,3 @@ automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     "(their `eager` automation condition): re-materialize a source table in the UI and its "
     "dependents follow.",
 )
-
-SENSORS = [landing_zone_sensor, automation_condition_sensor]

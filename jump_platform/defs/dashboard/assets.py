@@ -12,17 +12,13 @@ import dagster as dg
 from jump_platform import settings
 from jump_platform.dashboard.snapshot import write_snapshot
 from jump_platform.published import published_warehouse
+from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.lakehouse.resources import PUBLISHED
-
 
 
 def last_published(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dt.datetime:
     """When the lakehouse was last published: the latest materialization of `keys` (the publish)."""
-    stamps = [
-        event.timestamp
-        for event in (instance.get_latest_materialization_event(key) for key in keys)
-        if event is not None
-    ]
+    stamps = [event.timestamp for event in (instance.get_latest_materialization_event(key) for key in keys) if event is not None]
     if not stamps:
         # copied without any recorded build (a lakehouse built elsewhere): the file's own time
         return dt.datetime.fromtimestamp(settings.duckdb_path().stat().st_mtime, dt.UTC)
@@ -34,6 +30,7 @@ def last_published(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dt.
     # The marts it shows reach it through the publish: it copies only what was published.
     deps=[PUBLISHED],
     group_name="dashboard",
+    owners=OWNERS,
     kinds={"streamlit", "duckdb"},
     automation_condition=dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed(),
     # it reads the lakehouse file, which no writer may hold meanwhile

@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from jump_platform import settings
+from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.assets import EXPORTS_SCHEMA, MONTHLY_TURNOVER, translator
 from jump_platform.defs.transform.resources import dbt_project
@@ -47,6 +48,7 @@ EXPORT_VIEWS = _export_views()
             # (dbt_project/tests/): nothing is exported from marts that do not add up.
             deps=[translator.get_asset_key(node), MONTHLY_TURNOVER],
             group_name="exports",
+            owners=OWNERS,
             kinds={"csv", settings.warehouse()},
             metadata={"path": f"data/exports/{name}.csv", "view": f"{EXPORTS_SCHEMA}.{name}"},
             skippable=True,

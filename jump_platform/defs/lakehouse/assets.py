@@ -13,6 +13,7 @@ from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
+from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.exports.assets import EXPORT_VIEWS, csv_exports
 from jump_platform.defs.lakehouse.resources import PUBLISHED, LakehouseBuild
 from jump_platform.defs.sources.assets import load_sources
@@ -40,6 +41,7 @@ def downstream_in_build() -> dict[str, set[str]]:
     key=PUBLISHED,
     deps=BUILT,
     group_name="lakehouse",
+    owners=OWNERS,
     kinds={settings.warehouse()},
     output_required=False,
     pool="lakehouse",

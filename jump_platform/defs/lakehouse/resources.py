@@ -99,7 +99,8 @@ class LakehouseBuild(Warehouse):
             if opened.returned_files:
                 self._say(
                     f"{len(opened.returned_files)} file(s) of an unpublished batch went back to the landing zone "
-                    "to be loaded again: " + ", ".join(p.relative_to(self.layout.landing).as_posix() for p in opened.returned_files)
+                    "to be loaded again: "
+                    + ", ".join(p.relative_to(self.layout.landing).as_posix() for p in opened.returned_files)
                 )
         self._wrote = self._wrote or writing
         return Path(self.database)
@@ -107,6 +108,9 @@ class LakehouseBuild(Warehouse):
     def query(self, sql: str) -> pl.DataFrame:
         self.open()
         return self.build_warehouse.query(sql)
+
+    def relation(self, schema: str, table: str) -> str:
+        return self.build_warehouse.relation(schema, table)
 
     def table_facts(self, relations: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         self.open()
@@ -136,9 +140,7 @@ class LakehouseBuild(Warehouse):
         self.state.batches.remove(batch_id)
         self.state.save(self.layout)
 
-    def publish(
-        self, as_of: str | None, export_names: list[str], downstream: dict[str, set[str]]
-    ) -> snapshots.Published | str:
+    def publish(self, as_of: str | None, export_names: list[str], downstream: dict[str, set[str]]) -> snapshots.Published | str:
         """Publish the build if it can be, else say why not (see `build.unpublishable`)."""
         self.open()
         if not self.state.written:
@@ -161,7 +163,7 @@ class LakehouseBuild(Warehouse):
         self.state.save(self.layout)
         return published
 
-    def _audit_failure(self) -> str | None | bool:
+    def _audit_failure(self) -> str | bool | None:
         """Why the run failed its audit: a blocking check failed, or a step failed after changing
         the build. None when it did not; False when the run was interrupted from outside."""
         if not (self._instance and self._run):

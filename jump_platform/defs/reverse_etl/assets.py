@@ -19,9 +19,10 @@ import dagster as dg
 from dlt.common.destination import Destination
 
 from jump_platform import published, settings
+from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.lakehouse.resources import PUBLISHED
 from jump_platform.notifications import check_webhook_url
-from jump_platform.reverse_etl.runner import SyncFailed, SyncRetries, SyncSpec, result_metadata, run_sync
+from jump_platform.reverse_etl.runner import SyncFailedError, SyncRetries, SyncSpec, result_metadata, run_sync
 from jump_platform.reverse_etl.targets import http_destination, postgres_destination
 
 CRM_SYNC = SyncSpec(
@@ -55,7 +56,9 @@ def endpoint_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
-def sync_mart(spec: SyncSpec, mart: str, destination_for: Callable[[int, float], Destination], target: str) -> dg.MaterializeResult:
+def sync_mart(
+    spec: SyncSpec, mart: str, destination_for: Callable[[int, float], Destination], target: str
+) -> dg.MaterializeResult:
     """Read the mart from the published lakehouse, sync it, and report the counts."""
     frame = published.read_table("marts", mart)
     attempts, wait = settings.sync_retries()
@@ -69,7 +72,7 @@ def sync_mart(spec: SyncSpec, mart: str, destination_for: Callable[[int, float],
             delete_mode,
             SyncRetries(attempts=attempts, wait=wait),
         )
-    except SyncFailed as error:
+    except SyncFailedError as error:
         raise dg.Failure(
             description=f"Sync {spec.name} to {target} failed: {error}",
             metadata={**result_metadata(error.result), "target": target},
@@ -84,6 +87,7 @@ def sync_mart(spec: SyncSpec, mart: str, destination_for: Callable[[int, float],
     # marts.freelancer_health, as published (the sync reads only the published lakehouse)
     deps=[PUBLISHED],
     group_name="reverse_etl",
+    owners=OWNERS,
     kinds={"postgres", "dlt"},
     automation_condition=SYNC_AUTOMATION,
     output_required=False,
@@ -111,6 +115,7 @@ def crm__freelancer_health(context: dg.AssetExecutionContext) -> Iterator[dg.Mat
     # marts.kpi__monthly_turnover_by_entity, as published
     deps=[PUBLISHED],
     group_name="reverse_etl",
+    owners=OWNERS,
     kinds={"http", "dlt"},
     automation_condition=SYNC_AUTOMATION,
     output_required=False,
@@ -135,6 +140,3 @@ def finance__monthly_kpis(context: dg.AssetExecutionContext) -> Iterator[dg.Mate
         lambda attempts, wait: http_destination(url, KPI_SYNC.name, attempts, wait),
         endpoint_origin(url),
     )
-
-
-reverse_etl_assets = [crm__freelancer_health, finance__monthly_kpis]

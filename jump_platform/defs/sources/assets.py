@@ -16,14 +16,14 @@ from pydantic import Field
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
+from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
-from jump_platform.defs.sources.partitions import INVOICE_MONTHS
-from jump_platform.io_manager import APPEND, TableParts
+from jump_platform.io_manager import TableParts
 from jump_platform.sources import landing
 from jump_platform.sources.contracts import CONTRACTS
-from jump_platform.sources.extracts import snapshot_path, write_demo_extracts, write_invoice_months
+from jump_platform.sources.extracts import snapshot_path, write_demo_extracts
 from jump_platform.sources.generator import GeneratorParams
-
+from jump_platform.sources.landing.batches import plan_batch
 
 SOURCES_FRESH_FOR = dt.timedelta(days=1)
 
@@ -34,9 +34,6 @@ def landing_key(table: str) -> dg.AssetKey:
 
 def source_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["sources", table])
-
-
-INVOICES_BY_MONTH = landing_key("app__invoices_by_month")
 
 
 def ensure_generator_on() -> None:
@@ -58,7 +55,9 @@ class ExtractConfig(dg.Config):
     )
     scale: float | None = Field(default=None, description="1 = 1,000 freelancers, 20 clients, ~5,000 invoices (JUMP_SCALE).")
     anomalies: list[str] | None = Field(default=None, description="Anomalies to inject (JUMP_ANOMALIES).")
-    format: str | None = Field(default=None, description="Extract file format, csv or parquet (JUMP_EXTRACT_FORMAT, default csv).")
+    format: str | None = Field(
+        default=None, description="Extract file format, csv or parquet (JUMP_EXTRACT_FORMAT, default csv)."
+    )
 
     def params(self, run_as_of: dt.date) -> GeneratorParams:
         """The generator's parameters; `run_as_of` is the run's as-of date (see `defs/as_of.py`)."""
@@ -82,6 +81,7 @@ class ExtractConfig(dg.Config):
             description=f"Demo extract of {contract.system}.{contract.name}, as the Jump {contract.system} writes it: "
             f"`data/sources/{snapshot_path(table)}` (`.parquet` with JUMP_EXTRACT_FORMAT=parquet). {contract.description}",
             group_name="extract",
+            owners=OWNERS,
             kinds={"python", "csv", "parquet"},
             metadata={"path": f"data/sources/{snapshot_path(table)}"},
         )
@@ -118,6 +118,7 @@ def _source_out(table: str) -> dg.AssetOut:
         description=f"{contract.description} Raw copy of the {contract.system} extract, one row per delivered row, "
         "with load metadata (_batch_id, _loaded_at, _source_file).",
         group_name="sources",
+        owners=OWNERS,
         kinds={settings.warehouse(), "polars"},
         is_required=False,
         # Sources must be refreshed daily; a stale one shows as failing freshness, without blocking.
@@ -147,12 +148,10 @@ def _fail_if_refused(batch_id: str, refused: list[str], batch_size: int = 0) -> 
 
 @dg.multi_asset(
     outs={table: _source_out(table) for table in CONTRACTS},
-    deps=[*(landing_key(table) for table in CONTRACTS), INVOICES_BY_MONTH],
-    internal_asset_deps={
-        table: {landing_key(table), *([INVOICES_BY_MONTH] if table == "app__invoices" else [])} for table in CONTRACTS
-    },
+    deps=[landing_key(table) for table in CONTRACTS],
+    internal_asset_deps={table: {landing_key(table)} for table in CONTRACTS},
     can_subset=True,
-    # Every step opening the lakehouse is in this pool (see dagster.yaml).
+    # Every step opening the lakehouse is in this pool (see instance/dagster.yaml).
     pool="lakehouse",
 )
 def load_sources(context: dg.AssetExecutionContext, warehouse: LakehouseBuild) -> Iterator[dg.Output[TableParts]]:
@@ -181,7 +180,9 @@ def load_sources(context: dg.AssetExecutionContext, warehouse: LakehouseBuild) -
         landing.reject_strays(root, batch_id, strays)
         for message in _stray_messages(root, strays):
             context.log.error(message)
-    pending = [d for d in landing.deliveries_in(root, landing.pending_files(root, settle_seconds=None)) if d.contract.table in selected]
+    pending = [
+        d for d in landing.deliveries_in(root, landing.pending_files(root, settle_seconds=None)) if d.contract.table in selected
+    ]
     if not pending:
         context.log.info(f"Nothing waiting in {root} for {sorted(selected)}.")
         _fail_if_refused(batch_id, _stray_messages(root, strays))
@@ -196,101 +197,42 @@ def load_sources(context: dg.AssetExecutionContext, warehouse: LakehouseBuild) -
     )
 
     errors: dict = {}
-    loaded: dict[str, list[landing.CheckedDelivery]] = {}
+    checked: list[landing.CheckedDelivery] = []
     for delivery in deliveries:
         try:
             # First pass: validate every file, batch by batch, before anything is written.
-            loaded.setdefault(delivery.contract.table, []).append(landing.check_delivery(delivery, batch_root))
+            checked.append(landing.check_delivery(delivery, batch_root))
         except landing.ExtractError as error:
             errors[delivery.path] = str(error)
             context.log.error(str(error))
-    for table, parts in loaded.items():
-        if sum(not p.delivery.incremental for p in parts) > 1:
-            labels = ", ".join(p.delivery.label(batch_root) for p in parts if not p.delivery.incremental)
-            for p in parts:
-                errors[p.delivery.path] = f"{table}: several snapshots in one batch ({labels}); expected one"
-    if errors or strays:
-        labels = {d.path: d.label(batch_root) for d in deliveries}
-        strays_shown = [repr(path.relative_to(root).as_posix()) for path in strays]
-        reasons = landing.refuse_whole_batch(labels, errors, also_refused=strays_shown)
-        landing.settle(batch_root, root, "_rejected", reasons)
+    strays_shown = [repr(path.relative_to(root).as_posix()) for path in strays]
+    plan = plan_batch(deliveries, checked, errors, batch_root, strays=strays_shown)
+    if plan.refused:
+        landing.settle(batch_root, root, "_rejected", plan.refused)
         landing.remove_empty_dirs(batch_root)
         landing.remove_empty_dirs(root / "_batches")
         warehouse.drop_batch(batch_id)
-        _fail_if_refused(batch_id, [*_stray_messages(root, strays), *errors.values()], batch_size=len(reasons))
+        _fail_if_refused(batch_id, [*_stray_messages(root, strays), *plan.errors], batch_size=len(plan.refused))
 
-    for table, parts in loaded.items():
+    for load in plan.loads:
         # Second pass: the IO manager writes the parts of a table in one transaction, in the build,
         # DuckDB reading each file straight into the table (a SQLite table comes as typed batches).
-        writes = (landing.delivery_part(p.delivery, batch_root, batch_id, now, p.delivery.label(batch_root)) for p in parts)
-        # Only a contract with `allow_extra_columns` lets extra columns through.
-        extras = sorted({column for p in parts for column in p.extra_columns})
-        if extras:
-            context.log.warning(f"{table}: kept extra column(s) {', '.join(map(repr, extras))}")
+        writes = (landing.delivery_part(p.delivery, batch_root, batch_id, now, p.delivery.label(batch_root)) for p in load.parts)
+        if load.extra_columns:
+            context.log.warning(f"{load.table}: kept extra column(s) {', '.join(map(repr, load.extra_columns))}")
         warehouse.open(writing=True)
         yield dg.Output(
             TableParts(writes),
-            output_name=table,
+            output_name=load.table,
             metadata={
-                "write_mode": APPEND if all(p.delivery.incremental for p in parts) else "replace",
+                "write_mode": load.write_mode,
                 "batch_id": batch_id,
-                "files": ", ".join(p.delivery.label(batch_root) for p in parts),
-                "extra_columns": ", ".join(extras) or "none",
-                "rows_delivered": sum(p.rows for p in parts),
+                "files": ", ".join(p.delivery.label(batch_root) for p in load.parts),
+                "extra_columns": ", ".join(load.extra_columns) or "none",
+                "rows_delivered": load.rows,
             },
         )
         # The generator resumes here only once the IO manager has committed the table.
-        warehouse.record_written([source_key(table)])
+        warehouse.record_written([source_key(load.table)])
     # The files wait in _batches/ for the audit: a failure from here on (a full disk, a failed
     # check) fails the run's audit, and they go to _rejected/ with its reason (defs/lakehouse/).
-
-
-@dg.asset(
-    key=INVOICES_BY_MONTH,
-    partitions_def=INVOICE_MONTHS,
-    # A range of months (a backfill from the UI or `--partition-range` on the CLI) is one run.
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    description="Demo invoices of one issue month, written as the increment `data/sources/app/invoices/<YYYY-MM>.csv` "
-    "(`.parquet` with JUMP_EXTRACT_FORMAT=parquet).",
-    group_name="extract",
-    kinds={"python", "csv"},
-    metadata={"path": "data/sources/app/invoices/<YYYY-MM>.csv"},
-)
-def demo_invoices_by_month(context: dg.AssetExecutionContext, config: ExtractConfig) -> dg.MaterializeResult:
-    """Draw the invoices of the selected issue months and write one increment file per month.
-
-    How the marts are fed from the partitions: a month is delivered like any increment, as
-    `data/sources/app/invoices/<YYYY-MM>.csv` in the landing zone. The landing-zone sensor loads it
-    into `sources.app__invoices` (appended, with its load metadata), and staging keeps the latest
-    version of each invoice id. The generator draws each month from its own random stream, with
-    references continuing from the months before, so a month drawn alone is exactly that month of
-    the full snapshot `app/invoices.csv`: a backfill of every month gives staging the same invoices
-    as an unpartitioned run, hence the same marts.
-
-    Chosen over a partitioned DuckDB table (written slice by slice by the IO manager) because there
-    is then one `sources.app__invoices` table and one path from the landing zone on, for generated
-    and delivered invoices alike, with no switch in the dbt models.
-
-    Anomalies (config or JUMP_ANOMALIES) are not injected here: they rewrite rows across tables.
-    """
-    ensure_generator_on()
-    window = context.partition_time_window
-    first_month, end = window.start.date(), window.end.date()
-    params = config.params(run_as_of(context))
-    # Months after the run's as-of date have no invoices yet; the month of the as-of date is cut at it.
-    params = dataclasses.replace(params, as_of=min(params.as_of, end - dt.timedelta(days=1)))
-    root = settings.landing_dir()
-    contract = CONTRACTS["app__invoices"]
-    rows_by_month = write_invoice_months(params, root, first_month, config.file_format())
-    context.log.info(f"Wrote {sum(rows_by_month.values())} invoices in {len(rows_by_month)} monthly file(s).")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(rows_by_month.values()),
-            "months_written": len(rows_by_month),
-            "rows_by_month": dg.MetadataValue.json(rows_by_month),
-            "path": dg.MetadataValue.path(str(root / contract.system / contract.name)),
-            "seed": params.seed,
-            "as_of": params.as_of.isoformat(),
-            "scale": params.scale,
-        }
-    )

@@ -32,12 +32,13 @@ from dagster_dbt import (
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
+from jump_platform.defs.catalog import MARTS_FRESHNESS, OWNERS
 from jump_platform.failed_rows import FailedRows, sample_query
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.resources import dbt_project
+from jump_platform.io_manager import markdown_preview
 from jump_platform.warehouses import Warehouse
 from jump_platform.warehouses.postgres import libpq_env
-
 
 # The schema of the export views (dbt_project/exports/); each one is written to a CSV by
 # `defs/exports/assets.py`.
@@ -89,6 +90,21 @@ class JumpDbtTranslator(DagsterDbtTranslator):
             blocking=spec.blocking,
             metadata=spec.metadata,
         )
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """The model's description from its .yml, without dagster-dbt's "Raw SQL" section (the
+        SQL is one click away, in the dbt docs and the repository)."""
+        return dbt_resource_props.get("description") or f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']}"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return OWNERS
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        """dagster-dbt's spec, with the marts' freshness policy."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.group_name == "marts":
+            return spec.replace_attributes(freshness_policy=MARTS_FRESHNESS)
+        return spec
+
 
 
 translator = JumpDbtTranslator(
@@ -230,6 +246,19 @@ def unexplained_failures(run_results: Mapping[str, Any], failed_checks: set[str]
     )
 
 
+# The layers whose tables get a preview in the catalog, as the sources have (a view's would run it).
+PREVIEWED = ("intermediate", "marts")
+
+
+def preview(warehouse: Warehouse, key: dg.AssetKey, rows: int = 5) -> dict[str, Any]:
+    """A few rows of an intermediate or mart table, as the sources' materializations show them."""
+    schema, table = key.path[:2]
+    if schema not in PREVIEWED:
+        return {}
+    frame = warehouse.query(f"select * from {warehouse.relation(schema, table)} limit {int(rows)}")
+    return {"preview": dg.MetadataValue.md(markdown_preview(frame))}
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="lakehouse")
 def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: LakehouseBuild) -> Iterator[Any]:
     """Build the selected dbt models and run their tests and the source tables' rules, as one dbt
@@ -250,7 +279,7 @@ def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ware
     for event in events:
         if isinstance(event, dg.Output):
             key = context.asset_key_for_output(event.output_name)
-            event = event.with_metadata({**event.metadata, **metadata[key]})
+            event = event.with_metadata({**event.metadata, **metadata[key], **preview(warehouse, key)})
         elif isinstance(event, dg.AssetCheckResult) and not event.passed:
             event = failed_check_details(warehouse, event, tests)
             spec = context.assets_def.get_spec_for_check_key(dg.AssetCheckKey(event.asset_key, event.check_name))

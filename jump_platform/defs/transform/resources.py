@@ -44,7 +44,7 @@ class LakehouseDbtCliResource(DbtCliResource):
             return super()._cli_version
         return version.parse(importlib.metadata.version("dbt-core"))
 
-    def _initialize_dbt_core_adapter(self, args):  # noqa: ANN001, ANN202 (dagster-dbt's signature)
+    def _initialize_dbt_core_adapter(self, args):
         return None
 
 

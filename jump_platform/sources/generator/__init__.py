@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 
-
 def _typed(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     contract = CONTRACTS[table]
     return frame.select(contract.column_names).cast(contract.schema)

@@ -17,11 +17,13 @@ def generate_clients(params: GeneratorParams, pools: Pools) -> pl.DataFrame:
     pool = pools.companies.gather(rng.permutation(pools.companies.len()))
     # Past the pool's size, names repeat with a number: "Acme", ..., "Acme 2", ...
     rounds = pl.Series(np.arange(n) // pool.len())
-    names = pl.DataFrame({"name": pool.gather(np.arange(n) % pool.len()), "round": rounds}).select(
-        pl.concat_str(
-            "name", pl.when(pl.col("round") > 0).then(pl.format(" {}", pl.col("round") + 1)).otherwise(pl.lit(""))
+    names = (
+        pl.DataFrame({"name": pool.gather(np.arange(n) % pool.len()), "round": rounds})
+        .select(
+            pl.concat_str("name", pl.when(pl.col("round") > 0).then(pl.format(" {}", pl.col("round") + 1)).otherwise(pl.lit("")))
         )
-    ).to_series()
+        .to_series()
+    )
     duplicated = rng.random(n) < 0.08
     duplicated[0] = False
     duplicated[min(n - 1, 1)] = n > 2  # at least one duplicate whenever there are clients enough
@@ -32,4 +34,3 @@ def generate_clients(params: GeneratorParams, pools: Pools) -> pl.DataFrame:
             "name": names.gather(np.where(duplicated, earlier, np.arange(n))),
         }
     )
-

@@ -62,6 +62,7 @@ def amounts(cents: np.ndarray) -> pl.Series:
     words = np.empty((cents.size, 2), np.int64)  # little-endian 128-bit integers
     words[:, 0] = cents
     words[:, 1] = cents >> 63
-    arrow = pa.Array.from_buffers(pa.decimal128(AMOUNT_DTYPE.precision, AMOUNT_DTYPE.scale), cents.size, [None, pa.py_buffer(words)])
+    arrow = pa.Array.from_buffers(
+        pa.decimal128(AMOUNT_DTYPE.precision, AMOUNT_DTYPE.scale), cents.size, [None, pa.py_buffer(words)]
+    )
     return pl.Series(arrow)
-

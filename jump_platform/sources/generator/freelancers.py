@@ -194,4 +194,3 @@ def cut_contracts_at(timeline: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     return timeline.filter(pl.col("start_date") <= as_of).with_columns(
         pl.when(pl.col("end_date") <= as_of).then(pl.col("end_date")).alias("end_date")
     )
-

@@ -113,4 +113,3 @@ def _with_references(invoices: pl.DataFrame, first: int) -> pl.DataFrame:
 def iter_invoice_months(params: GeneratorParams, spans: ContractSpans) -> Iterator[tuple[dt.date, pl.DataFrame]]:
     """`iter_invoice_chunks` with the first day of each chunk's month."""
     return zip(_month_starts(HISTORY_START, params.as_of), iter_invoice_chunks(params, spans), strict=True)
-

@@ -47,4 +47,3 @@ def day_number(day: dt.date) -> int:
 def as_dates(days: np.ndarray) -> pl.Series:
     """Day numbers since 1970-01-01 as a polars Date column."""
     return pl.Series(days.astype(np.int32)).cast(pl.Date)
-

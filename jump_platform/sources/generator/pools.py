@@ -116,4 +116,3 @@ class EmailAddresses:
                 "domain",
             ).alias("email")
         ).to_series()
-

@@ -78,7 +78,7 @@ def _undecodable(path: Path, start: int, line: int) -> str:
     except UnicodeDecodeError as error:
         if at_end and error.end == len(chunk):
             return f"line {line}: truncated UTF-8 sequence at the end of the file"
-        return f"line {line}: invalid UTF-8 byte {chunk[error.start:error.start + 1]!r}; expected a UTF-8 encoded file"
+        return f"line {line}: invalid UTF-8 byte {chunk[error.start : error.start + 1]!r}; expected a UTF-8 encoded file"
     return f"line {line}: invalid UTF-8; expected a UTF-8 encoded file"
 
 
@@ -117,5 +117,9 @@ def check_csv(con: duckdb.DuckDBPyConnection, delivery: Delivery, source: str) -
 def csv_source(delivery: Delivery, source: str) -> tuple[str, list[object], frozenset[str], tuple[str, ...]]:
     """The relation a validated CSV is written from, its parameters, its typed and extra columns."""
     columns, extras = _csv_columns(delivery, source)
-    return f"read_csv(?, {_CSV_OPTIONS}, columns = ?)", [str(delivery.path), dict.fromkeys(columns, "VARCHAR")], frozenset(), extras
-
+    return (
+        f"read_csv(?, {_CSV_OPTIONS}, columns = ?)",
+        [str(delivery.path), dict.fromkeys(columns, "VARCHAR")],
+        frozenset(),
+        extras,
+    )

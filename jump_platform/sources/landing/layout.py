@@ -23,9 +23,7 @@ SQLITE_SUFFIX = ".sqlite"
 # A file modified more recently than this may still be being copied: leave it for the next pass.
 SETTLE_SECONDS = 2.0
 RESERVED = ("_batches", "_archive", "_rejected")
-SYMLINK_REASON = (
-    "a symbolic link; the landing zone never follows links (its target was not read): deliver the file itself"
-)
+SYMLINK_REASON = "a symbolic link; the landing zone never follows links (its target was not read): deliver the file itself"
 
 
 def sqlite_uri(path: Path) -> str:
@@ -45,7 +43,6 @@ class Delivery:
     def label(self, root: Path) -> str:
         relative = self.path.relative_to(root).as_posix()
         return f"{relative}#{self.sqlite_table}" if self.sqlite_table else relative
-
 
 
 def _through_no_link(root: Path, path: Path) -> bool:
@@ -212,9 +209,7 @@ def reject_strays(root: Path, batch_id: str, strays: dict[Path, str]) -> Path:
     return target_root
 
 
-def refuse_whole_batch(
-    labels: dict[Path, str], errors: dict[Path, str], also_refused: Iterable[str] = ()
-) -> dict[Path, str]:
+def refuse_whole_batch(labels: dict[Path, str], errors: dict[Path, str], also_refused: Iterable[str] = ()) -> dict[Path, str]:
     """A batch lands whole or not at all: when some files are refused (`errors`, or strays refused
     before the batch was claimed: `also_refused`), every file of the batch (`labels`: path -> name
     to show) is, the refused ones with their error and the others saying which file was refused."""
@@ -290,7 +285,6 @@ def return_batch(root: Path, batch_id: str) -> list[Path]:
         settle(batch_root, root, "_rejected", superseded)
     _tidy(root, batch_root)
     return returned
-
 
 
 def batch_id_for(now: dt.datetime, run_id: str) -> str:

@@ -29,8 +29,7 @@ def _parquet_columns(
 
 def _as_text(columns: list[str], typed: frozenset[str]) -> str:
     return ", ".join(
-        quote_identifier(c) if c in typed else f"cast({quote_identifier(c)} as varchar) as {quote_identifier(c)}"
-        for c in columns
+        quote_identifier(c) if c in typed else f"cast({quote_identifier(c)} as varchar) as {quote_identifier(c)}" for c in columns
     )
 
 
@@ -55,4 +54,3 @@ def parquet_source(
 ) -> tuple[str, list[object], frozenset[str], tuple[str, ...]]:
     columns, typed, extras = _parquet_columns(con, delivery, source)
     return f"(select {_as_text(columns, typed)} from read_parquet(?)) as delivery", [str(delivery.path)], typed, extras
-

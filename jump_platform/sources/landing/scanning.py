@@ -39,4 +39,3 @@ def position_column(columns: list[str]) -> str:
 def numbered(columns: list[str], position: str) -> str:
     """`with ordinality` naming the file's columns and the row number `position`."""
     return "with ordinality as delivery(" + ", ".join(quote_identifier(c) for c in [*columns, position]) + ")"
-

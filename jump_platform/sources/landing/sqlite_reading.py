@@ -22,7 +22,12 @@ from jump_platform.sql import quote_identifier, short_repr
 
 # SQLite's storage classes a contract column accepts: a text or date column must hold TEXT (an
 # integer id would otherwise lose its meaning), a number column INTEGER, REAL or TEXT.
-_SQLITE_CLASSES = {pl.String: ("text",), pl.Date: ("text",), pl.Int32: ("integer", "text"), pl.Decimal: ("integer", "real", "text")}
+_SQLITE_CLASSES = {
+    pl.String: ("text",),
+    pl.Date: ("text",),
+    pl.Int32: ("integer", "text"),
+    pl.Decimal: ("integer", "real", "text"),
+}
 _SQLITE_CLASS_WORDS = {"integer": "an integer", "real": "a floating-point number", "blob": "a blob", "text": "text"}
 
 
@@ -61,9 +66,7 @@ def _sqlite_batches(delivery: Delivery, source: str) -> tuple[list[str], Iterato
         check_columns(columns, delivery.contract, source)
         _check_sqlite_classes(con, delivery, source)
         # Every value comes as text, converted by SQLite itself: nothing is left to inference.
-        cursor = con.execute(
-            "select " + ", ".join(f"cast({quote_identifier(c)} as text)" for c in columns) + f" from {table}"
-        )
+        cursor = con.execute("select " + ", ".join(f"cast({quote_identifier(c)} as text)" for c in columns) + f" from {table}")
     except BaseException:
         con.close()
         raise
@@ -96,4 +99,3 @@ def sqlite_typed(delivery: Delivery, root: Path, source: str) -> Iterator[pl.Dat
             rows += batch.height
     if rows == 0:
         raise ExtractError(source, NO_ROWS)
-

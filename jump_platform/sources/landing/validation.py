@@ -133,7 +133,9 @@ def _rules(column: Column, typed: frozenset[str]) -> list[_Rule]:
         shape = f"{present} and not regexp_full_match({name}, '{UUID_PATTERN}')"
         rules.append(_Rule(column, shape, "a UUID like 6f1c0f4e-0000-4000-8000-000000000001"))
     if column.dtype == pl.Date:
-        rules.append(_Rule(column, f"{present} and try_strptime(trim({name}), '{DATE_FORMAT}') is null", "a date formatted YYYY-MM-DD"))
+        rules.append(
+            _Rule(column, f"{present} and try_strptime(trim({name}), '{DATE_FORMAT}') is null", "a date formatted YYYY-MM-DD")
+        )
     elif column.dtype != pl.String:
         pattern, expected = _NUMBER[type(column.dtype)]
         rules.append(_Rule(column, f"{present} and not regexp_full_match({name}, '{pattern}')", expected))
