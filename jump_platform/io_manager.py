@@ -32,14 +32,13 @@ from typing import Any
 import dagster as dg
 import duckdb
 import polars as pl
-from dagster._utils.backoff import backoff
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
+from dagster._utils.backoff import backoff
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 from pydantic import Field
 
 from jump_platform import settings
-
 from jump_platform.sql import qualified, quote_identifier, short_repr
 
 APPEND = "append"
@@ -83,9 +82,7 @@ def markdown_preview(frame: pl.DataFrame) -> str:
     return header + "\n".join(rows)
 
 
-def table_metadata(
-    connection: duckdb.DuckDBPyConnection, schema: str, table: str, preview_rows: int = 5
-) -> dict[str, Any]:
+def table_metadata(connection: duckdb.DuckDBPyConnection, schema: str, table: str, preview_rows: int = 5) -> dict[str, Any]:
     """What a user looks for on a table's materialization: row count, column schema, a preview."""
     name = qualified(schema, table)
     columns = connection.execute(f"describe {name}").fetchall()
@@ -121,8 +118,7 @@ def _replace_or_append(
     new = [column for column in _columns(connection, source, parameters) if column not in existing]
     if new:
         raise SchemaChangeError(
-            f"{name}: an append cannot add column(s) {', '.join(map(short_repr, new))}; "
-            f"the table has {', '.join(existing)}"
+            f"{name}: an append cannot add column(s) {', '.join(map(short_repr, new))}; the table has {', '.join(existing)}"
         )
     connection.execute(f"insert into {name} by name select * from {source}", parameters)
 
@@ -140,7 +136,11 @@ def write_batches(connection: duckdb.DuckDBPyConnection, name: str, batches: Ite
 
 
 def write_parts(
-    connection: duckdb.DuckDBPyConnection, schema: str, table: str, parts: Iterable[FileScan | Iterable[pl.DataFrame]], replace: bool
+    connection: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    parts: Iterable[FileScan | Iterable[pl.DataFrame]],
+    replace: bool,
 ) -> int:
     """Write parts to a table in the open transaction, the first replacing it if `replace`; returns
     the rows written. A `FileScan` goes straight from the files into the table (DuckDB writes the
@@ -214,7 +214,7 @@ class AtomicDuckDbClient(DuckDbClient):
         self.readable_directories = [str(Path(directory).resolve()) for directory in readable_directories]
 
     @contextmanager
-    def connect(self, context, table_slice) -> Iterator[duckdb.DuckDBPyConnection]:  # noqa: ANN001 (Dagster's signature)
+    def connect(self, context, table_slice) -> Iterator[duckdb.DuckDBPyConnection]:
         database = context.resource_config["database"]
         Path(database).parent.mkdir(parents=True, exist_ok=True)
         # Another process may hold the file: retry for a while, as DuckDbClient does.
@@ -240,7 +240,7 @@ class AtomicDuckDbClient(DuckDbClient):
             connection.close()
 
     @staticmethod
-    def delete_table_slice(context: dg.OutputContext, table_slice: TableSlice, connection) -> None:  # noqa: ANN001
+    def delete_table_slice(context: dg.OutputContext, table_slice: TableSlice, connection) -> None:
         # Unpartitioned tables are replaced whole by the type handler; appends delete nothing.
         if table_slice.partition_dimensions and _table_exists(connection, table_slice.schema, table_slice.table):
             DuckDbClient.delete_table_slice(context, table_slice, connection)
@@ -251,7 +251,7 @@ def _write_mode(context: dg.OutputContext) -> str:
     return getattr(mode, "value", mode) or "replace"
 
 
-def _written(context: dg.OutputContext, table_slice: TableSlice, connection, rows: int) -> Mapping[str, Any]:  # noqa: ANN001
+def _written(context: dg.OutputContext, table_slice: TableSlice, connection, rows: int) -> Mapping[str, Any]:
     """The metadata of a write: the table's, the rows written and how."""
     metadata = table_metadata(connection, table_slice.schema, table_slice.table)
     return {**metadata, "rows_written": rows, "write_mode": _write_mode(context)}
@@ -260,7 +260,7 @@ def _written(context: dg.OutputContext, table_slice: TableSlice, connection, row
 class AtomicPolarsTypeHandler(DuckDBPolarsTypeHandler):
     def handle_output(
         self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection
-    ) -> Mapping[str, Any]:  # noqa: ANN001
+    ) -> Mapping[str, Any]:
         name = qualified(table_slice.schema, table_slice.table)
         append = _write_mode(context) == APPEND
         # A partitioned output's old rows were deleted by the client: insert the slice.
@@ -271,12 +271,12 @@ class AtomicPolarsTypeHandler(DuckDBPolarsTypeHandler):
 class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
     def handle_output(
         self, context: dg.OutputContext, table_slice: TableSlice, obj: TableBatches, connection
-    ) -> Mapping[str, Any]:  # noqa: ANN001
+    ) -> Mapping[str, Any]:
         replace = _write_mode(context) != APPEND
         written = write_batches_bounded(connection, table_slice.schema, table_slice.table, obj.batches, replace)
         return _written(context, table_slice, connection, written)
 
-    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> TableBatches:  # noqa: ANN001
+    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> TableBatches:
         frame = DuckDBPolarsTypeHandler().load_input(context, table_slice, connection)
         return TableBatches([frame])
 
@@ -286,14 +286,12 @@ class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
 
 
 class AtomicPartsTypeHandler(DbTypeHandler[TableParts]):
-    def handle_output(
-        self, context: dg.OutputContext, table_slice: TableSlice, obj: TableParts, connection
-    ) -> Mapping[str, Any]:  # noqa: ANN001
+    def handle_output(self, context: dg.OutputContext, table_slice: TableSlice, obj: TableParts, connection) -> Mapping[str, Any]:
         replace = _write_mode(context) != APPEND
         written = write_parts(connection, table_slice.schema, table_slice.table, obj.parts, replace)
         return _written(context, table_slice, connection, written)
 
-    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> TableParts:  # noqa: ANN001
+    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> TableParts:
         return TableParts([[DuckDBPolarsTypeHandler().load_input(context, table_slice, connection)]])
 
     @property
@@ -313,7 +311,7 @@ class LakehouseIOManager(DuckDBPolarsIOManager):
     def type_handlers() -> Sequence[DbTypeHandler]:
         return [AtomicPolarsTypeHandler(), AtomicBatchesTypeHandler(), AtomicPartsTypeHandler()]
 
-    def create_io_manager(self, context) -> DbIOManager:  # noqa: ANN001
+    def create_io_manager(self, context) -> DbIOManager:
         return DbIOManager(
             db_client=AtomicDuckDbClient(self.readable_directories),
             database=self.database,

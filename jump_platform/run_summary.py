@@ -166,5 +166,8 @@ def failed_build_hint() -> str:
     if engine == "postgres":
         return "It stays as it is until the next run, to inspect: the schemas sources__build, staging__build... of the database."
     if engine == "spark":
-        return "Spark writes its tables in place: the sources loaded by this run stay until the next delivery; no model was rebuilt from them."
+        return (
+            "Spark writes its tables in place: the sources loaded by this run stay until the next delivery; "
+            "no model was rebuilt from them."
+        )
     return "It stays as it is until the next run, to inspect: make query LAKEHOUSE=build"

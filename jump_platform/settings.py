@@ -307,7 +307,6 @@ def check() -> None:
         raise errors[0]
 
 
-
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0
 
 

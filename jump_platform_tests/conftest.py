@@ -108,6 +108,8 @@ def postgres_database(postgres_server: str) -> Callable[[str], str]:
         return urlsplit(postgres_server)._replace(path=f"/{name}").geturl()
 
     return create
+
+
 @pytest.fixture
 def dagster_dev(tmp_path: Path) -> Iterator["DagsterDev"]:
     """A running `make dev` (`dg dev`) on a temporary instance and data folder, stopped at the end."""

@@ -91,7 +91,11 @@ def test_every_dbt_name_fits_postgresql_identifiers() -> None:
     """PostgreSQL cuts names at 63 characters: dbt refuses a longer model or unit test name there
     (a unit test's name names its temporary relation), so `JUMP_WAREHOUSE=postgres` would fail."""
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
-    names = [node["name"] for node in [*manifest["nodes"].values(), *manifest["unit_tests"].values()] if node["resource_type"] != "test"]
+    names = [
+        node["name"]
+        for node in [*manifest["nodes"].values(), *manifest["unit_tests"].values()]
+        if node["resource_type"] != "test"
+    ]
     assert names and [name for name in names if len(name) > 63] == []
 
 

@@ -125,7 +125,7 @@ class Refused:
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory, postgres_database) -> Iterator[tuple[dict[str, Built], Refused]]:  # noqa: ANN001
+def engines(tmp_path_factory: pytest.TempPathFactory, postgres_database) -> Iterator[tuple[dict[str, Built], Refused]]:
     root = tmp_path_factory.mktemp("engines")
     url = postgres_database("engines")
     data = {engine: root / engine / "data" for engine in ENGINES}

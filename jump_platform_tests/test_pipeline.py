@@ -1,7 +1,7 @@
 """The whole graph, from generated extracts to exports, on a temporary lakehouse."""
 
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +137,8 @@ def test_the_monthly_turnover_reconciles_with_the_invoices_or_no_export_is_writt
     if breaks:
         assert evaluation.metadata["offending_rows"].value == 1
         assert evaluation.metadata["sample_ids"].value == month.isoformat()
+
+
 @pytest.mark.slow
 def test_dg_check_defs_and_dg_list_defs_load_the_project_as_dg_dev_does() -> None:
     venv = Path(sys.executable).parent

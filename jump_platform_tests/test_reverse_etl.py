@@ -125,7 +125,13 @@ def published(lakehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     database = data / "lakehouse" / "lakehouse.duckdb"
     shutil.copyfile(lakehouse / "lakehouse" / "lakehouse.duckdb", database)
     monkeypatch.setenv("JUMP_DATA_DIR", str(data))
-    for name in ("JUMP_DUCKDB_PATH", "JUMP_CRM_POSTGRES_URL", "JUMP_KPI_ENDPOINT_URL", "JUMP_SYNC_DELETED", "JUMP_NOTIFY_WEBHOOK"):
+    for name in (
+        "JUMP_DUCKDB_PATH",
+        "JUMP_CRM_POSTGRES_URL",
+        "JUMP_KPI_ENDPOINT_URL",
+        "JUMP_SYNC_DELETED",
+        "JUMP_NOTIFY_WEBHOOK",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JUMP_SYNC_RETRY_WAIT", "0.01")
     return database
@@ -169,7 +175,7 @@ def test_passwords_never_reach_the_metadata() -> None:
 
 
 @pytest.fixture
-def crm(postgres_database, monkeypatch: pytest.MonkeyPatch, published: Path) -> str:  # noqa: ANN001
+def crm(postgres_database, monkeypatch: pytest.MonkeyPatch, published: Path) -> str:
     """A fresh database on the session's PostgreSQL server, which the CRM sync targets."""
     url = postgres_database(f"crm_{uuid.uuid4().hex[:12]}")
     monkeypatch.setenv("JUMP_CRM_POSTGRES_URL", url)
@@ -249,9 +255,7 @@ def test_crm_sync_in_flag_mode_keeps_departed_freelancers_flagged(
 
 
 @pytest.mark.slow
-def test_a_failed_crm_sync_fails_its_asset_and_is_notified(
-    published: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_crm_sync_fails_its_asset_and_is_notified(published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUMP_CRM_POSTGRES_URL", f"postgresql://jump:secret@127.0.0.1:{free_port()}/crm")
     monkeypatch.setenv("JUMP_SYNC_ATTEMPTS", "2")
     instance = dg.DagsterInstance.ephemeral()

@@ -130,7 +130,9 @@ def test_a_failed_blocking_check_stops_the_models_reading_its_table_and_a_warnin
     run_with: Callable[[str], Run], anomaly: str
 ) -> None:
     run = run_with(anomaly)
-    blocked = {name.split(".")[0] for name, evaluation in run.failed.items() if evaluation.severity == dg.AssetCheckSeverity.ERROR}
+    blocked = {
+        name.split(".")[0] for name, evaluation in run.failed.items() if evaluation.severity == dg.AssetCheckSeverity.ERROR
+    }
     assert bool(blocked) == (anomaly not in WARNINGS)
     assert {f"sources/{table}" for table in CONTRACTS} <= run.materialized
     for table in CONTRACTS:
@@ -225,7 +227,11 @@ def _in_build(data: Path, sql: str) -> None:
 def _checks_only(*checks: dg.AssetCheckKey, tags: dict[str, str] | None = None) -> dict[str, dg.AssetCheckEvaluation]:
     """Run only these checks of the dbt step (dbt runs their tests alone) on the build."""
     result = dg.materialize(
-        [jump_dbt_models], selection=dg.AssetSelection.checks(*checks), resources=_resources(), tags=tags or {}, raise_on_error=False
+        [jump_dbt_models],
+        selection=dg.AssetSelection.checks(*checks),
+        resources=_resources(),
+        tags=tags or {},
+        raise_on_error=False,
     )
     return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
 

@@ -39,9 +39,7 @@ def set_where(frame: pl.DataFrame, row_id: str, **values: object) -> pl.DataFram
     """Set columns on the row whose id is `row_id`."""
     return frame.with_columns(
         **{
-            column: pl.when(pl.col("id") == row_id)
-            .then(pl.lit(value, frame.schema[column]))
-            .otherwise(pl.col(column))
+            column: pl.when(pl.col("id") == row_id).then(pl.lit(value, frame.schema[column])).otherwise(pl.col(column))
             for column, value in values.items()
         }
     )
@@ -371,9 +369,13 @@ def test_the_sample_is_the_first_rows_by_their_first_column_whatever_ends_the_qu
 
     con = duckdb.connect()
     query = (
-        "select * from (values ('b', date '2024-01-02', 1.5, 12.3), ('a', null, 2.5, 0.1)) "
-        "as t(offending_key, day, x, amount) -- a comment"
-    ).replace("1.5,", "1.5::double,").replace("2.5,", "2.5::double,")
+        (
+            "select * from (values ('b', date '2024-01-02', 1.5, 12.3), ('a', null, 2.5, 0.1)) "
+            "as t(offending_key, day, x, amount) -- a comment"
+        )
+        .replace("1.5,", "1.5::double,")
+        .replace("2.5,", "2.5::double,")
+    )
     sample = sample_failed_rows(con, query, limit=1)
     assert (sample.columns, sample.sample_ids) == (["offending_key", "day", "x", "amount"], ["a"])
     # Plain values stay as they are; a decimal or a date reads as text, exactly.

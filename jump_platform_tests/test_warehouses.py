@@ -102,12 +102,22 @@ def test_the_warehouse_and_the_crm_have_their_own_databases(monkeypatch: pytest.
 def test_the_pg_variables_make_the_url_and_dbt_gets_them_back(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUMP_WAREHOUSE", "postgres")
     monkeypatch.delenv("JUMP_POSTGRES_URL", raising=False)
-    for name, value in {"PGHOST": "db.example", "PGPORT": "6432", "PGUSER": "jump", "PGPASSWORD": "p@ss:word", "PGDATABASE": "lake"}.items():
+    for name, value in {
+        "PGHOST": "db.example",
+        "PGPORT": "6432",
+        "PGUSER": "jump",
+        "PGPASSWORD": "p@ss:word",
+        "PGDATABASE": "lake",
+    }.items():
         monkeypatch.setenv(name, value)
     assert settings.postgres_warehouse_url() == "postgresql://jump:p%40ss%3Aword@db.example:6432/lake"
     env = dbt_env()
     assert (env["JUMP_WAREHOUSE"], env["PGHOST"], env["PGPORT"], env["PGPASSWORD"], env["PGDATABASE"]) == (
-        "postgres", "db.example", "6432", "p@ss:word", "lake"
+        "postgres",
+        "db.example",
+        "6432",
+        "p@ss:word",
+        "lake",
     )
 
 
@@ -135,7 +145,10 @@ def test_a_parquet_table_is_replaced_whole_and_appended_to(tmp_path: Path) -> No
     assert pl.read_parquet(folder / "*.parquet").height == 2
     write_parquet_table(folder, parts(ROWS.select(reversed(ROWS.columns))), replace=False)
     assert pl.read_parquet(folder / "*.parquet").sort("id").get_column("amount").to_list() == [
-        Decimal("10.05"), Decimal("10.05"), Decimal("0.10"), Decimal("0.10")
+        Decimal("10.05"),
+        Decimal("10.05"),
+        Decimal("0.10"),
+        Decimal("0.10"),
     ]
     assert [p.name for p in folder.parent.iterdir()] == ["app__invoices"]  # nothing left beside it
 
@@ -153,7 +166,7 @@ def test_a_parquet_write_that_fails_midway_leaves_the_table_as_it_was(tmp_path: 
 def test_a_parquet_append_cannot_add_a_column(tmp_path: Path) -> None:
     folder = tmp_path / "sources" / "app__invoices"
     write_parquet_table(folder, parts(ROWS), replace=True)
-    with pytest.raises(SchemaChangeError, match="cannot add column.*'surprise'"):
+    with pytest.raises(SchemaChangeError, match=r"cannot add column.*'surprise'"):
         write_parquet_table(folder, parts(ROWS.with_columns(surprise=pl.lit(1))), replace=False)
     assert pl.read_parquet(folder / "*.parquet").equals(ROWS)
 
@@ -186,7 +199,7 @@ def test_the_spark_profile_and_the_session_of_the_exports_agree(tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_a_postgres_table_is_written_in_one_transaction_and_keeps_its_views(postgres_database) -> None:  # noqa: ANN001
+def test_a_postgres_table_is_written_in_one_transaction_and_keeps_its_views(postgres_database) -> None:
     url = postgres_database("writer")
     warehouse = PostgresWarehouse(url=url)
     with connect(url) as connection:
@@ -210,7 +223,7 @@ def test_a_postgres_table_is_written_in_one_transaction_and_keeps_its_views(post
 
 
 @pytest.mark.slow
-def test_a_landing_file_streams_from_duckdb_into_postgres_and_back_into_a_csv(postgres_database, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_landing_file_streams_from_duckdb_into_postgres_and_back_into_a_csv(postgres_database, tmp_path: Path) -> None:
     """The loader's path on PostgreSQL: DuckDB reads the file (here a CSV of the landing zone),
     ADBC copies the rows in; and the exports' path: the rows stream back out into a CSV with its
     amounts to the cent."""

@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> None:
         "--runs", type=int, default=None, help="runs per scale, in one data folder (default: 2 at scale 1, else 1)"
     )
     parser.add_argument("--folder", type=Path, default=None, help="where the runs write (default: <data dir>/bench)")
-    parser.add_argument("--engines", default="duckdb", help="comma-separated warehouses: duckdb, postgres, spark (default duckdb)")
+    parser.add_argument(
+        "--engines", default="duckdb", help="comma-separated warehouses: duckdb, postgres, spark (default duckdb)"
+    )
     args = parser.parse_args(argv)
     engines = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
     unknown = [engine for engine in engines if engine not in settings.WAREHOUSES]

@@ -52,7 +52,9 @@ def report(scale: float, runs: list[Run], bare: dict | None, reset: dict | None 
         slowest = sorted(run.source_checks.items(), key=lambda item: -item[1])
         lines.append(
             f"Source checks, inside the dbt build ({len(slowest)} dbt tests, {sum(run.source_checks.values()):.1f} s of "
-            "dbt's time in all, run beside the models): " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest) + "."
+            "dbt's time in all, run beside the models): "
+            + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest)
+            + "."
         )
     sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB (folder {_mib(r.folder_bytes)} MiB)" for r in runs)
     lines.append(f"Published lakehouse after each run: {sizes}. Rows: every table of a step (checks: the tables judged).")
@@ -64,7 +66,6 @@ def report(scale: float, runs: list[Run], bare: dict | None, reset: dict | None 
     if len(runs) > 1:
         lines.append(f"Wall time of each run: {', '.join(f'{r.wall:.1f} s' for r in runs)} (the table shows the last one).")
     return "\n".join(lines)
-
 
 
 def side_by_side(results: list[tuple[float, str, Run]]) -> str:

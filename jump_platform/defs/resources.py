@@ -8,9 +8,9 @@ from jump_platform import settings
 from jump_platform.defs.lakehouse.resources import lakehouse_build
 from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform.io_manager import LakehouseIOManager
+from jump_platform.runs import lakehouse_executor
 from jump_platform.warehouses.postgres import BUILD, PostgresIOManager
 from jump_platform.warehouses.spark import SparkParquetIOManager
-from jump_platform.runs import lakehouse_executor
 
 
 def lakehouse_resources() -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]:

@@ -179,7 +179,9 @@ class InPlace:
 
     def stamp(self, layout: Layout, snapshot: Snapshot) -> list[str]:
         """The tables as Parquet folders: the loader's `sources/<table>` and Spark's `<schema>.db/<table>`."""
-        sources = [f"sources.{p.name}" for p in sorted((self.root / "sources").glob("*")) if p.is_dir() and not p.name.startswith(".")]
+        sources = [
+            f"sources.{p.name}" for p in sorted((self.root / "sources").glob("*")) if p.is_dir() and not p.name.startswith(".")
+        ]
         built = [
             f"{schema.name.removesuffix('.db')}.{table.name}"
             for schema in sorted((self.root / "warehouse").glob("*.db"))
@@ -195,9 +197,7 @@ class InPlace:
         """Nothing: the tables already are the ones readers see."""
 
     def roll_back(self, layout: Layout, snapshot_id: str) -> None:
-        raise LookupError(
-            "JUMP_WAREHOUSE=spark writes its tables in place: there is no earlier version of them to roll back to"
-        )
+        raise LookupError("JUMP_WAREHOUSE=spark writes its tables in place: there is no earlier version of them to roll back to")
 
     def size(self, layout: Layout, snapshot_id: str) -> int:
         folders = [self.root / "sources", self.root / "warehouse"]

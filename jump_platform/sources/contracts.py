@@ -147,7 +147,11 @@ class TableContract:
                 f"Every {self.table}.{column} points to an existing {parent}.{parent_column}"
                 f"{' (or is null)' if self.column(column).nullable else ''}.",
                 column=column,
-                arguments={"table": parent, "field": parent_column, **({"nullable": True} if self.column(column).nullable else {})},
+                arguments={
+                    "table": parent,
+                    "field": parent_column,
+                    **({"nullable": True} if self.column(column).nullable else {}),
+                },
             )
             for column, (parent, parent_column) in self.foreign_keys.items()
         ]
@@ -207,8 +211,7 @@ JOB_CONTRACTS = TableContract(
         Rule(
             "job_contracts_never_overlap",
             "periods_never_overlap",
-            "One freelancer's job contracts never overlap (an open contract runs forever), so at most one "
-            "of them is open.",
+            "One freelancer's job contracts never overlap (an open contract runs forever), so at most one of them is open.",
             arguments={"owner": "user_id", "start_column": "start_date", "end_column": "end_date"},
         ),
         Rule(

@@ -87,8 +87,7 @@ def source_table(contract: TableContract) -> dict[str, Any]:
         for column in contract.columns
     ]
     columns += [
-        _column(name, LOAD_METADATA_DESCRIPTIONS[name], sql_type(dtype), [])
-        for name, dtype in LOAD_METADATA_COLUMNS.items()
+        _column(name, LOAD_METADATA_DESCRIPTIONS[name], sql_type(dtype), []) for name, dtype in LOAD_METADATA_COLUMNS.items()
     ]
     table: dict[str, Any] = {
         "name": contract.table,

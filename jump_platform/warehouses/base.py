@@ -15,6 +15,7 @@ from jump_platform.io_manager import FileScan, TableBatches, TableParts
 from jump_platform.lakehouse.stores import TableStore
 from jump_platform.sql import qualified
 
+
 def facts(columns: Sequence[tuple[str, str]], row_count: int | None) -> dict[str, Any]:
     """A table's column schema, and its row count unless it is None (a view's rows are not
     counted: counting them would run its query once more), as Dagster shows them."""

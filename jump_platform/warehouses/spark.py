@@ -1,8 +1,9 @@
 """Spark: tables are folders of Parquet files under one directory, the catalog a Hive metastore.
 
 - The loader writes each `sources` table as a Parquet folder, `<spark dir>/sources/<table>/`,
-  from Arrow streams (DuckDB's scans of the landing zone), with pyarrow. A replacement is written beside the folder, then swapped in by two renames; an
-  append adds files, moved into the folder once all are written. dbt's `on-run-start` hook
+  from Arrow streams (DuckDB's scans of the landing zone), with pyarrow. A replacement is written
+  beside the folder, then swapped in by two renames; an append adds files, moved into the folder
+  once all are written. dbt's `on-run-start` hook
   (macros/spark_sources.sql) registers the folders as the Spark tables `sources.<table>`.
 - dbt-spark builds staging, intermediate and marts in Spark (`session` method, `local[2]`), as
   Parquet folders `<spark dir>/warehouse/<schema>.db/<table>/`.

@@ -11,9 +11,9 @@ import dagster as dg
 
 from jump_platform import settings
 from jump_platform.dashboard.snapshot import write_snapshot
-from jump_platform.published import published_warehouse
 from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.lakehouse.resources import PUBLISHED
+from jump_platform.published import published_warehouse
 
 
 def last_published(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dt.datetime:

@@ -33,9 +33,9 @@ from dagster_dbt import (
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.catalog import MARTS_FRESHNESS, OWNERS
-from jump_platform.failed_rows import FailedRows, sample_query
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.resources import dbt_project
+from jump_platform.failed_rows import FailedRows, sample_query
 from jump_platform.io_manager import markdown_preview
 from jump_platform.warehouses import Warehouse
 from jump_platform.warehouses.postgres import libpq_env
@@ -90,6 +90,7 @@ class JumpDbtTranslator(DagsterDbtTranslator):
             blocking=spec.blocking,
             metadata=spec.metadata,
         )
+
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
         """The model's description from its .yml, without dagster-dbt's "Raw SQL" section (the
         SQL is one click away, in the dbt docs and the repository)."""
@@ -104,7 +105,6 @@ class JumpDbtTranslator(DagsterDbtTranslator):
         if spec.group_name == "marts":
             return spec.replace_attributes(freshness_policy=MARTS_FRESHNESS)
         return spec
-
 
 
 translator = JumpDbtTranslator(
