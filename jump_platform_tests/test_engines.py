@@ -28,7 +28,7 @@ import polars as pl
 import polars.selectors as cs
 import pytest
 
-from jump_platform.cli import RunSummary
+from jump_platform.run_summary import RunSummary
 from jump_platform.dashboard.snapshot import MARTS as DASHBOARD_MARTS
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.published import read_table
