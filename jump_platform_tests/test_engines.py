@@ -28,10 +28,10 @@ import polars as pl
 import polars.selectors as cs
 import pytest
 
-from jump_platform.run_summary import RunSummary
 from jump_platform.dashboard.snapshot import MARTS as DASHBOARD_MARTS
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.published import read_table
+from jump_platform.run_summary import RunSummary
 from jump_platform.warehouses.postgres import PostgresWarehouse
 from jump_platform.warehouses.spark import SparkWarehouse
 from jump_platform_tests.conftest import AS_OF
