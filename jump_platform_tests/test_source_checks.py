@@ -255,7 +255,7 @@ def test_a_blocking_failure_in_the_pipeline_leaves_the_marts_as_the_last_good_ru
     # dbt built nothing that reads the invoices (what does not read them went into the build, which
     # the failed audit leaves unpublished).
     invoices = dg.AssetSelection.assets(source_key("app__invoices"))
-    downstream = (invoices.downstream() - invoices).resolve(defs.resolve_asset_graph())
+    downstream = (invoices.downstream() - invoices).resolve(defs().resolve_asset_graph())
     assert not {key.to_user_string() for key in downstream} & set(summary.materialized)
     assert _monthly_turnover_rows(data) == turnover
 
