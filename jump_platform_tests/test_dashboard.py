@@ -24,7 +24,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from polars.testing import assert_frame_equal
 
 from jump_platform import settings
@@ -229,6 +229,9 @@ def open_page(page: Page, url: str) -> None:
     """Load `url` and wait until Streamlit has drawn the page and its charts."""
     page.goto(url)
     page.wait_for_selector("text=Figures as of", timeout=60_000)
+    # Streamlit draws as the script runs: wait until the run has ended (its own e2e tests' signal),
+    # not only until the status widget is gone, which it is too before the run has shown it.
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
     page.wait_for_load_state("networkidle")
 
@@ -393,7 +396,7 @@ def test_months_after_the_as_of_month_show_invoices_issued_in_advance_and_unknow
         open_page(page, f"{url}/?from={as_of_month}&to={next_month}")
         assert_no_error(page)
         # the headline month is the as-of month, the latest that has come
-        assert page.get_by_text(f"Turnover in {as_of_month} (€)").count() == 1
+        expect(page.get_by_text(f"Turnover in {as_of_month} (€)")).to_have_count(1, timeout=30_000)
         [header, *rows] = figures_table(page, "Figures: monthly turnover")
         assert header == ["Month", "Turnover (€)", "Issued in advance (€)"]
         assert rows[-1] == [next_month, "1,234.50", "1,234.50"]
