@@ -210,18 +210,18 @@ class LocalCluster:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from jump_platform import settings
+    from jump_platform import service_settings
 
     parser = argparse.ArgumentParser(prog="python -m jump_platform.postgres", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["start", "stop", "url"])
     parser.add_argument("--root", type=Path, default=None, help="cluster folder (default: $JUMP_DATA_DIR/postgres)")
     parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: $JUMP_POSTGRES_PORT or 55432)")
     arguments = parser.parse_args(argv)
-    cluster = LocalCluster((arguments.root or settings.postgres_dir()).resolve())
+    cluster = LocalCluster((arguments.root or service_settings.postgres_dir()).resolve())
     try:
         if arguments.action == "start":
             connection = cluster.connection()
-            port = arguments.port or settings.postgres_port()
+            port = arguments.port or service_settings.postgres_port()
             if connection and arguments.port and connection["port"] != arguments.port:
                 raise PostgresError(
                     f"The cluster in {cluster.root} listens on port {connection['port']}: "
