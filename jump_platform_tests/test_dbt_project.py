@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -529,6 +530,20 @@ def test_a_new_as_of_date_reaches_the_models_without_parsing_the_project_again(b
         compiled[as_of] = path.read_text()
     assert "cast('2024-06-15' as date)" in compiled["2024-06-15"]
     assert "cast('2025-01-31' as date)" in compiled["2025-01-31"]
+
+
+def test_the_unit_tests_pass_here_and_a_run_leaves_them_out(built_lakehouse: Path, tmp_path: Path) -> None:
+    from jump_platform.defs.transform.assets import dbt_build_args
+
+    output = _dbt(["test", "--select", "test_type:unit"], tmp_path, built_lakehouse, env={"JUMP_AS_OF": AS_OF})
+    unit_tests = json.loads((tmp_path / "target" / "manifest.json").read_text())["unit_tests"]
+    assert len(unit_tests) >= 20
+    passed = set(re.findall(r" PASS (\S+::\S+) ", output))
+    assert passed == {f"{test['model']}::{test['name']}" for test in unit_tests.values()}
+    assert " ERROR=0 " in output
+    # a run's build: the models, the data tests and the source rules, not the unit tests
+    assert dbt_build_args()[0] == "build"
+    assert dbt_build_args()[-2:] == ["--exclude-resource-type", "unit_test"]
 
 
 @pytest.mark.parametrize(("cap", "expected"), [("1GB", "2GB"), ("1.5GiB", "3GiB"), ("512 MB", "1024MB")])

@@ -170,8 +170,12 @@ def dbt_target_path() -> Path:
 
 
 def dbt_build_args() -> list[str]:
-    """`dbt build` with one thread per core."""
-    return ["build", "--threads", str(settings.dbt_threads())]
+    """`dbt build` with one thread per core, without dbt's unit tests.
+
+    Unit tests check the models' logic on fixed rows, not the data: they run in `make test` (and
+    with `dbt build` by hand), as dbt advises, and a run does not pay for them.
+    """
+    return ["build", "--threads", str(settings.dbt_threads()), "--exclude-resource-type", "unit_test"]
 
 
 def table_facts(warehouse: Warehouse, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, dict[str, Any]]:
