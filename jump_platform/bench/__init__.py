@@ -59,7 +59,8 @@ def bench_scale(
         done = [run_refresh(data_dir, scale, engine, postgres) for _ in range(runs or (2 if scale <= 1 else 1))]
         if engine != "duckdb":
             return report(scale, done, None, None, engine), done[-1]
-        bare = bare_duckdb_load(data_dir)
+        # a failed run's files wait in `_rejected/`, not in the archive the bare load reads
+        bare = bare_duckdb_load(data_dir) if done[-1].ok else None
         reset = reset_build_in_child(data_dir) if done[-1].ok else None
         return report(scale, done, bare, reset, engine), done[-1]
     finally:

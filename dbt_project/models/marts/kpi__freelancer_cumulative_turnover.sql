@@ -54,20 +54,40 @@ monthly_invoices as (
 
 ),
 
+cumulated_invoices as (
+
+    -- the running total at each month a contract has invoices, valid until its next such month:
+    -- a window over the invoiced months, far fewer rows than the months held
+    select
+        job_contract_id,
+        month as from_month,
+        -- no next invoiced month: valid for good (a far date keeps the join below an equi-join
+        -- with ranges, which DuckDB runs as a hash join, where `is null or` would not be)
+        lead(month, 1, cast('9999-12-01' as date)) over (
+            partition by job_contract_id order by month
+        ) as until_month,
+        sum(turnover) over (
+            partition by job_contract_id
+            order by month
+            rows between unbounded preceding and current row
+        ) as cumulative_turnover
+    from monthly_invoices
+
+),
+
 cumulated as (
 
+    -- each month held takes the running total of its contract's latest invoiced month up to it,
+    -- 0 before the first
     select
         job_contract_months.job_contract_id,
         job_contract_months.month,
-        sum(coalesce(monthly_invoices.turnover, 0)) over (
-            partition by job_contract_months.job_contract_id
-            order by job_contract_months.month
-            rows between unbounded preceding and current row
-        ) as cumulative_turnover
+        coalesce(cumulated_invoices.cumulative_turnover, 0) as cumulative_turnover
     from job_contract_months
-    left join monthly_invoices
-        on job_contract_months.job_contract_id = monthly_invoices.job_contract_id
-        and job_contract_months.month = monthly_invoices.month
+    left join cumulated_invoices
+        on job_contract_months.job_contract_id = cumulated_invoices.job_contract_id
+        and job_contract_months.month >= cumulated_invoices.from_month
+        and job_contract_months.month < cumulated_invoices.until_month
 
 ),
 
