@@ -41,7 +41,9 @@ from pydantic import Field
 from jump_platform import settings
 from jump_platform.sql import qualified, quote_identifier, short_repr
 
+# An output's `write_mode` metadata: append its rows, or replace the table (the default).
 APPEND = "append"
+REPLACE = "replace"
 # Settings of the connection that writes, applied once it is open (`allowed_directories` cannot
 # be set before): no file access beyond the database, its spill files and the directories it may
 # read (`readable_directories`), then the configuration locked, so no statement can turn it back on.
@@ -246,15 +248,16 @@ class AtomicDuckDbClient(DuckDbClient):
             DuckDbClient.delete_table_slice(context, table_slice, connection)
 
 
-def _write_mode(context: dg.OutputContext) -> str:
+def write_mode(context: dg.OutputContext) -> str:
+    """The output's `write_mode` metadata: APPEND or REPLACE (the default), on every engine."""
     mode = context.output_metadata.get("write_mode")
-    return getattr(mode, "value", mode) or "replace"
+    return getattr(mode, "value", mode) or REPLACE
 
 
 def _written(context: dg.OutputContext, table_slice: TableSlice, connection, rows: int) -> Mapping[str, Any]:
     """The metadata of a write: the table's, the rows written and how."""
     metadata = table_metadata(connection, table_slice.schema, table_slice.table)
-    return {**metadata, "rows_written": rows, "write_mode": _write_mode(context)}
+    return {**metadata, "rows_written": rows, "write_mode": write_mode(context)}
 
 
 class AtomicPolarsTypeHandler(DuckDBPolarsTypeHandler):
@@ -262,7 +265,7 @@ class AtomicPolarsTypeHandler(DuckDBPolarsTypeHandler):
         self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection
     ) -> Mapping[str, Any]:
         name = qualified(table_slice.schema, table_slice.table)
-        append = _write_mode(context) == APPEND
+        append = write_mode(context) == APPEND
         # A partitioned output's old rows were deleted by the client: insert the slice.
         written = write_batches(connection, name, [obj], replace=not (append or table_slice.partition_dimensions))
         return _written(context, table_slice, connection, written)
@@ -272,7 +275,7 @@ class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
     def handle_output(
         self, context: dg.OutputContext, table_slice: TableSlice, obj: TableBatches, connection
     ) -> Mapping[str, Any]:
-        replace = _write_mode(context) != APPEND
+        replace = write_mode(context) != APPEND
         written = write_batches_bounded(connection, table_slice.schema, table_slice.table, obj.batches, replace)
         return _written(context, table_slice, connection, written)
 
@@ -287,7 +290,7 @@ class AtomicBatchesTypeHandler(DbTypeHandler[TableBatches]):
 
 class AtomicPartsTypeHandler(DbTypeHandler[TableParts]):
     def handle_output(self, context: dg.OutputContext, table_slice: TableSlice, obj: TableParts, connection) -> Mapping[str, Any]:
-        replace = _write_mode(context) != APPEND
+        replace = write_mode(context) != APPEND
         written = write_parts(connection, table_slice.schema, table_slice.table, obj.parts, replace)
         return _written(context, table_slice, connection, written)
 

@@ -37,7 +37,7 @@ from pydantic import Field
 
 from jump_platform import settings
 from jump_platform.exports import export_csv
-from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, markdown_preview
+from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, markdown_preview, write_mode
 from jump_platform.lakehouse.stores import SNAPSHOT_SCHEMA, TableStore
 from jump_platform.sql import qualified, quote_identifier, short_repr
 from jump_platform.warehouses.base import Warehouse, arrow_parts, facts
@@ -226,8 +226,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
             raise NotImplementedError("partitioned outputs are written to DuckDB only")
         layer, table = context.asset_key.path[-2:]
         schema = layer + self.schema_suffix
-        mode = context.output_metadata.get("write_mode")
-        mode = getattr(mode, "value", mode) or "replace"
+        mode = write_mode(context)
         with connect(self.url) as connection:
             written = write_table(connection, schema, table, arrow_parts(obj, self.landing), replace=mode != APPEND)
             with connection.cursor() as cursor:

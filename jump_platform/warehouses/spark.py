@@ -37,7 +37,7 @@ from pydantic import Field
 
 from jump_platform import settings
 from jump_platform.exports import export_csv
-from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, markdown_preview
+from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, markdown_preview, write_mode
 from jump_platform.lakehouse.stores import InPlace, TableStore
 from jump_platform.sql import short_repr
 from jump_platform.warehouses.base import Warehouse, arrow_parts, facts
@@ -142,8 +142,7 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | TableBatches | TableParts) -> None:
         if context.has_asset_partitions:
             raise NotImplementedError("partitioned outputs are written to DuckDB only")
-        mode = context.output_metadata.get("write_mode")
-        mode = getattr(mode, "value", mode) or "replace"
+        mode = write_mode(context)
         folder = self._folder(context.asset_key)
         written = write_table(folder, arrow_parts(obj, self.landing), replace=mode != APPEND)
         files = _parquet_files(folder)

@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jump_platform.io_manager import APPEND
+from jump_platform.io_manager import APPEND, REPLACE
 from jump_platform.sources.landing.layout import Delivery, refuse_whole_batch
 from jump_platform.sources.landing.reading import CheckedDelivery
-
-REPLACE = "replace"
 
 
 @dataclass(frozen=True)
