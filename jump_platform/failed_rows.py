@@ -10,17 +10,14 @@ The sample is ordered by its first column, so a rerun on the same data shows the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SAMPLE_SIZE = 10
-
-
-class Connection(Protocol):
-    """A DB-API style connection whose `execute` returns a cursor (DuckDB's does)."""
-
-    def execute(self, query: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -56,8 +53,8 @@ def sample_query(compiled_sql: str, limit: int = SAMPLE_SIZE) -> str:
     return f"select * from (\n{compiled_sql.strip().rstrip(';')}\n) as failed_rows order by 1 limit {int(limit)}"
 
 
-def sample_failed_rows(con: Connection, compiled_sql: str, limit: int = SAMPLE_SIZE) -> FailedRows:
-    """Run the test's query again on `con`, for its first `limit` rows."""
-    cursor = con.execute(sample_query(compiled_sql, limit))
-    columns: Sequence[Any] = cursor.description or []
-    return FailedRows(columns=[column[0] for column in columns], rows=[tuple(row) for row in cursor.fetchall()])
+def sample_failed_rows(query: Callable[[str], pl.DataFrame], compiled_sql: str, limit: int = SAMPLE_SIZE) -> FailedRows:
+    """Run the test's query again through `query` (an engine's `Warehouse.query`), for its first
+    `limit` rows."""
+    frame = query(sample_query(compiled_sql, limit))
+    return FailedRows(columns=frame.columns, rows=frame.rows())

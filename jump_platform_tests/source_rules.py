@@ -113,7 +113,7 @@ def compiled_source_tests(as_of: date) -> dict[str, SourceTest]:
 def run_test(con: duckdb.DuckDBPyConnection, test: SourceTest) -> Verdict:
     """What dbt finds running `test` on `con`, and the sample the check shows."""
     (failures,) = con.execute(f"select {test.fail_calc} from (\n{test.sql}\n) as dbt_internal_test").fetchone()
-    return Verdict(failures=int(failures or 0), sample=sample_failed_rows(con, test.sql))
+    return Verdict(failures=int(failures or 0), sample=sample_failed_rows(lambda sql: con.sql(sql).pl(), test.sql))
 
 
 def judge(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Verdict]:

@@ -376,11 +376,15 @@ def test_the_sample_is_the_first_rows_by_their_first_column_whatever_ends_the_qu
         .replace("1.5,", "1.5::double,")
         .replace("2.5,", "2.5::double,")
     )
-    sample = sample_failed_rows(con, query, limit=1)
+
+    def run(sql: str) -> pl.DataFrame:  # as an engine's `Warehouse.query` does, here on DuckDB
+        return con.sql(sql).pl()
+
+    sample = sample_failed_rows(run, query, limit=1)
     assert (sample.columns, sample.sample_ids) == (["offending_key", "day", "x", "amount"], ["a"])
     # Plain values stay as they are; a decimal or a date reads as text, exactly.
     assert sample.records == [{"offending_key": "a", "day": None, "x": 2.5, "amount": "0.1"}]
-    assert sample_failed_rows(con, query).records[1]["day"] == "2024-01-02"
+    assert sample_failed_rows(run, query).records[1]["day"] == "2024-01-02"
 
 
 def test_the_dbt_step_fails_by_itself_for_any_failure_but_a_reported_blocking_check() -> None:

@@ -35,7 +35,7 @@ from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.catalog import MARTS_FRESHNESS, OWNERS
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.transform.resources import dbt_project
-from jump_platform.failed_rows import FailedRows, sample_query
+from jump_platform.failed_rows import sample_failed_rows
 from jump_platform.io_manager import markdown_preview
 from jump_platform.warehouses import Warehouse
 from jump_platform.warehouses.postgres import libpq_env
@@ -211,11 +211,10 @@ def failed_check_details(
         description = f"{int(offending)} offending row(s)."
         if test.get("compiled_code"):
             try:
-                frame = warehouse.query(sample_query(test["compiled_code"]))
+                sample = sample_failed_rows(warehouse.query, test["compiled_code"])
             except Exception as error:  # the sample is a help, not the verdict, on whatever engine
                 details["sample_error"] = dg.MetadataValue.text(str(error).splitlines()[0])
             else:
-                sample = FailedRows(columns=frame.columns, rows=frame.rows())
                 details["sample_ids"] = dg.MetadataValue.text(", ".join(sample.sample_ids))
                 details["sample_rows"] = dg.MetadataValue.table(
                     records=[dg.TableRecord(record) for record in sample.records],
