@@ -28,6 +28,7 @@ from jump_platform.defs.sources.invoices_by_month import invoices_by_month
 from jump_platform.defs.transform.assets import jump_dbt_models
 from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform.runs import INSTANCE_YAML
+from jump_platform.sql import qualified, quote_identifier
 from jump_platform_tests.conftest import AS_OF
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -348,12 +349,13 @@ def test_a_full_backfill_of_the_monthly_invoices_gives_the_same_marts_as_one_unp
                     [table],
                 ).fetchall()
             ]
-            listed = ", ".join(f'"{c}"' for c in columns)
+            listed = ", ".join(quote_identifier(c) for c in columns)
+            built, unpartitioned = qualified("lakehouse", "marts", table), qualified("unpartitioned", "marts", table)
             differences = con.sql(
-                f"select count(*) from ((select {listed} from lakehouse.marts.{table} "
-                f"except all select {listed} from unpartitioned.marts.{table}) "
-                f"union all (select {listed} from unpartitioned.marts.{table} "
-                f"except all select {listed} from lakehouse.marts.{table}))"
+                f"select count(*) from ((select {listed} from {built} "
+                f"except all select {listed} from {unpartitioned}) "
+                f"union all (select {listed} from {unpartitioned} "
+                f"except all select {listed} from {built}))"
             ).fetchone()[0]
             rows = con.sql(f"select count(*) from lakehouse.marts.{table}").fetchone()[0]
             assert rows > 0 and differences == 0, table

@@ -17,6 +17,7 @@ import dagster as dg
 import duckdb
 
 from jump_platform.sources.contracts import CONTRACTS
+from jump_platform.sql import qualified
 from jump_platform_tests.dagster_dev import IN_FLIGHT, DagsterDev, previous_platform_extracts
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +81,7 @@ def test_extracts_dropped_in_the_landing_zone_reach_the_marts_with_the_daemon_ru
     dagster_dev.stop()
     with duckdb.connect(str(data / "lakehouse" / "lakehouse.duckdb"), read_only=True) as con:
         for table, frame in tables.items():
-            assert con.sql(f"select count(*) from sources.{table}").fetchone()[0] == frame.height, table
+            assert con.sql(f"select count(*) from {qualified('sources', table)}").fetchone()[0] == frame.height, table
         turnover = con.sql("select sum(amount) from marts.kpi__monthly_turnover").fetchone()[0]
     assert turnover == Decimal(str(tables["app__invoices"]["amount"].sum()))
     assert (data / "exports" / "turnovers_by_cohort_for_auditor.csv").exists()

@@ -33,6 +33,7 @@ from jump_platform.dashboard.snapshot import MARTS, write_snapshot
 from jump_platform.defs.dashboard.assets import dashboard_marts
 from jump_platform.defs.lakehouse.resources import PUBLISHED
 from jump_platform.postgres import free_port
+from jump_platform.sql import qualified
 from jump_platform_tests.conftest import AS_OF
 
 CHROMIUM = "/usr/bin/chromium"
@@ -59,8 +60,8 @@ def read(database: Path, sql: str, parameters: list | None = None) -> pl.DataFra
 def test_the_refresh_run_leaves_a_copy_equal_to_the_marts(lakehouse: Path) -> None:
     for mart in MARTS:
         assert_frame_equal(
-            read(snapshot_file(lakehouse), f"select * from marts.{mart}"),
-            read(lakehouse_file(lakehouse), f"select * from marts.{mart}"),
+            read(snapshot_file(lakehouse), f"select * from {qualified('marts', mart)}"),
+            read(lakehouse_file(lakehouse), f"select * from {qualified('marts', mart)}"),
             check_exact=True,
         )
     about = data.about(snapshot_file(lakehouse))

@@ -23,6 +23,7 @@ import yaml
 
 from jump_platform.sources import dbt_sources
 from jump_platform.sources.contracts import CONTRACTS, LOAD_METADATA_COLUMNS
+from jump_platform.sql import qualified, quote_identifier
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 AS_OF = "2024-06-15"
@@ -230,10 +231,12 @@ def create_fixture_lakehouse(path: Path) -> None:
         for table, rows in FIXTURE_ROWS.items():
             columns = _contract_columns(table)
             con.execute(
-                f"create table sources.{table} (" + ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items()) + ")"
+                f"create table {qualified('sources', table)} ("
+                + ", ".join(f"{quote_identifier(name)} {sql_type}" for name, sql_type in columns.items())
+                + ")"
             )
             placeholders = ", ".join("?" for _ in columns)
-            con.executemany(f"insert into sources.{table} values ({placeholders})", rows)
+            con.executemany(f"insert into {qualified('sources', table)} values ({placeholders})", rows)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from jump_platform.files import write_table_atomically, write_tables_atomically
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.extracts import snapshot_path, write_demo_extracts
 from jump_platform.sources.generator import GeneratorParams, generate_tables
+from jump_platform.sql import qualified, quote_identifier
 
 PARAMS = GeneratorParams(seed=42, as_of=dt.date(2026, 11, 21), scale=0.2)
 
@@ -86,7 +87,7 @@ def test_parquet_extracts_load_into_the_sources(data_dir: Path, monkeypatch: pyt
     # The load writes the build (write-audit-publish); nothing here publishes it.
     with duckdb.connect(str(settings.build_duckdb_path()), read_only=True) as con:
         for table, frame in expected.items():
-            loaded = con.sql(f"select {', '.join(frame.columns)} from sources.{table}").pl()
+            loaded = con.sql(f"select {', '.join(map(quote_identifier, frame.columns))} from {qualified('sources', table)}").pl()
             assert_frame_equal(loaded, frame, check_row_order=False)
 
 

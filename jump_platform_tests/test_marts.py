@@ -30,6 +30,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from jump_platform.sql import qualified
 from jump_platform_tests.conftest import AS_OF
 
 AS_OF_MONTH = AS_OF.replace(day=1)
@@ -70,10 +71,10 @@ class Lakehouse:
 def read_lakehouse(data: Path) -> Lakehouse:
     with duckdb.connect(str(data / "lakehouse" / "lakehouse.duckdb"), read_only=True) as con:
         tables = {
-            name: con.sql(f"select * from sources.{name}").pl()
+            name: con.sql(f"select * from {qualified('sources', name)}").pl()
             for (name,) in con.sql("select table_name from information_schema.tables where table_schema = 'sources'").fetchall()
         }
-        marts = {name: con.sql(f"select * from marts.{name}").pl() for name in MARTS}
+        marts = {name: con.sql(f"select * from {qualified('marts', name)}").pl() for name in MARTS}
     return Lakehouse(sources=tables, marts=marts, exports=data / "exports")
 
 

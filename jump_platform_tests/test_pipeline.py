@@ -17,6 +17,7 @@ from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.transform.assets import MONTHLY_TURNOVER, jump_dbt_models
 from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform.sources.contracts import CONTRACTS
+from jump_platform.sql import qualified
 from jump_platform_tests.conftest import AS_OF
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +67,9 @@ def test_sources_hold_the_generated_rows_with_their_load_metadata(lakehouse: Pat
     }
     assert archived == {(c.system, f"{c.name}.csv") for c in CONTRACTS.values()}
     for table in CONTRACTS:
-        [(rows, missing_metadata)] = _query(lakehouse, f"select count(*), count(*) - count(_batch_id) from sources.{table}")
+        [(rows, missing_metadata)] = _query(
+            lakehouse, f"select count(*), count(*) - count(_batch_id) from {qualified('sources', table)}"
+        )
         assert rows > 0 and missing_metadata == 0, table
 
 

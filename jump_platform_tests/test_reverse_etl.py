@@ -36,6 +36,7 @@ from jump_platform.defs.reverse_etl.assets import (
 from jump_platform.postgres import free_port
 from jump_platform.reverse_etl.plan import DELETED, plan_sync
 from jump_platform.reverse_etl.targets import HTTP_BATCH_SIZE
+from jump_platform.sql import qualified
 
 KEYS = ["last_name", "first_name", "email"]
 
@@ -146,7 +147,7 @@ def change_mart(database: Path, *statements: str) -> None:
 
 def read_mart(database: Path, table: str) -> pl.DataFrame:
     with duckdb.connect(str(database), read_only=True) as con:
-        return con.sql(f"select * from marts.{table}").pl()
+        return con.sql(f"select * from {qualified('marts', table)}").pl()
 
 
 def sync(asset: dg.AssetsDefinition, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:

@@ -8,7 +8,7 @@ the publish; a warning stops nothing.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -63,9 +63,9 @@ class Run:
     def sample_rows(self, check: str) -> list[dict[str, object]]:
         return [record.data for record in self.checks[check].metadata["sample_rows"].records]
 
-    def query(self, sql: str) -> list[str]:
+    def query(self, sql: str, parameters: Sequence[object] = ()) -> list[str]:
         with duckdb.connect(str(self.database), read_only=True) as con:
-            return sorted(str(row[0]) for row in con.sql(sql).fetchall())
+            return sorted(str(row[0]) for row in con.execute(sql, list(parameters)).fetchall())
 
 
 @pytest.fixture(scope="module")
@@ -140,41 +140,46 @@ def test_a_failed_blocking_check_stops_the_models_reading_its_table_and_a_warnin
 
 
 @pytest.mark.parametrize(
-    ("anomaly", "check", "expected_ids"),
+    ("anomaly", "check", "expected_ids", "parameters"),
     [
         (
             "duplicate_ids",
             "app__invoices.primary_key_is_unique_and_not_null",
             "select id from sources.app__invoices group by id having count(*) > 1",
+            [],
         ),
         (
             "non_positive_amounts",
             "app__invoices.amount_is_positive_with_two_decimals",
             "select id from sources.app__invoices where amount <= 0",
+            [],
         ),
         (
             "unknown_entity",
             "app__job_contracts.entity_is_accepted",
-            "select id from sources.app__job_contracts where entity not in ('blue', 'green')",
+            "select id from sources.app__job_contracts where entity not in (?, ?)",
+            ["blue", "green"],
         ),
         (
             "future_invoices",
             "app__invoices.no_invoice_after_the_as_of_date",
-            f"select id from sources.app__invoices where issue_date > date '{AS_OF}'",
+            "select id from sources.app__invoices where issue_date > ?",
+            [AS_OF],
         ),
         (
             "dangling_foreign_key",
             "app__invoices.client_id_exists_in_app__clients",
             "select id from sources.app__invoices where client_id not in (select id from sources.app__clients)",
+            [],
         ),
     ],
 )
 def test_a_failed_check_names_the_offending_rows(
-    run_with: Callable[[str], Run], anomaly: str, check: str, expected_ids: str
+    run_with: Callable[[str], Run], anomaly: str, check: str, expected_ids: str, parameters: list[object]
 ) -> None:
     run = run_with(anomaly)
-    assert run.sample_ids(check) == run.query(expected_ids)
-    assert [row["offending_key"] for row in run.sample_rows(check)] == run.query(expected_ids)
+    assert run.sample_ids(check) == run.query(expected_ids, parameters)
+    assert [row["offending_key"] for row in run.sample_rows(check)] == run.query(expected_ids, parameters)
 
 
 def test_reference_gaps_name_the_missing_references(run_with: Callable[[str], Run]) -> None:
@@ -182,7 +187,7 @@ def test_reference_gaps_name_the_missing_references(run_with: Callable[[str], Ru
     (row,) = run.sample_rows("app__invoices.references_run_in_sequence")
     first, last = row["missing_references"].split(" to ")
     assert row["problem"] == "after a gap" and int(last[3:]) - int(first[3:]) == 2
-    assert run.query(f"select reference from sources.app__invoices where reference between '{first}' and '{last}'") == []
+    assert run.query("select reference from sources.app__invoices where reference between ? and ?", [first, last]) == []
 
 
 def test_the_checks_of_the_sources_block_exactly_as_the_contracts_say() -> None:

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from jump_platform.sources.contracts import CONTRACTS
+from jump_platform.sql import qualified
 from jump_platform_tests.source_rules import Verdict, compiled_source_tests, failing, judge, run_test
 from jump_platform_tests.source_samples import AS_OF, clean_source_tables, write_sources
 
@@ -54,8 +55,8 @@ def deliver_later(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame
     or at the same time when `same_time`: then the batch id orders the versions)."""
     write_sources(con, {table: rows}, schema="batch2", batch_id="batch-2")
     if not same_time:
-        con.execute(f"update batch2.{table} set _loaded_at = timestamptz '2025-04-01 06:00:00+00'")
-    con.execute(f"insert into sources.{table} select * from batch2.{table}")
+        con.execute(f"update {qualified('batch2', table)} set _loaded_at = timestamptz '2025-04-01 06:00:00+00'")
+    con.execute(f"insert into {qualified('sources', table)} select * from {qualified('batch2', table)}")
 
 
 def only_failure(con: duckdb.DuckDBPyConnection, as_of: date = AS_OF) -> tuple[str, Verdict]:

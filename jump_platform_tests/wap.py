@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from jump_platform.sql import qualified, quote_identifier
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LOAD_METADATA = ("_batch_id", "_loaded_at")
 SCHEMAS = ("sources", "staging", "intermediate", "marts")
@@ -146,7 +148,9 @@ def lakehouse_content(path: Path) -> dict[str, tuple[int, str]]:
     metadata (`_batch_id`, `_loaded_at`) aside, in no particular order."""
     with duckdb.connect(str(path), read_only=True) as con:
         relations = con.execute(
-            f"select table_schema, table_name from information_schema.tables where table_schema in {SCHEMAS} order by all"
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema in ({', '.join('?' for _ in SCHEMAS)}) order by all",
+            list(SCHEMAS),
         ).fetchall()
         content = {}
         for schema, table in relations:
@@ -159,9 +163,9 @@ def lakehouse_content(path: Path) -> dict[str, tuple[int, str]]:
                 ).fetchall()
                 if name not in LOAD_METADATA
             ]
-            row = "md5(cast(row(" + ", ".join(f'"{c}"' for c in columns) + ") as varchar))"
+            row = "md5(cast(row(" + ", ".join(quote_identifier(c) for c in columns) + ") as varchar))"
             content[f"{schema}.{table}"] = con.execute(
-                f"select count(*), md5(coalesce(string_agg({row}, ',' order by {row}), '')) from \"{schema}\".\"{table}\""
+                f"select count(*), md5(coalesce(string_agg({row}, ',' order by {row}), '')) from {qualified(schema, table)}"
             ).fetchone()
     return content
 
