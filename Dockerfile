@@ -32,7 +32,7 @@ RUN uv sync --frozen --no-dev \
     && useradd --create-home --uid 1000 jump \
     && mkdir -p "$DAGSTER_HOME/dbt/target" "$DAGSTER_HOME/dbt/logs" "$JUMP_DATA_DIR" \
     && cp instance/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
-    && python -m jump_platform.cli init-instance \
+    && python -m jump_platform.runner.cli init-instance \
     && cp dbt_project/target/partial_parse.msgpack "$DAGSTER_HOME/dbt/target/" \
     && chown -R jump "$DAGSTER_HOME" "$JUMP_DATA_DIR"
 
@@ -51,7 +51,7 @@ USER jump
 VOLUME ["/app/data", "/app/.dagster_home"]
 # 3000: the Dagster UI. 8501: the dashboard, served by the same image instead of the UI with
 #   docker run -p 127.0.0.1:8501:8501 -v "$PWD/data:/app/data" jump-platform \
-#       python -m jump_platform.dashboard --host 0.0.0.0
+#       python -m jump_platform.runner.dashboard --host 0.0.0.0
 EXPOSE 3000 8501
 # The daemon (schedules, sensors, automation) and the webserver as two services, each Dagster's own
 # production command; the container stops when either does. Not `dagster dev` / `dg dev`: under
@@ -59,4 +59,4 @@ EXPOSE 3000 8501
 # write. First, the instance in the DAGSTER_HOME volume gets the image's configuration (as `make`
 # does). The UI listens on all interfaces of the container and is unauthenticated (see the top of
 # this file): publish the port on 127.0.0.1 only.
-CMD ["bash", "-c", "cp instance/dagster.yaml \"$DAGSTER_HOME/dagster.yaml\" && mkdir -p \"$DAGSTER_HOME/dbt/target\" \"$DAGSTER_HOME/dbt/logs\" && python -m jump_platform.cli init-instance && { dagster-daemon run -w workspace.yaml & dagster-webserver -w workspace.yaml -h 0.0.0.0 -p 3000 & wait -n; exit $?; }"]
+CMD ["bash", "-c", "cp instance/dagster.yaml \"$DAGSTER_HOME/dagster.yaml\" && mkdir -p \"$DAGSTER_HOME/dbt/target\" \"$DAGSTER_HOME/dbt/logs\" && python -m jump_platform.runner.cli init-instance && { dagster-daemon run -w workspace.yaml & dagster-webserver -w workspace.yaml -h 0.0.0.0 -p 3000 & wait -n; exit $?; }"]

@@ -65,12 +65,12 @@ $(MANIFEST): $(VENV)/.installed $(SOURCES_YML) $(DBT_FILES)
 $(DAGSTER_HOME)/dagster.yaml: instance/dagster.yaml | $(VENV)/.installed
 	@mkdir -p $(DAGSTER_HOME)
 	cp instance/dagster.yaml $@
-	@$(PY) -m jump_platform.cli init-instance
+	@$(PY) -m jump_platform.runner.cli init-instance
 
 prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml $(WAREHOUSE_SERVER) ## Prepare the dbt manifest and the Dagster instance
 
 # One line per step, then a summary; VERBOSE=1 shows Dagster's and dbt's full output instead.
-RUN = $(PY) -m jump_platform.cli run $(if $(VERBOSE),--verbose)
+RUN = $(PY) -m jump_platform.runner.cli run $(if $(VERBOSE),--verbose)
 
 run: prepare ## Build the whole lakehouse: extract, load, transform, export (VERBOSE=1: full logs)
 	@$(RUN) refresh
@@ -88,7 +88,7 @@ export: prepare ## Rewrite the CSV exports in data/exports/
 	@$(RUN) export
 
 rollback: install $(WAREHOUSE_SERVER) ## Put the previously published lakehouse (and its exports) back
-	$(PY) -m jump_platform.cli rollback
+	$(PY) -m jump_platform.runner.cli rollback
 
 test: prepare ## Run the test suite
 	$(VENV)/bin/pytest
@@ -144,16 +144,16 @@ docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080 (
 # a lakehouse newer than the copy, or no copy at all, gets the copy refreshed first.
 dashboard: prepare ## Serve the dashboard on http://127.0.0.1:8501 (JUMP_DASHBOARD_PORT)
 	@test -e $(JUMP_DUCKDB_PATH) || test -L $(dir $(JUMP_DUCKDB_PATH))current || { echo "No lakehouse published yet: run 'make run' first."; exit 1; }
-	$(PY) -m jump_platform.dashboard --refresh
+	$(PY) -m jump_platform.runner.dashboard --refresh
 
 postgres: install ## Start a throwaway PostgreSQL (the CRM) on 127.0.0.1:55432, in data/postgres/
-	$(PY) -m jump_platform.postgres start
+	$(PY) -m jump_platform.local_services.postgres start
 
 postgres-stop: install ## Stop the PostgreSQL of `make postgres`
-	$(PY) -m jump_platform.postgres stop
+	$(PY) -m jump_platform.local_services.postgres stop
 
 sync: prepare ## Run the reverse ETL syncs: the CRM (PostgreSQL) and finance's KPI endpoint
-	$(PY) -m jump_platform.reverse_etl
+	$(PY) -m jump_platform.runner.sync
 
 bench: prepare ## Time every step of a run at several scales (SCALES=1,200,2000: demo, ~1M, ~10M invoices)
 	$(PY) -m jump_platform.bench --scales $(SCALES) $(if $(RUNS),--runs $(RUNS))
@@ -165,7 +165,7 @@ bench-engines: prepare ## `make run` on DuckDB, PostgreSQL and Spark side by sid
 	$(PY) -m jump_platform.bench --engines duckdb,postgres,spark --scales $(ENGINE_SCALES) $(if $(RUNS),--runs $(RUNS))
 
 clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `make postgres`); ALL=1 also the instance
-	@if [ -x $(PY) ] && [ -d data/postgres ]; then $(PY) -m jump_platform.postgres stop; fi
+	@if [ -x $(PY) ] && [ -d data/postgres ]; then $(PY) -m jump_platform.local_services.postgres stop; fi
 	rm -rf data
 	$(if $(ALL),rm -rf $(DAGSTER_HOME))
 

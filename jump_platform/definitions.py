@@ -6,7 +6,7 @@ producer configured; the resources and the executor, in `defs/resources.py`);
 `dg.load_from_defs_folder` finds them, so a new file under `defs/` needs no import here.
 
 Loaded by `dg dev` / `dg check defs` (`[tool.dg]` in pyproject.toml), `workspace.yaml` (the Docker
-image's daemon and webserver) and the `jump_platform.cli` runner (`defs()`). Building it opens no
+image's daemon and webserver) and the `jump_platform.runner.cli` runner (`defs()`). Building it opens no
 database: resources connect only when a step runs.
 """
 

@@ -29,7 +29,7 @@ def postgres_warehouse_url() -> str:
     variables, else the local cluster of `make postgres` once created."""
     from urllib.parse import quote
 
-    from jump_platform.postgres import LocalCluster
+    from jump_platform.local_services.postgres import LocalCluster
 
     configured = _postgres_url_setting("JUMP_POSTGRES_URL")
     if configured:
@@ -100,7 +100,7 @@ def crm_postgres_url() -> str | None:
     (`postgresql://user:password@host:port/database`), else the local cluster of `make postgres` once
     created, else None (the sync is not configured). Apart from `JUMP_POSTGRES_URL`, the warehouse's
     own database when `JUMP_WAREHOUSE=postgres`: the CRM is another team's tool."""
-    from jump_platform.postgres import LocalCluster
+    from jump_platform.local_services.postgres import LocalCluster
 
     return _postgres_url_setting("JUMP_CRM_POSTGRES_URL") or LocalCluster(postgres_dir()).url()
 

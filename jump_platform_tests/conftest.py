@@ -41,7 +41,7 @@ def build_lakehouse(tmp_path_factory: pytest.TempPathFactory, name: str, anomali
 
     Seed and as-of date are fixed, so two lakehouses differ only by their anomalies.
     """
-    from jump_platform.cli import run_job
+    from jump_platform.runner.cli import run_job
 
     data = tmp_path_factory.mktemp(name) / "data"
     with pytest.MonkeyPatch.context() as env:
@@ -82,7 +82,7 @@ def postgres_server() -> Iterator[str]:
     Its folder is made with `tempfile` rather than pytest's tmp_path, whose parents the server's user
     (`postgres`, when the tests run as root) cannot enter.
     """
-    from jump_platform.postgres import LocalCluster, free_port
+    from jump_platform.local_services.postgres import LocalCluster, free_port
 
     cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="jump-postgres-")))
     try:

@@ -18,7 +18,7 @@ import dagster as dg
 import polars as pl
 
 from jump_platform.files import write_table_atomically
-from jump_platform.runs import INSTANCE_YAML
+from jump_platform.runner.launcher import INSTANCE_YAML
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.generator import GeneratorParams, generate_tables
 from jump_platform_tests.conftest import AS_OF
@@ -83,7 +83,7 @@ def running_dagster_dev(folder: Path, **env_overrides: str) -> Iterator[DagsterD
     # Create the instance's storage before the services start, so they never race to create it, as
     # `make prepare` does.
     subprocess.run(
-        [sys.executable, "-m", "jump_platform.cli", "init-instance"],
+        [sys.executable, "-m", "jump_platform.runner.cli", "init-instance"],
         env={**os.environ, "DAGSTER_HOME": str(home)},
         check=True,
         cwd=PROJECT_ROOT,

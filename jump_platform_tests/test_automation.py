@@ -27,7 +27,7 @@ from jump_platform.defs.sources.assets import demo_extracts, load_sources
 from jump_platform.defs.sources.invoices_by_month import invoices_by_month
 from jump_platform.defs.transform.assets import jump_dbt_models
 from jump_platform.defs.transform.resources import dbt_resource
-from jump_platform.runs import INSTANCE_YAML
+from jump_platform.runner.launcher import INSTANCE_YAML
 from jump_platform.sql import qualified, quote_identifier
 from jump_platform_tests.conftest import AS_OF
 
@@ -125,8 +125,8 @@ def test_a_file_delivered_again_after_its_load_gives_a_new_run_request(data_dir:
 
 
 def test_make_load_selects_the_tables_delivered_with_their_checks_and_the_publish(data_dir: Path) -> None:
-    from jump_platform.cli import delivered_selection
     from jump_platform.defs.lakehouse.resources import PUBLISHED
+    from jump_platform.runner.cli import delivered_selection
 
     assert delivered_selection() is None  # nothing waits: the whole job (it still rejects strays)
     root = settings.landing_dir()

@@ -11,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from jump_platform.progress import progress_logger
-from jump_platform.runs import INSTANCE_YAML
+from jump_platform.runner.launcher import INSTANCE_YAML
+from jump_platform.runner.progress import progress_logger
 from jump_platform_tests.conftest import AS_OF
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +79,7 @@ def test_a_rerun_of_make_run_is_short_shows_each_step_and_parses_dbt_partially(t
         env.pop(name, None)
     (tmp_path / "dagster_home").mkdir()
     (tmp_path / "dagster_home" / "dagster.yaml").write_bytes(INSTANCE_YAML.read_bytes())
-    command = [sys.executable, "-m", "jump_platform.cli", "run", "refresh"]
+    command = [sys.executable, "-m", "jump_platform.runner.cli", "run", "refresh"]
     first = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stdout + first.stderr
     dbt_log = Path(re.search(r"^dbt log:\s+(\S+)$", first.stdout, re.MULTILINE)[1])

@@ -1,6 +1,6 @@
 """A run killed hard never blocks the next one; a run that waits says so and gives up in time.
 
-See `jump_platform.runs`: a run holds the lakehouse by a file lock its process holds, and frees
+See `jump_platform.runner.launcher`: a run holds the lakehouse by a file lock its process holds, and frees
 what dead runs left in the Dagster instance (their STARTED status, their pool slots).
 """
 
@@ -19,7 +19,7 @@ import dagster as dg
 import pytest
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
-from jump_platform import run_processes, runs
+from jump_platform.runner import launcher, processes
 from jump_platform_tests.conftest import AS_OF
 
 POOL = "lakehouse"
@@ -33,7 +33,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A Dagster instance configured like `make run`'s: the project's instance/dagster.yaml."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(runs.INSTANCE_YAML, home / "dagster.yaml")
+    shutil.copy(launcher.INSTANCE_YAML, home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 
@@ -46,7 +46,7 @@ def _cli_env(home: Path, data: Path, **extra: str) -> dict[str, str]:
 
 
 def _cli(job: str) -> list[str]:
-    return [sys.executable, "-m", "jump_platform.cli", "run", job]
+    return [sys.executable, "-m", "jump_platform.runner.cli", "run", job]
 
 
 def _wait_for_step_start(instance: dg.DagsterInstance, step_key: str, process: subprocess.Popen) -> str:
@@ -97,7 +97,7 @@ def test_a_run_killed_inside_the_dbt_build_does_not_block_the_next_run(home: Pat
 def test_a_cli_run_waiting_for_the_lakehouse_says_so_and_gives_up_after_the_timeout(home: Path, data_dir: Path) -> None:
     env = _cli_env(home, data_dir, JUMP_LOCK_TIMEOUT="3")
     # This process holds the lakehouse the CLI below wants (data_dir points both at it).
-    with runs.lakehouse_turn(None, "the-holder", "refresh", say=print):
+    with launcher.lakehouse_turn(None, "the-holder", "refresh", say=print):
         waiting = subprocess.run(_cli("transform"), env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS)
 
     assert waiting.returncode == 1
@@ -111,12 +111,12 @@ def test_the_lakehouse_is_free_again_once_its_holder_is_done(data_dir: Path, mon
     monkeypatch.setenv("JUMP_LOCK_TIMEOUT", "0")
     said: list[str] = []
     with (
-        runs.lakehouse_turn(None, "first", "load", say=said.append),
-        pytest.raises(runs.LakehouseBusyError, match=r"waiting for run first \(load"),
-        runs.lakehouse_turn(None, "second", "load", say=said.append),
+        launcher.lakehouse_turn(None, "first", "load", say=said.append),
+        pytest.raises(launcher.LakehouseBusyError, match=r"waiting for run first \(load"),
+        launcher.lakehouse_turn(None, "second", "load", say=said.append),
     ):
         pass
-    with runs.lakehouse_turn(None, "third", "load", say=said.append):
+    with launcher.lakehouse_turn(None, "third", "load", say=said.append):
         pass
     assert said == []  # a timeout of 0 gives up without waiting
 
@@ -138,21 +138,16 @@ def _started_run(instance: dg.DagsterInstance, tags: dict[str, str]) -> str:
 
 def test_a_process_is_gone_when_it_exited_is_a_zombie_or_its_pid_was_reused() -> None:
     now = time.time()
-    assert run_processes.process_state(run_processes.RunProcess(os.getpid(), None), now) is run_processes.ProcessState.ALIVE
-    assert run_processes.process_state(run_processes.RunProcess(_gone_pid(), None), now) is run_processes.ProcessState.GONE
+    assert processes.process_state(processes.RunProcess(os.getpid(), None), now) is processes.ProcessState.ALIVE
+    assert processes.process_state(processes.RunProcess(_gone_pid(), None), now) is processes.ProcessState.GONE
     zombie = subprocess.Popen(["true"])
-    while run_processes._proc_stat(zombie.pid)[0] != "Z":
+    while processes._proc_stat(zombie.pid)[0] != "Z":
         time.sleep(0.05)
-    assert run_processes.process_state(run_processes.RunProcess(zombie.pid, None), now) is run_processes.ProcessState.GONE
+    assert processes.process_state(processes.RunProcess(zombie.pid, None), now) is processes.ProcessState.GONE
     zombie.wait()
     # This process started long after a run that began a day ago: its pid was reused.
-    assert (
-        run_processes.process_state(run_processes.RunProcess(os.getpid(), None), now - 86400) is run_processes.ProcessState.GONE
-    )
-    assert (
-        run_processes.process_state(run_processes.RunProcess(os.getpid(), "another-host"), now)
-        is run_processes.ProcessState.UNKNOWN
-    )
+    assert processes.process_state(processes.RunProcess(os.getpid(), None), now - 86400) is processes.ProcessState.GONE
+    assert processes.process_state(processes.RunProcess(os.getpid(), "another-host"), now) is processes.ProcessState.UNKNOWN
 
 
 def test_release_dead_runs_fails_the_dead_runs_frees_their_slots_and_leaves_the_others(home: Path) -> None:
@@ -160,13 +155,13 @@ def test_release_dead_runs_fails_the_dead_runs_frees_their_slots_and_leaves_the_
     storage = instance.event_log_storage
     storage.set_concurrency_slots(POOL, 3)
     host = socket.gethostname()
-    dead = _started_run(instance, {run_processes.PID_TAG: str(_gone_pid()), run_processes.HOST_TAG: host})
-    alive = _started_run(instance, {run_processes.PID_TAG: str(os.getpid()), run_processes.HOST_TAG: host})
-    elsewhere = _started_run(instance, {run_processes.PID_TAG: "1", run_processes.HOST_TAG: "another-host"})
+    dead = _started_run(instance, {processes.PID_TAG: str(_gone_pid()), processes.HOST_TAG: host})
+    alive = _started_run(instance, {processes.PID_TAG: str(os.getpid()), processes.HOST_TAG: host})
+    elsewhere = _started_run(instance, {processes.PID_TAG: "1", processes.HOST_TAG: "another-host"})
     for run_id in (dead, alive, elsewhere):
         assert storage.claim_concurrency_slot(POOL, run_id, "load_sources").is_claimed
 
-    released = run_processes.release_dead_runs(instance)
+    released = processes.release_dead_runs(instance)
 
     assert len(released) == 1 and released[0].startswith(f"run {dead} (refresh, pid")
     assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
@@ -179,9 +174,9 @@ def test_run_monitoring_marks_failed_a_daemon_run_whose_worker_is_gone(home: Pat
     import logging
 
     instance = dg.DagsterInstance.get()
-    assert isinstance(instance.run_launcher, runs.JumpRunLauncher)
-    dead = _started_run(instance, {run_processes.PID_TAG: str(_gone_pid()), run_processes.HOST_TAG: socket.gethostname()})
-    alive = _started_run(instance, {run_processes.PID_TAG: str(os.getpid()), run_processes.HOST_TAG: socket.gethostname()})
+    assert isinstance(instance.run_launcher, launcher.JumpRunLauncher)
+    dead = _started_run(instance, {processes.PID_TAG: str(_gone_pid()), processes.HOST_TAG: socket.gethostname()})
+    alive = _started_run(instance, {processes.PID_TAG: str(os.getpid()), processes.HOST_TAG: socket.gethostname()})
 
     # What the daemon's monitoring loop does with each STARTED run (no resume: dagster.yaml).
     for run_id in (dead, alive):
@@ -195,7 +190,7 @@ def test_run_monitoring_marks_failed_a_daemon_run_whose_worker_is_gone(home: Pat
 
 
 def _lakehouse_is_held_by_this_run(context: dg.OpExecutionContext) -> None:
-    with runs.lock_path().open("a+") as handle:
+    with launcher.lock_path().open("a+") as handle:
         with pytest.raises(BlockingIOError):
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         handle.seek(0)
@@ -213,7 +208,7 @@ def last_step(context: dg.OpExecutionContext, upstream: int) -> None:
     _lakehouse_is_held_by_this_run(context)
 
 
-@dg.job(executor_def=runs.lakehouse_executor)
+@dg.job(executor_def=launcher.lakehouse_executor)
 def probe_job() -> None:
     last_step(first_step())
 
@@ -224,7 +219,7 @@ def test_a_launched_run_holds_the_lakehouse_from_its_first_step_to_its_last(home
         assert result.success
         run = result.dagster_run
     tags = instance.get_run_by_id(run.run_id).tags
-    assert tags[run_processes.PID_TAG] == str(os.getpid()) and tags[run_processes.HOST_TAG] == socket.gethostname()
+    assert tags[processes.PID_TAG] == str(os.getpid()) and tags[processes.HOST_TAG] == socket.gethostname()
     # Released at the end of the run.
-    with runs.lakehouse_turn(None, "next", "load", say=print):
+    with launcher.lakehouse_turn(None, "next", "load", say=print):
         pass

@@ -1,6 +1,6 @@
 """The dashboard: its copy of the marts, its queries, and the Streamlit app in a real browser.
 
-The browser tests serve the app with `python -m jump_platform.dashboard` (what `make dashboard` runs) on
+The browser tests serve the app with `python -m jump_platform.runner.dashboard` (what `make dashboard` runs) on
 the session's lakehouse, whose `refresh` run also wrote the dashboard's copy, and drive Debian's
 Chromium through Playwright. Each page is saved as a PNG under `test-artifacts/dashboard/` (or
 `$JUMP_SCREENSHOT_DIR`).
@@ -32,7 +32,7 @@ from jump_platform.dashboard import data
 from jump_platform.dashboard.snapshot import MARTS, write_snapshot
 from jump_platform.defs.dashboard.assets import dashboard_marts
 from jump_platform.defs.lakehouse.resources import PUBLISHED
-from jump_platform.postgres import free_port
+from jump_platform.local_services.postgres import free_port
 from jump_platform.sql import qualified
 from jump_platform_tests.conftest import AS_OF
 
@@ -108,7 +108,7 @@ def test_the_dashboard_asset_copies_the_published_lakehouse_and_dates_it_by_the_
 def test_make_dashboard_refreshes_a_copy_missing_or_older_than_the_lakehouse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jump_platform.dashboard.__main__ import copy_is_stale
+    from jump_platform.runner.dashboard import copy_is_stale
 
     monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("JUMP_DUCKDB_PATH", raising=False)
@@ -175,12 +175,12 @@ def dashboard(lakehouse: Path) -> Iterator[str]:
 
 @contextmanager
 def serve(data_dir: Path) -> Iterator[str]:
-    """Serve the app with `python -m jump_platform.dashboard` on `data_dir`; yields its URL."""
+    """Serve the app with `python -m jump_platform.runner.dashboard` on `data_dir`; yields its URL."""
     port = free_port()
     env = {**os.environ, "JUMP_DATA_DIR": str(data_dir)}
     env.pop("JUMP_DUCKDB_PATH", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "jump_platform.dashboard", "--port", str(port)],
+        [sys.executable, "-m", "jump_platform.runner.dashboard", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

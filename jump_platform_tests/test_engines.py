@@ -32,7 +32,7 @@ from jump_platform.dashboard.snapshot import MARTS as DASHBOARD_MARTS
 from jump_platform.definitions import defs
 from jump_platform.defs.transform.resources import dbt_project
 from jump_platform.published import read_table
-from jump_platform.run_summary import RunSummary
+from jump_platform.runner.summary import RunSummary
 from jump_platform.warehouses.postgres import PostgresWarehouse
 from jump_platform.warehouses.spark import SparkWarehouse
 from jump_platform_tests.conftest import AS_OF
@@ -70,7 +70,7 @@ def build(engine: str, data: str, postgres_url: str, anomalies: str = "") -> Run
     )
     for name in ("JUMP_DUCKDB_PATH", "JUMP_CRM_POSTGRES_URL", "JUMP_KPI_ENDPOINT_URL"):
         os.environ.pop(name, None)
-    from jump_platform.cli import run_job
+    from jump_platform.runner.cli import run_job
 
     return run_job(
         "refresh",

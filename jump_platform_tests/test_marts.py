@@ -82,7 +82,7 @@ def read_lakehouse(data: Path) -> Lakehouse:
 def lakehouse_with_later_extracts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The clean data of `lakehouse`, generated as of LATER (so with contracts starting and ending
     after AS_OF, and invoices after it), loaded and modelled as of AS_OF, in one `refresh` run."""
-    from jump_platform.cli import run_job
+    from jump_platform.runner.cli import run_job
 
     data = tmp_path_factory.mktemp("lakehouse_later_extracts") / "data"
     with pytest.MonkeyPatch.context() as env:

@@ -33,7 +33,7 @@ from jump_platform.defs.reverse_etl.assets import (
     finance__monthly_kpis,
     without_password,
 )
-from jump_platform.postgres import free_port
+from jump_platform.local_services.postgres import free_port
 from jump_platform.reverse_etl.plan import DELETED, plan_sync
 from jump_platform.reverse_etl.targets import HTTP_BATCH_SIZE
 from jump_platform.sql import qualified

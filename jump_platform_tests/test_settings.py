@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from jump_platform import cli, settings
+from jump_platform import settings
+from jump_platform.runner import cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,7 +79,7 @@ def test_a_bad_setting_fails_the_real_command_at_once(tmp_path: Path) -> None:
     env = {**os.environ, "JUMP_DATA_DIR": str(tmp_path / "data"), "JUMP_AS_OF": "2026-13-01"}
     env["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
     done = subprocess.run(
-        [sys.executable, "-m", "jump_platform.cli", "run", "refresh"],
+        [sys.executable, "-m", "jump_platform.runner.cli", "run", "refresh"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

@@ -18,13 +18,13 @@ import duckdb
 import pytest
 
 from jump_platform import settings
-from jump_platform.cli import run_job
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.sources.assets import demo_extracts, landing_key, load_sources, source_key
 from jump_platform.defs.transform.assets import jump_dbt_models
 from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform.lakehouse import Layout
 from jump_platform.lakehouse.build import FAILED, BuildState
+from jump_platform.runner.cli import run_job
 from jump_platform.sources.anomalies import ANOMALIES
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform_tests.conftest import AS_OF as CONFTEST_AS_OF

@@ -22,10 +22,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from jump_platform.cli import run_job
 from jump_platform.lakehouse import Layout, snapshots
 from jump_platform.lakehouse.build import FAILED, BuildState
-from jump_platform.runs import INSTANCE_YAML
+from jump_platform.runner.cli import run_job
+from jump_platform.runner.launcher import INSTANCE_YAML
 from jump_platform_tests.conftest import AS_OF
 from jump_platform_tests.dagster_dev import IN_FLIGHT, DagsterDev, previous_platform_extracts
 from jump_platform_tests.wap import (

@@ -7,7 +7,7 @@
     python -m jump_platform.bench --engines duckdb,postgres,spark --scales 1   # make bench-engines
 
 Scale 1 is the demo (about 5,000 invoices), 200 about 1M invoices, 2000 about 10M. For each scale
-it runs `python -m jump_platform.cli run refresh` (what `make run` runs) in a fresh data folder,
+it runs `python -m jump_platform.runner.cli run refresh` (what `make run` runs) in a fresh data folder,
 as a process of its own, and prints one table:
 - each step's time, the rows it wrote (for checks: the rows of the tables they judge), rows per
   second and the peak memory (RSS) of the run's process tree (dbt runs in a subprocess) while it ran;

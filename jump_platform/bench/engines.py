@@ -17,7 +17,7 @@ class Postgres:
     cluster under `root`, started here and removed by `close`. Each run gets a database of its own."""
 
     def __init__(self, root: Path) -> None:
-        from jump_platform.postgres import LocalCluster, free_port
+        from jump_platform.local_services.postgres import LocalCluster, free_port
 
         self.cluster = None
         self.url = os.environ.get("JUMP_POSTGRES_URL") or None

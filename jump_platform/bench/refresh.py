@@ -15,7 +15,7 @@ from pathlib import Path
 from jump_platform import settings
 from jump_platform.bench.engines import Postgres, published_bytes
 from jump_platform.bench.memory import MemorySampler
-from jump_platform.runs import INSTANCE_YAML
+from jump_platform.runner.launcher import INSTANCE_YAML
 
 AS_OF = dt.date(2026, 11, 21)
 
@@ -125,7 +125,7 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int, dict[str, float]]:
 
 
 def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: Postgres | None = None) -> Run:
-    """`python -m jump_platform.cli run refresh` in its own process, on `data_dir`, at `scale`, on
+    """`python -m jump_platform.runner.cli run refresh` in its own process, on `data_dir`, at `scale`, on
     the warehouse `engine` (PostgreSQL: the folder's database of `postgres`, whose server is measured too)."""
     home = data_dir.parent / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
@@ -148,7 +148,7 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
         server = postgres.server_pids()
     began = time.time()
     process = subprocess.Popen(
-        [sys.executable, "-m", "jump_platform.cli", "run", "refresh"],
+        [sys.executable, "-m", "jump_platform.runner.cli", "run", "refresh"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

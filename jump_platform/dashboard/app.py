@@ -1,4 +1,4 @@
-"""The Jump dashboard: `make dashboard`, or `python -m jump_platform.dashboard`.
+"""The Jump dashboard: `make dashboard`, or `python -m jump_platform.runner.dashboard`.
 
 The entry point Streamlit runs on every interaction: it reads the dashboard's copy of the marts,
 shows the as-of date and the last publish time, draws the filters in the sidebar, then the page

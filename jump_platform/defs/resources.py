@@ -8,7 +8,7 @@ from jump_platform import service_settings, settings
 from jump_platform.defs.lakehouse.resources import lakehouse_build
 from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform.io_manager import LakehouseIOManager
-from jump_platform.runs import lakehouse_executor
+from jump_platform.runner.launcher import lakehouse_executor
 from jump_platform.warehouses.postgres import BUILD, PostgresIOManager
 from jump_platform.warehouses.spark import SparkParquetIOManager
 

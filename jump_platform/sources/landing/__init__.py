@@ -23,7 +23,17 @@ and values).
 """
 
 from jump_platform.sources.contracts import CONTRACTS
-from jump_platform.sources.landing.layout import (
+from jump_platform.sources.landing.reading import (
+    CheckedDelivery,
+    check_delivery,
+    delivery_part,
+    iter_delivery,
+    read_delivery,
+    with_load_metadata,
+)
+from jump_platform.sources.landing.scanning import BATCH_ROWS
+from jump_platform.sources.landing.validation import ExtractError, check_columns
+from jump_platform.sources.landing.zone import (
     FORMATS,
     SETTLE_SECONDS,
     SQLITE_SUFFIX,
@@ -43,16 +53,6 @@ from jump_platform.sources.landing.layout import (
     settle,
     stray_entries,
 )
-from jump_platform.sources.landing.reading import (
-    CheckedDelivery,
-    check_delivery,
-    delivery_part,
-    iter_delivery,
-    read_delivery,
-    with_load_metadata,
-)
-from jump_platform.sources.landing.scanning import BATCH_ROWS
-from jump_platform.sources.landing.validation import ExtractError, check_columns
 
 __all__ = [
     "BATCH_ROWS",

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jump_platform.io_manager import APPEND, REPLACE
-from jump_platform.sources.landing.layout import Delivery, refuse_whole_batch
 from jump_platform.sources.landing.reading import CheckedDelivery
+from jump_platform.sources.landing.zone import Delivery, refuse_whole_batch
 
 
 @dataclass(frozen=True)

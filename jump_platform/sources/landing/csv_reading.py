@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 
-from jump_platform.sources.landing.layout import Delivery
 from jump_platform.sources.landing.scanning import numbered, position_column
 from jump_platform.sources.landing.validation import ExtractError, Scan, check_columns, judge, refuse_first_problem
+from jump_platform.sources.landing.zone import Delivery
 from jump_platform.sql import quote_identifier, short_repr
 
 # How DuckDB reads a CSV of the previous platform: comma-separated, double quotes, a header, every

@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from jump_platform.sources.landing.layout import Delivery
 from jump_platform.sources.landing.scanning import numbered, position_column
 from jump_platform.sources.landing.validation import ExtractError, Scan, check_columns, judge, refuse_first_problem
+from jump_platform.sources.landing.zone import Delivery
 from jump_platform.sql import quote_identifier, short_repr
 
 

@@ -26,11 +26,11 @@ import polars as pl
 from jump_platform.io_manager import FileScan
 from jump_platform.sources.contracts import LOAD_METADATA_COLUMNS
 from jump_platform.sources.landing.csv_reading import check_csv, csv_source
-from jump_platform.sources.landing.layout import SYMLINK_REASON, Delivery
 from jump_platform.sources.landing.parquet_reading import check_parquet, parquet_source
 from jump_platform.sources.landing.scanning import BATCH_ROWS, NO_ROWS, scanner
 from jump_platform.sources.landing.sqlite_reading import sqlite_typed
 from jump_platform.sources.landing.validation import ExtractError, typed_columns
+from jump_platform.sources.landing.zone import SYMLINK_REASON, Delivery
 from jump_platform.sql import quote_identifier
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import polars as pl
 
-from jump_platform.sources.landing.layout import Delivery, sqlite_uri
 from jump_platform.sources.landing.scanning import BATCH_ROWS, NO_ROWS, position_column, scanner
 from jump_platform.sources.landing.validation import (
     ExtractError,
@@ -18,6 +17,7 @@ from jump_platform.sources.landing.validation import (
     refuse_first_problem,
     typed_columns,
 )
+from jump_platform.sources.landing.zone import Delivery, sqlite_uri
 from jump_platform.sql import quote_identifier, short_repr
 
 # SQLite's storage classes a contract column accepts: a text or date column must hold TEXT (an

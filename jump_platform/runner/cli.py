@@ -1,8 +1,8 @@
 """Run a job of the lakehouse from the command line and print what it did.
 
-    python -m jump_platform.cli run refresh      # make run
-    python -m jump_platform.cli run load         # make load
-    python -m jump_platform.cli rollback         # make rollback
+    python -m jump_platform.runner.cli run refresh      # make run
+    python -m jump_platform.runner.cli run load         # make load
+    python -m jump_platform.runner.cli rollback         # make rollback
 
 Runs execute in process on the Dagster instance of `DAGSTER_HOME` (the project's `.dagster_home`
 when it is not set), so they show in the UI's run history too. A run prints one line as each step
@@ -11,7 +11,7 @@ where the libraries' full output went; `--verbose` (`make run VERBOSE=1`) prints
 instead. The exit status is 1 when a step or a blocking check failed, or when the run gave up
 waiting for another run to finish with the lakehouse; 2 when a setting is invalid (nothing runs).
 
-A run first takes its turn on the lakehouse (see `jump_platform.runs`): it waits, saying so on
+A run first takes its turn on the lakehouse (see `jump_platform.runner.launcher`): it waits, saying so on
 stderr, while another run holds it (up to `JUMP_LOCK_TIMEOUT`), then marks failed the runs of this
 instance whose process is gone and frees their pool slots, so a run killed earlier never blocks it.
 """
@@ -32,7 +32,7 @@ from jump_platform import settings
 if TYPE_CHECKING:
     import dagster as dg
 
-    from jump_platform.run_summary import RunSummary
+    from jump_platform.runner.summary import RunSummary
 
 
 def say(message: str) -> None:
@@ -49,18 +49,18 @@ def run_job(
     """Run a job in this process, in its turn on the lakehouse, and summarize what it did.
 
     With `progress`, a line goes there as each step starts and ends, and what libraries print goes
-    to the run log (`jump_platform.progress`); without, Dagster's console shows warnings and errors.
-    Raises `runs.LakehouseBusyError` when another run kept the lakehouse past `JUMP_LOCK_TIMEOUT`.
+    to the run log (`jump_platform.runner.progress`); without, Dagster's console shows warnings and errors.
+    Raises `launcher.LakehouseBusyError` when another run kept the lakehouse past `JUMP_LOCK_TIMEOUT`.
     """
     import dagster as dg
 
-    from jump_platform import progress as progress_lines
-    from jump_platform import run_processes, runs
     from jump_platform.definitions import defs
     from jump_platform.defs.lakehouse.assets import PUBLISHED
     from jump_platform.lakehouse import Layout
     from jump_platform.lakehouse.build import FAILED, BuildState
-    from jump_platform.run_summary import RunSummary
+    from jump_platform.runner import launcher, processes
+    from jump_platform.runner import progress as progress_lines
+    from jump_platform.runner.summary import RunSummary
 
     quiet = progress_lines.quiet(progress_lines.run_log_path(settings.data_dir())) if progress else contextlib.nullcontext()
     with quiet:
@@ -74,14 +74,14 @@ def run_job(
             loggers = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         instance = instance or (dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral())
         run_id = str(uuid.uuid4())
-        # execute_in_process ignores the job's executor (`runs.lakehouse_executor`): take the turn here.
-        with runs.lakehouse_turn(instance, run_id, job_name, say=say):
+        # execute_in_process ignores the job's executor (`launcher.lakehouse_executor`): take the turn here.
+        with launcher.lakehouse_turn(instance, run_id, job_name, say=say):
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
                 run_id=run_id,
-                # Which process runs it: a later run can tell whether it died (see jump_platform.runs).
-                tags=run_processes.this_process_tags(),
+                # Which process runs it: a later run can tell whether it died (see jump_platform.runner.launcher).
+                tags=processes.this_process_tags(),
                 run_config={**loggers, **(run_config or {})},
                 asset_selection=selection,
             )
@@ -116,14 +116,15 @@ def delivered_selection() -> list[dg.AssetKey] | None:
 def rollback() -> int:
     """Put the previously published snapshot back (`make rollback`), in a turn on the lakehouse:
     never in the middle of a run's publish."""
-    from jump_platform import published, runs
+    from jump_platform import published
     from jump_platform.lakehouse import Layout, snapshots
+    from jump_platform.runner import launcher
 
     layout = Layout.from_settings()
     try:
-        with runs.lakehouse_turn(None, "make-rollback", "rollback", say=say):
+        with launcher.lakehouse_turn(None, "make-rollback", "rollback", say=say):
             left, back = snapshots.rollback(layout)
-    except (runs.LakehouseBusyError, LookupError) as error:
+    except (launcher.LakehouseBusyError, LookupError) as error:
         say(f"Not rolled back: {error}")
         return 1
     snapshot = snapshots.read_snapshot(layout, back)
@@ -142,7 +143,7 @@ def use_project_instance() -> None:
     that a run of the CLI shows in `make dev`'s run history and catalog."""
     if _has_dagster_home():
         return
-    from jump_platform.runs import INSTANCE_YAML
+    from jump_platform.runner.launcher import INSTANCE_YAML
 
     home = settings.PROJECT_ROOT / ".dagster_home"
     home.mkdir(exist_ok=True)
@@ -173,7 +174,7 @@ def dbt_log() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jump_platform.cli", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m jump_platform.runner.cli", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a job and print its summary")
     run.add_argument("job", choices=["extract", "load", "transform", "export", "refresh"])
@@ -192,11 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "init-instance":
         return init_instance()
     print(f"Job `{args.job}`: loading the definitions...", flush=True)
-    from jump_platform import runs
+    from jump_platform.runner import launcher
 
     try:
         summary = run_job(args.job, progress=None if args.verbose else sys.stdout)
-    except runs.LakehouseBusyError as busy:
+    except launcher.LakehouseBusyError as busy:
         say(f"Job `{args.job}`: not run. {busy}")
         return 1
     logs = {} if args.verbose else {"Run log": progress_log(), "dbt log": dbt_log()}
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def progress_log() -> Path:
-    from jump_platform.progress import run_log_path
+    from jump_platform.runner.progress import run_log_path
 
     return run_log_path(settings.data_dir())
 

@@ -13,8 +13,8 @@ at creation and kept, with the rest of the connection, in `<root>/connection.jso
 `initdb` refuses to run as root: as root, the cluster's folders belong to the `postgres` user and
 the server commands run as that user (`runuser`).
 
-    python -m jump_platform.postgres start [--root DIR] [--port N]
-    python -m jump_platform.postgres stop  [--root DIR]
+    python -m jump_platform.local_services.postgres start [--root DIR] [--port N]
+    python -m jump_platform.local_services.postgres stop  [--root DIR]
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ class LocalCluster:
 def main(argv: list[str] | None = None) -> int:
     from jump_platform import service_settings
 
-    parser = argparse.ArgumentParser(prog="python -m jump_platform.postgres", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m jump_platform.local_services.postgres", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["start", "stop", "url"])
     parser.add_argument("--root", type=Path, default=None, help="cluster folder (default: $JUMP_DATA_DIR/postgres)")
     parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: $JUMP_POSTGRES_PORT or 55432)")

@@ -107,7 +107,7 @@ def progress_logger(out: TextIO) -> dg.LoggerDefinition:
 
     @dg.logger(description="One line per step as it starts and ends, with its time and rows; warnings and errors.")
     def progress(_: dg.InitLoggerContext) -> logging.Logger:
-        logger = logging.Logger("jump_platform.progress", level=logging.DEBUG)
+        logger = logging.Logger("jump_platform.runner.progress", level=logging.DEBUG)
         logger.addHandler(handler)
         return logger
 

@@ -1,4 +1,4 @@
-"""Serve the dashboard: `python -m jump_platform.dashboard [--host H] [--port P] [--refresh]` (`make dashboard`).
+"""Serve the dashboard: `python -m jump_platform.runner.dashboard [--host H] [--port P] [--refresh]` (`make dashboard`).
 
 Runs `streamlit run` on `app.py`, headless, without usage statistics. Defaults: 127.0.0.1 and
 `JUMP_DASHBOARD_PORT` (8501). The Docker image passes `--host 0.0.0.0`. With `--refresh`, the
@@ -55,7 +55,7 @@ def copy_is_stale() -> bool:
 
 def refresh_copy() -> None:
     """Run the `dashboard` job in process, on the Dagster instance of `DAGSTER_HOME`."""
-    from jump_platform.cli import run_job
+    from jump_platform.runner.cli import run_job
 
     summary = run_job("dashboard")
     if not summary.ok:
@@ -64,7 +64,7 @@ def refresh_copy() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m jump_platform.dashboard", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m jump_platform.runner.dashboard", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default JUMP_DASHBOARD_PORT or 8501)")
     parser.add_argument("--refresh", action="store_true", help="refresh a missing or stale copy of the marts first")

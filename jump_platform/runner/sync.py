@@ -1,6 +1,6 @@
-"""Run the reverse ETL syncs and print what each did: `python -m jump_platform.reverse_etl` (`make sync`).
+"""Run the reverse ETL syncs and print what each did: `python -m jump_platform.runner.sync` (`make sync`).
 
-The `sync` job runs like `make run` (`jump_platform.cli.run_job`: in process, in its turn on the
+The `sync` job runs like `make run` (`jump_platform.runner.cli.run_job`: in process, in its turn on the
 lakehouse, on the Dagster instance of `DAGSTER_HOME`), so it shows in the UI's run history. The exit
 status is non-zero when a sync failed.
 """
@@ -14,8 +14,8 @@ COUNTS = ("rows_inserted", "rows_updated", "rows_deleted", "rows_failed")
 
 
 def main() -> int:
-    from jump_platform.cli import run_job
     from jump_platform.defs.reverse_etl.assets import crm__freelancer_health, finance__monthly_kpis
+    from jump_platform.runner.cli import run_job
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     summary = run_job("sync", instance=instance)

@@ -41,7 +41,7 @@ import dagster as dg
 from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 
 from jump_platform import settings
-from jump_platform.run_processes import ProcessState, release_dead_runs, run_state, this_process_tags
+from jump_platform.runner.processes import ProcessState, release_dead_runs, run_state, this_process_tags
 
 # The instance configuration of `make run` and `make dev` (copied to $DAGSTER_HOME by the Makefile).
 INSTANCE_YAML = settings.PROJECT_ROOT / "instance" / "dagster.yaml"

@@ -8,7 +8,7 @@ any pid, cannot be checked: it is left alone.
 
 `release_dead_runs` marks failed every unfinished run whose process is gone and frees the pool
 slots of runs that are gone or finished: Dagster's own bookkeeping keeps a killed run STARTED, with
-its place in the run queue and its `lakehouse` pool slot (see `jump_platform.runs`).
+its place in the run queue and its `lakehouse` pool slot (see `jump_platform.runner.launcher`).
 """
 
 from __future__ import annotations

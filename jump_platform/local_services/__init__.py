@@ -1,0 +1,1 @@
+"""Throwaway local services for laptops and tests: a PostgreSQL cluster (`make postgres`)."""
