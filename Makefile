@@ -120,7 +120,7 @@ query: ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, L
 ifeq ($(JUMP_WAREHOUSE),postgres)
 	@$(MAKE) --no-print-directory install $(WAREHOUSE_SERVER) > /dev/null
 	PGOPTIONS="-c default_transaction_read_only=on -c search_path=$(SCHEMA)$(if $(filter build,$(LAKEHOUSE)),__build)" \
-		psql "$$($(PY) -c 'from jump_platform import service_settings; print(service_settings.postgres_warehouse_url())')"
+		psql "$$($(PY) -c 'from jump_platform import settings; print(settings.postgres_warehouse_url())')"
 else ifeq ($(JUMP_WAREHOUSE),spark)
 	@echo "Spark's tables are Parquet folders under $(JUMP_DATA_DIR)/spark/ (sources/<table>/, warehouse/<schema>.db/<table>/):"
 	@echo "read them with DuckDB, e.g. $(VENV)/bin/duckdb -c \"from '$(JUMP_DATA_DIR)/spark/warehouse/marts.db/kpi__nps/*.parquet'\""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from jump_platform import settings
+from jump_platform.sources.settings_checks import check_settings
 
 
 @dg.definitions
@@ -24,5 +24,5 @@ def defs() -> dg.Definitions:
     A setting that cannot be used stops the code location from loading, with its one-line error:
     no run starts with it, whoever launches it.
     """
-    settings.check()
+    check_settings()
     return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from jump_platform import service_settings, settings
+from jump_platform import settings
 from jump_platform.sql import qualified
 from jump_platform.warehouses import Warehouse
 
@@ -40,11 +40,11 @@ def published_warehouse() -> Warehouse | None:
     if engine == "postgres":
         from jump_platform.warehouses.postgres import PostgresWarehouse
 
-        return PostgresWarehouse(url=service_settings.postgres_warehouse_url())
+        return PostgresWarehouse(url=settings.postgres_warehouse_url())
     if engine == "spark":
         from jump_platform.warehouses.spark import SparkWarehouse
 
-        return SparkWarehouse(spark_dir=str(service_settings.spark_dir()))
+        return SparkWarehouse(spark_dir=str(settings.spark_dir()))
     return None
 
 
@@ -55,10 +55,10 @@ def location() -> str:
     if engine == "postgres":
         from urllib.parse import urlsplit
 
-        parts = urlsplit(service_settings.postgres_warehouse_url())
+        parts = urlsplit(settings.postgres_warehouse_url())
         return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}, schemas sources, staging, intermediate, marts"
     if engine == "spark":
-        return f"Spark, {service_settings.spark_dir()}"
+        return f"Spark, {settings.spark_dir()}"
     return str(settings.duckdb_path())
 
 

@@ -74,7 +74,7 @@ def build(engine: str, data: str, postgres_url: str, anomalies: str = "") -> Run
 
     return run_job(
         "refresh",
-        run_config={"ops": {"demo_extracts": {"config": {"as_of": LATER.isoformat()}}}},
+        run_config={"ops": {"demo_extracts": {"config": {"extracted_on": LATER.isoformat()}}}},
         instance=dg.DagsterInstance.ephemeral(),
     )
 

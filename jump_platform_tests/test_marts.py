@@ -94,7 +94,7 @@ def lakehouse_with_later_extracts(tmp_path_factory: pytest.TempPathFactory) -> P
         env.delenv("JUMP_SCALE", raising=False)
         summary = run_job(
             "refresh",
-            run_config={"ops": {"demo_extracts": {"config": {"as_of": LATER.isoformat()}}}},
+            run_config={"ops": {"demo_extracts": {"config": {"extracted_on": LATER.isoformat()}}}},
             instance=dg.DagsterInstance.ephemeral(),
         )
     assert summary.ok, summary.render("refresh")

@@ -15,7 +15,7 @@ import adbc_driver_manager
 import polars as pl
 import pytest
 
-from jump_platform import service_settings, settings
+from jump_platform import settings
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.transform.assets import dbt_env
@@ -74,7 +74,7 @@ def test_an_unknown_warehouse_is_refused_naming_the_choices(monkeypatch: pytest.
 def test_postgres_without_a_server_says_how_to_give_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("JUMP_WAREHOUSE", "postgres")
     monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path))  # no cluster of `make postgres` there
-    for name in ("JUMP_POSTGRES_URL", *service_settings.PG_VARIABLES):
+    for name in ("JUMP_POSTGRES_URL", *settings.PG_VARIABLES):
         monkeypatch.delenv(name, raising=False)
     [error] = settings.validate()
     assert error.variable == "JUMP_POSTGRES_URL" and "make postgres" in str(error)
@@ -93,10 +93,10 @@ def test_the_warehouse_and_the_crm_have_their_own_databases(monkeypatch: pytest.
     monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("JUMP_POSTGRES_URL", "postgresql://jump@warehouse.example:5432/lake")
     monkeypatch.delenv("JUMP_CRM_POSTGRES_URL", raising=False)
-    assert service_settings.crm_postgres_url() is None  # the reverse ETL does not write to the warehouse
+    assert settings.crm_postgres_url() is None  # the reverse ETL does not write to the warehouse
     monkeypatch.setenv("JUMP_CRM_POSTGRES_URL", "postgresql://care@crm.example:5432/crm")
-    assert service_settings.crm_postgres_url() == "postgresql://care@crm.example:5432/crm"
-    assert service_settings.postgres_warehouse_url() == "postgresql://jump@warehouse.example:5432/lake"
+    assert settings.crm_postgres_url() == "postgresql://care@crm.example:5432/crm"
+    assert settings.postgres_warehouse_url() == "postgresql://jump@warehouse.example:5432/lake"
 
 
 def test_the_pg_variables_make_the_url_and_dbt_gets_them_back(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,7 +110,7 @@ def test_the_pg_variables_make_the_url_and_dbt_gets_them_back(monkeypatch: pytes
         "PGDATABASE": "lake",
     }.items():
         monkeypatch.setenv(name, value)
-    assert service_settings.postgres_warehouse_url() == "postgresql://jump:p%40ss%3Aword@db.example:6432/lake"
+    assert settings.postgres_warehouse_url() == "postgresql://jump:p%40ss%3Aword@db.example:6432/lake"
     env = dbt_env()
     assert (env["JUMP_WAREHOUSE"], env["PGHOST"], env["PGPORT"], env["PGPASSWORD"], env["PGDATABASE"]) == (
         "postgres",

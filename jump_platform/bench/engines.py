@@ -3,7 +3,6 @@ a lakehouse published on PostgreSQL or Spark."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ class Postgres:
         from jump_platform.local_services.postgres import LocalCluster, free_port
 
         self.cluster = None
-        self.url = os.environ.get("JUMP_POSTGRES_URL") or None
+        self.url = settings.read("postgres_url")
         if self.url is None:
             self.cluster = LocalCluster(root / "postgres")
             self.url = self.cluster.start(free_port())

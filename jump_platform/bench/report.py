@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
+from jump_platform import settings
 from jump_platform.bench.refresh import AS_OF, Run
 
 
@@ -24,7 +23,7 @@ def report(scale: float, runs: list[Run], bare: dict | None, reset: dict | None 
     lines = [
         "",
         f"## scale {scale:g} on {engine} (JUMP_SCALE={scale:g}, as of {AS_OF}, "
-        f"{os.environ.get('JUMP_EXTRACT_FORMAT') or 'csv'} extracts)" + ("" if run.ok else "  -- THE RUN FAILED"),
+        f"{settings.extract_format()} extracts)" + ("" if run.ok else "  -- THE RUN FAILED"),
         "",
         f"| {'step':<26} | {'seconds':>9} | {'CPU s':>7} | {'rows':>13} | {'rows/s':>12} | {'peak MiB':>9} |",
         f"|{'-' * 28}|{'-' * 10}:|{'-' * 8}:|{'-' * 14}:|{'-' * 13}:|{'-' * 10}:|",

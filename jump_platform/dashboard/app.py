@@ -8,7 +8,7 @@ picked in the navigation (`turnover_page.py`, `pages.py`). Filters live in the U
 
 import streamlit as st
 
-from jump_platform import service_settings
+from jump_platform import settings
 from jump_platform.dashboard import pages, turnover_page, ui
 
 st.set_page_config(page_title="Jump dashboard", page_icon=":bar_chart:", layout="wide")
@@ -23,7 +23,7 @@ navigation = st.navigation(
     ]
 )
 
-snapshot = service_settings.dashboard_path()
+snapshot = settings.dashboard_path()
 about = ui.about(snapshot)
 if about is None:
     st.title("Jump dashboard")

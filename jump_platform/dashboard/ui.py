@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from jump_platform import service_settings
+from jump_platform import settings
 from jump_platform.dashboard import data
 
 FILTERS_KEY = "jump_filters"
@@ -28,7 +28,7 @@ def _cached(name: str, snapshot: str, version: int, arguments: tuple) -> object:
 
 def query(name: str, *arguments: object) -> object:
     """`data.<name>(snapshot, *arguments)`, cached until the copy is refreshed."""
-    snapshot = service_settings.dashboard_path()
+    snapshot = settings.dashboard_path()
     frozen = tuple(tuple(value) if isinstance(value, list) else value for value in arguments)
     return _cached(name, str(snapshot), _version(snapshot), frozen)
 

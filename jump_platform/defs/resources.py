@@ -4,7 +4,7 @@ build of the lakehouse (see `defs/lakehouse/resources.py`), dbt's CLI, and the e
 
 import dagster as dg
 
-from jump_platform import service_settings, settings
+from jump_platform import settings
 from jump_platform.defs.lakehouse.resources import lakehouse_build
 from jump_platform.defs.transform.resources import dbt_resource
 from jump_platform.io_manager import LakehouseIOManager
@@ -20,9 +20,9 @@ def lakehouse_resources() -> dict[str, dg.ConfigurableResource | dg.Configurable
     `load_sources` hands it there, once that step holds the build (`warehouse.open`)."""
     engine, landing = settings.warehouse(), str(settings.landing_dir())
     if engine == "postgres":
-        io_manager = PostgresIOManager(url=service_settings.postgres_warehouse_url(), schema_suffix=BUILD, landing=landing)
+        io_manager = PostgresIOManager(url=settings.postgres_warehouse_url(), schema_suffix=BUILD, landing=landing)
     elif engine == "spark":
-        io_manager = SparkParquetIOManager(spark_dir=str(service_settings.spark_dir()), landing=landing)
+        io_manager = SparkParquetIOManager(spark_dir=str(settings.spark_dir()), landing=landing)
     else:
         # The load lets DuckDB read the claimed files of the landing zone (its default readable
         # directory) straight into the tables.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jump_platform import service_settings, settings
+from jump_platform import settings
 from jump_platform.lakehouse.stores import DuckDBFiles, InPlace, TableStore
 
 
@@ -76,7 +76,7 @@ def table_store() -> TableStore:
     if engine == "postgres":
         from jump_platform.warehouses.postgres_schemas import PostgresSchemas
 
-        return PostgresSchemas(service_settings.postgres_warehouse_url())
+        return PostgresSchemas(settings.postgres_warehouse_url())
     if engine == "spark":
-        return InPlace(service_settings.spark_dir())
+        return InPlace(settings.spark_dir())
     return DuckDBFiles()

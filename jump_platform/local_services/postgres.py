@@ -30,7 +30,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+
+from jump_platform import settings
 
 POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
 SERVER_USER = "postgres"  # who owns the cluster when we run as root
@@ -44,8 +45,8 @@ class PostgresError(RuntimeError):
 
 def postgres_bin() -> Path:
     """The folder of `initdb` and `pg_ctl`: `JUMP_POSTGRES_BIN`, else Debian's newest version."""
-    configured = os.environ.get("JUMP_POSTGRES_BIN", "").strip()
-    candidates = [Path(configured)] if configured else POSTGRES_BIN_DIRS
+    configured = settings.postgres_bin()
+    candidates = [configured] if configured else POSTGRES_BIN_DIRS
     for folder in candidates:
         if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
             return folder
@@ -63,12 +64,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def connection_url(connection: dict) -> str:
-    """`postgresql://user:password@host:port/database`, every part quoted."""
-    return (
-        f"postgresql://{quote(connection['user'], safe='')}:{quote(connection['password'], safe='')}"
-        f"@{connection['host']}:{int(connection['port'])}/{quote(connection['database'], safe='')}"
-    )
+# The URL of a connection, and the file that holds it, are the settings' (they fall back to it).
+connection_url = settings.connection_url
 
 
 @dataclass(frozen=True)
@@ -95,9 +92,7 @@ class LocalCluster:
 
     def connection(self) -> dict | None:
         """Host, port, user, password and database, once the cluster has been created."""
-        if not self.connection_file.exists():
-            return None
-        return json.loads(self.connection_file.read_text())
+        return settings.local_postgres_connection(self.root)
 
     def url(self) -> str | None:
         connection = self.connection()
@@ -210,18 +205,16 @@ class LocalCluster:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from jump_platform import service_settings
-
     parser = argparse.ArgumentParser(prog="python -m jump_platform.local_services.postgres", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["start", "stop", "url"])
     parser.add_argument("--root", type=Path, default=None, help="cluster folder (default: $JUMP_DATA_DIR/postgres)")
     parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: $JUMP_POSTGRES_PORT or 55432)")
     arguments = parser.parse_args(argv)
-    cluster = LocalCluster((arguments.root or service_settings.postgres_dir()).resolve())
+    cluster = LocalCluster((arguments.root or settings.postgres_dir()).resolve())
     try:
         if arguments.action == "start":
             connection = cluster.connection()
-            port = arguments.port or service_settings.postgres_port()
+            port = arguments.port or settings.postgres_port()
             if connection and arguments.port and connection["port"] != arguments.port:
                 raise PostgresError(
                     f"The cluster in {cluster.root} listens on port {connection['port']}: "

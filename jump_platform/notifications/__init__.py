@@ -28,7 +28,6 @@ from jump_platform.notifications.message import (
     FailedStep,
     Notification,
     build_notification,
-    is_truthy,
     readable_run_name,
 )
 
@@ -37,7 +36,6 @@ __all__ = [
     "Notification",
     "build_notification",
     "check_webhook_url",
-    "is_truthy",
     "readable_run_name",
     "send_notification",
 ]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
-import os
 import smtplib
 import ssl
 import urllib.parse
@@ -15,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from jump_platform import settings
-from jump_platform.notifications.message import Notification, env_value, is_truthy
+from jump_platform.notifications.message import Notification
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +37,11 @@ def check_webhook_url(url: str, setting: str = "JUMP_NOTIFY_WEBHOOK") -> None:
     """Refuse a webhook URL that would send the message (and its token) in clear over a network:
     only `https://`, or `http://` to a loopback address, is accepted. The error names the `setting`
     the URL came from, never the URL."""
+    if settings.is_private_url(url):
+        return
     parsed = urllib.parse.urlsplit(url)
     host = parsed.hostname or ""
-    if parsed.scheme == "https" and host:
-        return
     if parsed.scheme == "http" and host:
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if loopback:
-            return
         raise ValueError(f"{setting} must be https:// (http:// is accepted to a loopback address only, such as 127.0.0.1)")
     raise ValueError(
         f"{setting} must be an https:// URL (or http:// to a loopback address), found scheme {parsed.scheme!r}"
@@ -81,35 +73,36 @@ def post_to_webhook(notification: Notification, url: str, timeout: float = SEND_
 
 def send_email(notification: Notification, timeout: float = SEND_TIMEOUT_SECONDS) -> None:
     """Email the notification through the SMTP server described by the `JUMP_SMTP_*` variables."""
-    recipients = [address.strip() for address in env_value("JUMP_SMTP_TO").split(",") if address.strip()]
+    recipients = list(settings.read("smtp_to"))
     if not recipients:
         raise ValueError("JUMP_SMTP_HOST is set but JUMP_SMTP_TO names no recipient")
-    smtps, starttls = is_truthy(env_value("JUMP_SMTP_SSL")), is_truthy(env_value("JUMP_SMTP_STARTTLS"))
-    user = env_value("JUMP_SMTP_USER")
-    if user and not (smtps or starttls) and not is_truthy(env_value("JUMP_SMTP_ALLOW_PLAINTEXT")):
+    smtps, starttls = settings.read("smtp_ssl"), settings.read("smtp_starttls")
+    user = settings.read("smtp_user")
+    if user and not (smtps or starttls) and not settings.read("smtp_allow_plaintext"):
         raise ValueError(
             "JUMP_SMTP_USER is set but the connection would not be encrypted, so the password is not sent: "
             "set JUMP_SMTP_STARTTLS=true or JUMP_SMTP_SSL=true (or JUMP_SMTP_ALLOW_PLAINTEXT=true to send it in clear)"
         )
     message = EmailMessage()
     message["Subject"] = notification.subject
-    message["From"] = env_value("JUMP_SMTP_FROM") or DEFAULT_SMTP_FROM
+    message["From"] = settings.read("smtp_from") or DEFAULT_SMTP_FROM
     message["To"] = ", ".join(recipients)
     message.set_content(notification.text)
 
     # A verifying context: smtplib's default would accept any certificate.
     context = ssl.create_default_context()
-    port = int(env_value("JUMP_SMTP_PORT") or (DEFAULT_SMTPS_PORT if smtps else DEFAULT_SMTP_PORT))
+    port = settings.read("smtp_port") or (DEFAULT_SMTPS_PORT if smtps else DEFAULT_SMTP_PORT)
+    host = settings.read("smtp_host")
     if smtps:
-        connection = smtplib.SMTP_SSL(env_value("JUMP_SMTP_HOST"), port, timeout=timeout, context=context)
+        connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
     else:
-        connection = smtplib.SMTP(env_value("JUMP_SMTP_HOST"), port, timeout=timeout)
+        connection = smtplib.SMTP(host, port, timeout=timeout)
     with connection as smtp:
         if starttls and not smtps:
             smtp.starttls(context=context)
         if user:
             # The password is taken as is: leading or trailing spaces may be part of it.
-            smtp.login(user, os.environ.get("JUMP_SMTP_PASSWORD", ""))
+            smtp.login(user, settings.read("smtp_password") or "")
         smtp.send_message(message)
 
 
@@ -130,8 +123,8 @@ def send_notification(notification: Notification) -> Channel:
     to write the log file itself raises, so that the sensor tick shows the error in the UI.
     """
     log_path = notifications_log_path()
-    webhook = env_value("JUMP_NOTIFY_WEBHOOK")
-    smtp_host = env_value("JUMP_SMTP_HOST")
+    webhook = settings.read("notify_webhook")
+    smtp_host = settings.read("smtp_host")
 
     channel: Channel | None = None
     try:

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-DEFAULT_UI_URL = "http://127.0.0.1:3000"
+from jump_platform import settings
+
 # Errors can carry whole tracebacks; a notification only needs enough to recognise the failure.
 MAX_ERROR_CHARS = 2000
 
 RunOutcome = Literal["FAILURE", "SUCCESS"]
-
-_TRUTHY = {"1", "true", "yes", "on", "y"}
-
-
-def env_value(name: str) -> str:
-    return os.environ.get(name, "").strip()
-
-
-def is_truthy(value: str | None) -> bool:
-    """Whether an environment variable's value means "on" (1, true, yes, on, y; any case)."""
-    return value is not None and value.strip().lower() in _TRUTHY
 
 
 @dataclass(frozen=True)
@@ -79,7 +68,7 @@ class Notification:
 
 def ui_base_url() -> str:
     """The Dagster UI's address, from `JUMP_UI_URL` (default `http://127.0.0.1:3000`), without trailing slash."""
-    return (env_value("JUMP_UI_URL") or DEFAULT_UI_URL).rstrip("/")
+    return settings.read("ui_url").rstrip("/")
 
 
 def run_url(run_id: str) -> str:

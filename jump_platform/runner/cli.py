@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, TextIO
 
 # Dagster and the definitions load lazily (seconds): the first line shows before them.
 from jump_platform import settings
+from jump_platform.sources.settings_checks import validate_settings
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -55,6 +56,7 @@ def run_job(
     import dagster as dg
 
     from jump_platform.definitions import defs
+    from jump_platform.defs.as_of import as_of_tags
     from jump_platform.defs.lakehouse.assets import PUBLISHED
     from jump_platform.lakehouse import Layout
     from jump_platform.lakehouse.build import FAILED, BuildState
@@ -81,7 +83,8 @@ def run_job(
                 raise_on_error=False,
                 run_id=run_id,
                 # Which process runs it: a later run can tell whether it died (see jump_platform.runner.launcher).
-                tags=processes.this_process_tags(),
+                # and its as-of date, resolved once, now (see jump_platform.defs.as_of).
+                tags={**processes.this_process_tags(), **as_of_tags()},
                 run_config={**loggers, **(run_config or {})},
                 asset_selection=selection,
             )
@@ -183,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("init-instance", help="prepare the Dagster instance of DAGSTER_HOME for make dev")
     args = parser.parse_args(argv)
     # Settings first: a bad value stops here, in one line each, before anything is loaded or written.
-    errors = settings.validate()
+    errors = validate_settings()
     if errors:
         print("\n".join(str(error) for error in errors), file=sys.stderr)
         return 2

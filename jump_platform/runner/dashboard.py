@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from jump_platform import published, service_settings, settings
+from jump_platform import published, settings
 
 APP = Path(__file__).with_name("app.py")
 
@@ -43,7 +43,7 @@ def streamlit_command(host: str, port: int) -> list[str]:
 def copy_is_stale() -> bool:
     """Whether the dashboard's copy is missing or older than the published lakehouse (on
     PostgreSQL and Spark: than the last publish, the rename of `current`)."""
-    copy = service_settings.dashboard_path()
+    copy = settings.dashboard_path()
     if settings.warehouse() == "duckdb":
         lakehouse = settings.duckdb_path()
         return lakehouse.exists() and (not copy.exists() or copy.stat().st_mtime < lakehouse.stat().st_mtime)
@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
     if arguments.refresh and copy_is_stale():
         refresh_copy()
-    port = arguments.port or service_settings.dashboard_port()
-    print(f"Dashboard on http://{arguments.host}:{port} (data: {service_settings.dashboard_path()})", flush=True)
+    port = arguments.port or settings.dashboard_port()
+    print(f"Dashboard on http://{arguments.host}:{port} (data: {settings.dashboard_path()})", flush=True)
     command = streamlit_command(arguments.host, port)
     os.execv(command[0], command)
 

@@ -228,8 +228,8 @@ def _serve(request_path: Path) -> None:
     builder = SparkSession.builder.enableHiveSupport()
     conf = spark_conf(
         Path(request["spark_dir"]),
-        master=os.environ.get("JUMP_SPARK_MASTER") or "local[2]",
-        driver_memory=os.environ.get("JUMP_SPARK_DRIVER_MEMORY") or "1g",
+        master=settings.spark_master(),
+        driver_memory=settings.spark_driver_memory(),
     )
     for key, value in conf.items():
         builder = builder.config(key, value)

@@ -10,6 +10,7 @@ import json
 import dagster as dg
 
 from jump_platform import settings
+from jump_platform.defs.as_of import as_of_tags
 from jump_platform.defs.jobs import load_and_refresh_job
 from jump_platform.defs.sources.assets import source_key
 from jump_platform.sources import watch
@@ -48,7 +49,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             dg.RunRequest(
                 run_key=watch.run_key(root, changed, current),
                 asset_selection=sorted(selection.resolve(context.repository_def.asset_graph)),
-                tags={DELIVERED_TABLES_TAG: ",".join(sorted(tables))},
+                tags={DELIVERED_TABLES_TAG: ",".join(sorted(tables)), **as_of_tags()},
             )
         ],
         cursor=cursor,

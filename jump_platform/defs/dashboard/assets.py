@@ -9,7 +9,7 @@ import datetime as dt
 
 import dagster as dg
 
-from jump_platform import service_settings, settings
+from jump_platform import settings
 from jump_platform.dashboard.snapshot import write_snapshot
 from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.lakehouse.resources import PUBLISHED
@@ -42,10 +42,10 @@ def dashboard_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     `data/dashboard/dashboard.duckdb`, which `make dashboard` serves. Written to a temporary file and
     renamed, so the dashboard never sees half a copy, and never opens the lakehouse itself."""
     published_at = last_published(context.instance, [PUBLISHED])
-    rows = write_snapshot(published_warehouse() or settings.duckdb_path(), service_settings.dashboard_path(), published_at)
+    rows = write_snapshot(published_warehouse() or settings.duckdb_path(), settings.dashboard_path(), published_at)
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(service_settings.dashboard_path())),
+            "path": dg.MetadataValue.path(str(settings.dashboard_path())),
             "published_at": published_at.isoformat(),
             "rows_per_mart": dg.MetadataValue.json(rows),
             "serve": "make dashboard",

@@ -18,7 +18,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field, PrivateAttr
 
-from jump_platform import service_settings, settings
+from jump_platform import settings
 from jump_platform.lakehouse import snapshots
 from jump_platform.lakehouse.build import BuildState, close_build, open_build, unpublishable
 from jump_platform.lakehouse.layout import Layout
@@ -214,8 +214,8 @@ def lakehouse_build() -> LakehouseBuild:
         engine=engine,
         database=str(settings.build_duckdb_path()),
         connection_config=settings.duckdb_config(),
-        postgres_url=service_settings.postgres_warehouse_url() if engine == "postgres" else "",
-        spark_dir=str(service_settings.spark_dir()) if engine == "spark" else "",
+        postgres_url=settings.postgres_warehouse_url() if engine == "postgres" else "",
+        spark_dir=str(settings.spark_dir()) if engine == "spark" else "",
         published=str(settings.duckdb_path()),
         exports=str(settings.exports_dir()),
         landing=str(settings.landing_dir()),

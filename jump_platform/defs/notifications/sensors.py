@@ -6,12 +6,12 @@ read the Dagster instance's event log: they never open the lakehouse.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import dagster as dg
 
-from jump_platform.notifications import FailedStep, Notification, build_notification, is_truthy, send_notification
+from jump_platform import settings
+from jump_platform.notifications import FailedStep, Notification, build_notification, send_notification
 
 
 def error_text(error: Any | None) -> str:
@@ -81,7 +81,7 @@ def notify_on_run_failure(context: dg.RunFailureSensorContext) -> None:
 def notify_on_run_success(context: dg.RunStatusSensorContext) -> None:
     """Send one notification per successful run, when `JUMP_NOTIFY_SUCCESS` is on."""
     # Returning None (not a SkipReason) lets the sensor move on to the next finished run in the same tick.
-    if not is_truthy(os.environ.get("JUMP_NOTIFY_SUCCESS")):
+    if not settings.read("notify_success"):
         return
     run = context.dagster_run
     notification = build_notification(

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import dagster as dg
 from dlt.common.destination import Destination
 
-from jump_platform import published, service_settings
+from jump_platform import published, settings
 from jump_platform.defs.catalog import OWNERS
 from jump_platform.defs.lakehouse.resources import PUBLISHED
 from jump_platform.notifications import check_webhook_url
@@ -61,14 +61,14 @@ def sync_mart(
 ) -> dg.MaterializeResult:
     """Read the mart from the published lakehouse, sync it, and report the counts."""
     frame = published.read_table("marts", mart)
-    attempts, wait = service_settings.sync_retries()
-    delete_mode = service_settings.sync_delete_mode()
+    attempts, wait = settings.sync_retries()
+    delete_mode = settings.sync_delete_mode()
     try:
         result = run_sync(
             spec,
             frame,
             destination_for(attempts, wait),
-            service_settings.reverse_etl_dir(),
+            settings.reverse_etl_dir(),
             delete_mode,
             SyncRetries(attempts=attempts, wait=wait),
         )
@@ -100,7 +100,7 @@ def crm__freelancer_health(context: dg.AssetExecutionContext) -> Iterator[dg.Mat
     last invoice, 12-month turnover, NPS category and at-risk flag, so the care team acts on it in the
     CRM. Database: `JUMP_CRM_POSTGRES_URL`, else the local cluster of `make postgres`; skipped without one.
     """
-    url = service_settings.crm_postgres_url()
+    url = settings.crm_postgres_url()
     if url is None:
         context.log.warning(
             "No CRM database configured (JUMP_CRM_POSTGRES_URL, or `make postgres` for a local one): sync skipped."
@@ -126,7 +126,7 @@ def finance__monthly_kpis(context: dg.AssetExecutionContext) -> Iterator[dg.Mate
     as JSON batches, `{"sync", "table", "rows": [...]}`, the way a Google Sheets or Slack integration
     receives them. Only new or changed months are sent. Skipped without an endpoint.
     """
-    url = service_settings.kpi_endpoint_url()
+    url = settings.kpi_endpoint_url()
     if url is None:
         context.log.warning("No finance endpoint configured (JUMP_KPI_ENDPOINT_URL): sync skipped.")
         return

@@ -24,6 +24,7 @@ from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.extracts import snapshot_path, write_demo_extracts
 from jump_platform.sources.generator import GeneratorParams
 from jump_platform.sources.landing.batches import plan_batch
+from jump_platform.sources.settings_checks import check_anomaly_names, parse_as_of
 
 SOURCES_FRESH_FOR = dt.timedelta(days=1)
 
@@ -46,12 +47,17 @@ def ensure_generator_on() -> None:
 
 
 class ExtractConfig(dg.Config):
-    """Generator settings; each one left empty falls back to its environment variable."""
+    """Generator settings; each one left empty falls back to its environment variable.
+
+    The as-of date is not among them: it is the run's (`defs/as_of.py`), so that the extracts and
+    the models of one run describe the same day. Set it with the run's tag `jump/as_of`.
+    """
 
     seed: int | None = Field(default=None, description="Random seed (JUMP_SEED, default 42).")
-    as_of: str | None = Field(
+    extracted_on: str | None = Field(
         default=None,
-        description="As-of date, YYYY-MM-DD (default: the run's tag jump/as_of, else JUMP_AS_OF, else today).",
+        description="The day the extracts are taken, YYYY-MM-DD, on or after the run's as-of date (tag jump/as_of): "
+        "a later day gives extracts delivered after it, holding what happened since. Default: the as-of date.",
     )
     scale: float | None = Field(default=None, description="1 = 1,000 freelancers, 20 clients, ~5,000 invoices (JUMP_SCALE).")
     anomalies: list[str] | None = Field(default=None, description="Anomalies to inject (JUMP_ANOMALIES).")
@@ -60,15 +66,29 @@ class ExtractConfig(dg.Config):
     )
 
     def params(self, run_as_of: dt.date) -> GeneratorParams:
-        """The generator's parameters; `run_as_of` is the run's as-of date (see `defs/as_of.py`)."""
+        """The generator's parameters; `run_as_of` is the run's as-of date (see `defs/as_of.py`).
+
+        Raises `dg.Failure` for an extract taken before the run's as-of date: the models would describe
+        a day the extracts know nothing of."""
+        cut = run_as_of
+        if self.extracted_on is not None:
+            try:
+                cut = parse_as_of(self.extracted_on, "config extracted_on")
+            except settings.SettingsError as error:
+                raise dg.Failure(str(error)) from None
+            if cut < run_as_of:
+                raise dg.Failure(
+                    f"config extracted_on: expected a day on or after the run's as-of date {run_as_of} "
+                    f"(tag jump/as_of), found '{self.extracted_on}'. To describe an earlier day, set the run's tag."
+                )
         return GeneratorParams(
             seed=settings.seed() if self.seed is None else self.seed,
-            as_of=run_as_of if self.as_of is None else settings.parse_as_of(self.as_of, "config as_of"),
+            as_of=cut,
             scale=settings.scale() if self.scale is None else self.scale,
         )
 
     def anomaly_names(self) -> list[str]:
-        return settings.anomalies() if self.anomalies is None else self.anomalies
+        return check_anomaly_names(settings.anomalies()) if self.anomalies is None else self.anomalies
 
     def file_format(self) -> str:
         return settings.extract_format() if self.format is None else self.format
@@ -91,10 +111,14 @@ class ExtractConfig(dg.Config):
 def demo_extracts(context: dg.AssetExecutionContext, config: ExtractConfig) -> Iterator[dg.MaterializeResult]:
     """Draw the Jump app and CRM tables with Faker pools and write them as CSV (or Parquet) extracts."""
     ensure_generator_on()
-    params = config.params(run_as_of(context))
+    as_of = run_as_of(context)
+    params = config.params(as_of)
     anomalies, fmt = config.anomaly_names(), config.file_format()
     root = settings.landing_dir()
-    context.log.info(f"Generating seed={params.seed} as_of={params.as_of} scale={params.scale} anomalies={anomalies} as {fmt}")
+    context.log.info(
+        f"Generating seed={params.seed} as_of={as_of} extracted_on={params.as_of} scale={params.scale} "
+        f"anomalies={anomalies} as {fmt}"
+    )
     written = write_demo_extracts(params, root, fmt, anomalies)
     for table, rows in written.items():
         yield dg.MaterializeResult(
@@ -103,7 +127,8 @@ def demo_extracts(context: dg.AssetExecutionContext, config: ExtractConfig) -> I
                 "dagster/row_count": rows,
                 "path": dg.MetadataValue.path(str(root / snapshot_path(table, fmt))),
                 "seed": params.seed,
-                "as_of": params.as_of.isoformat(),
+                "as_of": as_of.isoformat(),
+                "extracted_on": params.as_of.isoformat(),
                 "scale": params.scale,
                 "anomalies": ", ".join(anomalies) or "none",
             },

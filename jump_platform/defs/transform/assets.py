@@ -30,7 +30,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from jump_platform import service_settings, settings
+from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.catalog import MARTS_FRESHNESS, OWNERS
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
@@ -124,9 +124,9 @@ def dbt_env() -> dict[str, str]:
         "JUMP_WAREHOUSE": engine,
     }
     if engine == "postgres":
-        env.update(libpq_env(service_settings.postgres_warehouse_url()))
+        env.update(libpq_env(settings.postgres_warehouse_url()))
     elif engine == "spark":
-        env["JUMP_SPARK_DIR"] = str(service_settings.spark_dir())
+        env["JUMP_SPARK_DIR"] = str(settings.spark_dir())
     return env
 
 
