@@ -87,6 +87,7 @@ def test_a_new_file_gives_one_run_request_for_its_table_and_everything_downstrea
     assert dg.AssetKey(["sources", "app__invoices"]) not in selected
     assert dg.AssetKey(["staging", "crm__customers"]) not in selected
     assert request.tags[DELIVERED_TABLES_TAG] == "app__users"
+    assert request.tags[AS_OF_TAG] == AS_OF.isoformat()  # resolved once, as the run is requested
     assert list(json.loads(result.cursor)) == ["app/users.csv"]
     # The sensor moved nothing: the load run claims the files.
     assert (settings.landing_dir() / "app" / "users.csv").exists()
@@ -224,7 +225,9 @@ def test_the_monthly_schedule_writes_the_month_that_just_closed() -> None:
     assert request.tags[AS_OF_TAG] == "2026-12-01"
 
 
-def test_the_as_of_tag_sets_the_date_of_the_extract_and_its_config_wins(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_as_of_tag_sets_the_date_of_the_extract_and_a_later_extract_day_is_kept_apart(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("JUMP_SCALE", "0.05")
     invoices = settings.landing_dir() / "app" / "invoices.csv"
 
@@ -233,9 +236,18 @@ def test_the_as_of_tag_sets_the_date_of_the_extract_and_its_config_wins(data_dir
     assert materialization.materialization.metadata["as_of"].value == "2021-06-30"
     assert pl.read_csv(invoices, try_parse_dates=True)["issue_date"].max() <= dt.date(2021, 6, 30)
 
-    config = {"ops": {"demo_extracts": {"config": {"as_of": "2020-01-31"}}}}
-    dg.materialize([demo_extracts], tags={AS_OF_TAG: "2021-06-30"}, run_config=config)
-    assert pl.read_csv(invoices, try_parse_dates=True)["issue_date"].max() <= dt.date(2020, 1, 31)
+    # Extracts taken later hold what happened since; the run's as-of date stays the tag's.
+    config = {"ops": {"demo_extracts": {"config": {"extracted_on": "2021-09-30"}}}}
+    result = dg.materialize([demo_extracts], tags={AS_OF_TAG: "2021-06-30"}, run_config=config)
+    [materialization, *_] = result.get_asset_materialization_events()
+    metadata = materialization.materialization.metadata
+    assert (metadata["as_of"].value, metadata["extracted_on"].value) == ("2021-06-30", "2021-09-30")
+    assert pl.read_csv(invoices, try_parse_dates=True)["issue_date"].max() > dt.date(2021, 6, 30)
+
+    # Taken before it, they would leave the models describing days they know nothing of.
+    config = {"ops": {"demo_extracts": {"config": {"extracted_on": "2020-01-31"}}}}
+    result = dg.materialize([demo_extracts], tags={AS_OF_TAG: "2021-06-30"}, run_config=config, raise_on_error=False)
+    assert not result.success
 
 
 # --- snapshots and increments, through staging ------------------------------------------------

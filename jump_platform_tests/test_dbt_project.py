@@ -535,6 +535,20 @@ def test_a_new_as_of_date_reaches_the_models_without_parsing_the_project_again(b
     assert "cast('2025-01-31' as date)" in compiled["2025-01-31"]
 
 
+def test_without_a_date_dbt_falls_back_to_the_same_day_as_python(
+    built_lakehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt's fallback is the local date of its process, as Python's, not the database's `current_date`."""
+    from jump_platform import settings
+
+    monkeypatch.delenv("JUMP_AS_OF", raising=False)
+    _dbt(["compile", "--select", "dim_dates"], tmp_path, built_lakehouse)
+    (path,) = (tmp_path / "target" / "compiled").rglob("dim_dates.sql")
+    compiled = path.read_text()
+    assert f"cast('{settings.today().isoformat()}' as date)" in compiled
+    assert "current_date" not in compiled
+
+
 def test_the_unit_tests_pass_here_and_a_run_leaves_them_out(built_lakehouse: Path, tmp_path: Path) -> None:
     from jump_platform.defs.transform.assets import dbt_build_args
 
