@@ -279,10 +279,10 @@ def test_a_webhook_answering_an_error_falls_back_to_the_log_file_with_the_reason
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("http://hooks.example.com/T0K3N", "http:// is accepted to a loopback address only"),
-        ("ftp://hooks.example.com/T0K3N", "found scheme 'ftp'"),
-        ("file:///etc/passwd", "found scheme 'file'"),
-        ("hooks.example.com/T0K3N", "found scheme ''"),
+        ("http://hooks.example.com/T0K3N", "http:// to a loopback address only"),
+        ("ftp://hooks.example.com/T0K3N", "JUMP_NOTIFY_WEBHOOK: expected an https:// URL"),
+        ("file:///etc/passwd", "JUMP_NOTIFY_WEBHOOK: expected an https:// URL"),
+        ("hooks.example.com/T0K3N", "JUMP_NOTIFY_WEBHOOK: expected an https:// URL"),
     ],
 )
 def test_a_webhook_url_that_is_not_https_or_loopback_is_refused_without_being_logged(
@@ -299,6 +299,9 @@ def test_a_webhook_url_that_is_not_https_or_loopback_is_refused_without_being_lo
 def test_webhook_urls_accepted_are_https_and_loopback_http() -> None:
     for url in ("https://hooks.example.com/x", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]/x"):
         check_webhook_url(url)
+    for url in ("http://hooks.example.com/x", "ftp://hooks.example.com/x", "hooks.example.com/x"):
+        with pytest.raises(ValueError, match="JUMP_NOTIFY_WEBHOOK must be"):
+            check_webhook_url(url)
 
 
 def test_a_webhook_redirect_is_not_followed(

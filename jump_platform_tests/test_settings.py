@@ -178,8 +178,10 @@ def test_the_notification_settings_are_refused_at_start(data_dir: Path, monkeypa
     monkeypatch.setenv("JUMP_NOTIFY_WEBHOOK", "http://hooks.example.com/services/T000/secret-token")
     errors = [str(error) for error in validate_settings()]
     assert errors == [
-        "JUMP_NOTIFY_WEBHOOK: expected an https:// URL (http:// to a loopback address only, such as 127.0.0.1), "
-        "found a value not shown",
+        (
+            "JUMP_NOTIFY_WEBHOOK: expected an https:// URL (http:// to a loopback address only, such as 127.0.0.1), "
+            "found a value not shown"
+        ),
         "JUMP_SMTP_PORT: expected a TCP port number, 1 to 65535, found 'notaport'",
     ]
 

@@ -119,15 +119,20 @@ def append_to_log(notification: Notification, path: Path, delivery_error: str | 
 def send_notification(notification: Notification) -> Channel:
     """Deliver the notification to the configured channel and return the channel that received it.
 
-    Falls back to the log file, recording why, when the webhook or the SMTP server fails. Only a failure
-    to write the log file itself raises, so that the sensor tick shows the error in the UI.
+    Falls back to the log file, recording why, when the webhook or the SMTP server fails, or when its
+    setting cannot be used (the code location refuses to load with one, but the environment of a
+    long-running process may change). Only a failure to write the log file itself raises, so that
+    the sensor tick shows the error in the UI.
     """
     log_path = notifications_log_path()
-    webhook = settings.read("notify_webhook")
-    smtp_host = settings.read("smtp_host")
-
+    webhook: str | None = None
     channel: Channel | None = None
     try:
+        channel = "webhook"
+        webhook = settings.read("notify_webhook")
+        channel = "smtp"
+        smtp_host = settings.read("smtp_host")
+        channel = None
         if webhook:
             channel = "webhook"
             post_to_webhook(notification, webhook)
