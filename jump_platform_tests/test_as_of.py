@@ -56,3 +56,27 @@ def test_extracts_cannot_be_taken_before_the_run_s_as_of_date(data_dir: Path) ->
     assert ExtractConfig().params(as_of).as_of == as_of
     with pytest.raises(dg.Failure, match="on or after the run's as-of date 2024-06-30"):
         ExtractConfig(extracted_on="2024-01-31").params(as_of)
+
+
+@pytest.mark.slow
+def test_dbt_gets_the_run_s_date_for_its_invocation_only_never_through_this_process_s_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jump_platform.defs.transform.assets import dbt_invocation_env
+    from jump_platform.defs.transform.resources import dbt_resource
+
+    before = dict(os.environ)
+    env = dbt_invocation_env(Path(":memory:"), dt.date(2024, 6, 15))
+
+    def refuse(environ: object, name: str, value: str) -> None:
+        raise AssertionError(f"os.environ[{name!r}] was set")
+
+    monkeypatch.setattr(type(os.environ), "__setitem__", refuse)
+    target = tmp_path / "target"
+    invocation = dbt_resource().cli_with_env(["compile", "--select", "dim_dates"], env=env, target_path=target)
+    invocation.wait()
+    monkeypatch.undo()
+    (compiled,) = (target / "compiled").rglob("dim_dates.sql")
+    assert "cast('2024-06-15' as date)" in compiled.read_text()
+    assert dict(os.environ) == before
+    assert not list(target.glob("invocation-env-*"))  # the launcher removed the file as dbt started

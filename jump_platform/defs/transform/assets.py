@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliInvocation,
-    DbtCliResource,
     DbtProject,
     dbt_assets,
 )
@@ -34,7 +32,7 @@ from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.catalog import MARTS_FRESHNESS, OWNERS
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
-from jump_platform.defs.transform.resources import dbt_project
+from jump_platform.defs.transform.resources import LakehouseDbtCliResource, dbt_project
 from jump_platform.failed_rows import sample_failed_rows
 from jump_platform.io_manager import markdown_preview
 from jump_platform.warehouses import Warehouse
@@ -116,7 +114,7 @@ def dbt_env() -> dict[str, str]:
     """The variables `profiles.yml` reads: the build this run holds (dbt never writes the published
     lakehouse), DuckDB's memory cap inside dbt, and the engine (`JUMP_WAREHOUSE`, which picks the
     target when dbt runs by hand) with how to reach it: the server (`PG*`) or the Spark folder. Set
-    by `dbt_environment`."""
+    by `dbt_invocation_env`."""
     engine = settings.warehouse()
     env = {
         "JUMP_BUILD_DUCKDB_PATH": str(settings.build_duckdb_path()),
@@ -130,28 +128,13 @@ def dbt_env() -> dict[str, str]:
     return env
 
 
-@contextmanager
-def dbt_environment(build: Path, as_of: dt.date) -> Iterator[None]:
-    """Set, while dbt starts, the environment its subprocess inherits: the build it writes and its
-    memory cap (read by `profiles.yml`), and the run's as-of date (`JUMP_AS_OF`, read by
-    `macros/as_of_date.sql` when it compiles, never when it parses).
-
-    dagster-dbt copies this process's environment when it starts dbt (`DbtCliResource.cli`), so
-    the variables are set for that call only and restored after: later steps of the process see
-    their own settings. The date goes through the environment rather than `--vars` because a
-    changed `--vars` makes dbt parse the whole project again.
-    """
-    values = {**dbt_env(), "JUMP_BUILD_DUCKDB_PATH": str(build), "JUMP_AS_OF": as_of.isoformat()}
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def dbt_invocation_env(build: Path, as_of: dt.date) -> dict[str, str]:
+    """The environment of one dbt invocation: the build it writes and its memory cap (read by
+    `profiles.yml`), and the run's as-of date (`JUMP_AS_OF`, read by `macros/as_of_date.sql` when
+    it compiles, never when it parses: through the environment rather than `--vars`, since a changed
+    `--vars` makes dbt parse the whole project again). It reaches dbt's process only
+    (`LakehouseDbtCliResource.cli_with_env`), never this process's environment."""
+    return {**dbt_env(), "JUMP_BUILD_DUCKDB_PATH": str(build), "JUMP_AS_OF": as_of.isoformat()}
 
 
 def dbt_target_path() -> Path:
@@ -263,15 +246,20 @@ def preview(warehouse: Warehouse, key: dg.AssetKey, rows: int = 5) -> dict[str, 
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="lakehouse")
-def jump_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: LakehouseBuild) -> Iterator[Any]:
+def jump_dbt_models(context: dg.AssetExecutionContext, dbt: LakehouseDbtCliResource, warehouse: LakehouseBuild) -> Iterator[Any]:
     """Build the selected dbt models and run their tests and the source tables' rules, as one dbt
     invocation, in the build, on the warehouse `JUMP_WAREHOUSE` picks.
 
     dbt holds the DuckDB file while it runs, so the row counts and column schemas, and the rows a
     failed test found, are read after it exits, and the events are reported then.
     """
-    with dbt_environment(warehouse.open(writing=True), run_as_of(context)):
-        invocation = dbt.cli(dbt_build_args(), context=context, raise_on_error=False, target_path=dbt_target_path())
+    invocation = dbt.cli_with_env(
+        dbt_build_args(),
+        env=dbt_invocation_env(warehouse.open(writing=True), run_as_of(context)),
+        context=context,
+        raise_on_error=False,
+        target_path=dbt_target_path(),
+    )
     events = list(invocation.stream())
     run_results = _run_results(invocation)
     tests = {result["unique_id"]: result for result in run_results.get("results", [])}
