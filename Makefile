@@ -32,15 +32,27 @@ DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' 
 
 .PHONY: help install sources-yml prepare run extract load transform export rollback test lint format dev query docs dashboard postgres postgres-stop sync bench bench-engines clean clean-instance
 
+# `make help`: the targets by group, "Start here" first, aligned; a target in no group shows last.
+HELP_GROUPS := Start here=run dev dashboard query help;Steps of a run=extract load transform export rollback;Docs, reverse ETL and services=docs sync postgres postgres-stop;Develop=install prepare sources-yml test lint format bench bench-engines;Clean up=clean clean-instance
+
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@awk -v groups='$(HELP_GROUPS)' 'BEGIN { FS = ":.*## " } \
+		/^[a-z-]+:.*## / { order[++n] = $$1; help[$$1] = $$2; if (length($$1) > width) width = length($$1) } \
+		END { count = split(groups, group, ";"); \
+			for (g = 1; g <= count; g++) { split(group[g], parts, "="); printf "%s%s:\n", (g > 1 ? "\n" : ""), parts[1]; \
+				listed = split(parts[2], names, " "); \
+				for (i = 1; i <= listed; i++) { shown[names[i]] = 1; printf "  make %-*s  %s\n", width, names[i], help[names[i]] } } \
+			for (i = 1; i <= n; i++) if (!(order[i] in shown)) { if (!other++) printf "\nOther:\n"; printf "  make %-*s  %s\n", width, order[i], help[order[i]] } }' $(MAKEFILE_LIST)
 
 $(UV):
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@echo "Installing uv $(UV_VERSION) into $(TOOLS)..."
+	@$(PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# One line instead of uv's list of packages (VERBOSE=1 shows it): the first time takes minutes.
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen
+	@echo "Installing the locked dependencies into $(VENV) (the first time: a few minutes, ~2 GB)..."
+	@$(UV) sync --frozen $(if $(VERBOSE),,--quiet)
 	@touch $@
 
 install: $(VENV)/.installed ## Install uv and the locked dependencies into .venv
@@ -54,12 +66,11 @@ $(SOURCES_YML): jump_platform/sources/contracts.py jump_platform/sources/dbt_sou
 sources-yml: $(VENV)/.installed ## Write dbt's sources and their rules (_sources.yml) from jump_platform/sources/contracts.py
 	$(PY) -m jump_platform.sources.dbt_sources
 
-# Parsed with the build path runs give dbt (see defs/transform/assets.py: dbt_environment), so that
-# their first dbt call parses the project partially too; for DuckDB's `build` target whatever
-# JUMP_WAREHOUSE says (see defs/transform/resources.py).
+# Parsed with every profile setting runs give dbt (defs/transform/assets.py: dbt_env: the build
+# path, the memory cap), so that their first dbt call parses the project partially too; for
+# DuckDB's `build` target whatever JUMP_WAREHOUSE says (see jump_platform/runner/prepare.py).
 $(MANIFEST): $(VENV)/.installed $(SOURCES_YML) $(DBT_FILES)
-	JUMP_BUILD_DUCKDB_PATH=$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)) \
-		$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project --target build
+	$(PY) -m jump_platform.runner.prepare
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: instance/dagster.yaml | $(VENV)/.installed
@@ -106,10 +117,15 @@ format: install ## Fix what the linters can: ruff's fixes and format, sqlfluff f
 	$(VENV)/bin/ruff format .
 	$(SQLFLUFF) fix --disable-progress-bar models exports
 
-dev: prepare ## Start the Dagster UI and daemon (dg dev) on http://127.0.0.1:3000 (PORT=3000)
+# Automation (the sensors that launch runs, and the schedules) starts off here: nothing runs that
+# nobody asked for. JUMP_AUTOMATION=on make dev turns it on; deployments (the Docker image) have it on.
+# A busy port stops here at once, before the webserver and the daemon start.
+dev: prepare ## Start the Dagster UI and daemon (dg dev) on http://127.0.0.1:3000 (PORT=3001; JUMP_AUTOMATION=on)
+	@$(PY) -m jump_platform.runner.ports --port $(or $(PORT),3000) --variable PORT --target dev
 	# dagster-dbt re-parses the dbt project under `dg dev` with the `dbt` found on PATH; dg runs the
 	# project's own .venv.
-	PATH="$(VENV)/bin:$$PATH" VIRTUAL_ENV=$(VENV) $(VENV)/bin/dg dev -h 127.0.0.1 -p $(or $(PORT),3000)
+	PATH="$(VENV)/bin:$$PATH" VIRTUAL_ENV=$(VENV) JUMP_AUTOMATION=$(or $(JUMP_AUTOMATION),off) \
+		$(VENV)/bin/dg dev -h 127.0.0.1 -p $(or $(PORT),3000)
 
 QUERIED = $(if $(filter build,$(LAKEHOUSE)),$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)),$(JUMP_DUCKDB_PATH))
 
@@ -133,7 +149,8 @@ endif
 # Without a lakehouse yet (fresh clone), the docs are generated against an empty in-memory DuckDB:
 # every model, column and description shows, only the table statistics are missing.
 # With a lakehouse, dbt reads the published file through the profile's `published` target, read-only.
-docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080 (PORT=8080)
+docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080 (PORT=8081)
+	@$(PY) -m jump_platform.runner.ports --port $(or $(PORT),8080) --variable PORT --target docs
 	@test -f $(JUMP_DUCKDB_PATH) || echo "No lakehouse at $(JUMP_DUCKDB_PATH) yet: docs without table statistics ('make run' builds it)."
 	cd dbt_project && if test -f $(JUMP_DUCKDB_PATH); then \
 		$(VENV)/bin/dbt docs generate --profiles-dir . --target published; \
@@ -141,12 +158,14 @@ docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080 (
 	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port $(or $(PORT),8080) --no-browser
 
 # The dashboard reads its own copy of the marts (the dashboard/marts asset, written by `make run`);
-# a lakehouse newer than the copy, or no copy at all, gets the copy refreshed first.
-dashboard: prepare ## Serve the dashboard on http://127.0.0.1:8501 (JUMP_DASHBOARD_PORT)
+# a lakehouse newer than the copy, or no copy at all, gets the copy refreshed first. The lakehouse is
+# looked for before anything is installed: a fresh clone hears "run make run" at once.
+dashboard: ## Serve the dashboard on http://127.0.0.1:8501 (PORT=8502, or JUMP_DASHBOARD_PORT)
 	@test -e $(JUMP_DUCKDB_PATH) || test -L $(dir $(JUMP_DUCKDB_PATH))current || { echo "No lakehouse published yet: run 'make run' first."; exit 1; }
-	$(PY) -m jump_platform.runner.dashboard --refresh
+	@$(MAKE) --no-print-directory prepare
+	$(PY) -m jump_platform.runner.dashboard --refresh $(if $(PORT),--port $(PORT))
 
-postgres: install ## Start a throwaway PostgreSQL (the CRM) on 127.0.0.1:55432, in data/postgres/
+postgres: install ## Start a throwaway PostgreSQL (the CRM) on 127.0.0.1:55432 (JUMP_POSTGRES_PORT), in data/postgres/
 	$(PY) -m jump_platform.local_services.postgres start
 
 postgres-stop: install ## Stop the PostgreSQL of `make postgres`
@@ -169,5 +188,5 @@ clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `
 	rm -rf data
 	$(if $(ALL),rm -rf $(DAGSTER_HOME))
 
-clean-instance: ## Reset the Dagster instance ($(DAGSTER_HOME)): run history, asset catalog, cursors, toggles
+clean-instance: ## Reset the Dagster instance (DAGSTER_HOME, default .dagster_home): run history, catalog, cursors, toggles
 	rm -rf $(DAGSTER_HOME)

@@ -207,6 +207,7 @@ class Settings(BaseModel):
         Variable("JUMP_EXTRACT_FORMAT", f"one of {', '.join(EXTRACT_FORMATS)}", "xml"),
     ] = "csv"
     schedules: Annotated[bool, BeforeValidator(_on_off), Variable("JUMP_SCHEDULES", "on or off", "maybe")] = True
+    automation: Annotated[bool, BeforeValidator(_on_off), Variable("JUMP_AUTOMATION", "on or off", "maybe")] = True
     # --- the engine, and how to reach it
     warehouse: Annotated[
         Literal["duckdb", "postgres", "spark"],
@@ -462,6 +463,16 @@ def schedules_on() -> bool:
     It sets their default status only: a toggle in the UI overrides it, and is kept by the instance.
     """
     return read("schedules")
+
+
+def automation_on() -> bool:
+    """Whether the automation starts running with the daemon: the sensors that launch runs (the
+    landing zone's, the automation condition sensor) and the schedules. `JUMP_AUTOMATION` = `on`
+    (default: deployments, the Docker image) | `off` (what `make dev` gives unless it is set).
+
+    Like `JUMP_SCHEDULES`, it sets their default status only: a toggle in the UI wins.
+    """
+    return read("automation")
 
 
 def warehouse() -> str:

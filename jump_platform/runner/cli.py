@@ -56,7 +56,7 @@ def run_job(
     import dagster as dg
 
     from jump_platform.definitions import defs
-    from jump_platform.defs.as_of import as_of_tags
+    from jump_platform.defs.as_of import as_of_tags, resolve_as_of
     from jump_platform.defs.lakehouse.assets import PUBLISHED
     from jump_platform.lakehouse import Layout
     from jump_platform.lakehouse.build import FAILED, BuildState
@@ -64,6 +64,9 @@ def run_job(
     from jump_platform.runner import progress as progress_lines
     from jump_platform.runner.summary import RunSummary
 
+    # The run's as-of date, resolved once, now, and pinned on the run (its tag, see
+    # jump_platform.defs.as_of): every step reads it, and the summary names it.
+    as_of = resolve_as_of()
     quiet = progress_lines.quiet(progress_lines.run_log_path(settings.data_dir())) if progress else contextlib.nullcontext()
     with quiet:
         job = defs().resolve_job_def(job_name)
@@ -83,12 +86,12 @@ def run_job(
                 raise_on_error=False,
                 run_id=run_id,
                 # Which process runs it: a later run can tell whether it died (see jump_platform.runner.launcher).
-                # and its as-of date, resolved once, now (see jump_platform.defs.as_of).
-                tags={**processes.this_process_tags(), **as_of_tags()},
+                tags={**processes.this_process_tags(), **as_of_tags(as_of)},
                 run_config={**loggers, **(run_config or {})},
                 asset_selection=selection,
             )
     summary = RunSummary.from_events(result.all_events)
+    summary.as_of = as_of
     summary.publishes = PUBLISHED in job.asset_layer.executable_asset_keys
     state = BuildState.load(Layout.from_settings())
     if state and state.status == FAILED and state.run_id == result.run_id:
@@ -114,6 +117,19 @@ def delivered_selection() -> list[dg.AssetKey] | None:
     if not tables:
         return None
     return [*(source_key(table) for table in sorted(tables)), PUBLISHED]
+
+
+def landing_zone_empty() -> bool:
+    """Whether the landing zone holds nothing a load would take: no delivery, no batch of a run
+    that died (which the load would give back), no stray (which it would reject)."""
+    from jump_platform.sources import landing
+
+    root = settings.landing_dir()
+    return not (
+        landing.pending_files(root, settle_seconds=None)
+        or landing.batches_waiting(root)
+        or landing.stray_entries(root, settle_seconds=None)
+    )
 
 
 def rollback() -> int:
@@ -195,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         return rollback()
     if args.command == "init-instance":
         return init_instance()
+    if args.job == "load" and landing_zone_empty():
+        # One plain line, not a run whose every step is skipped.
+        print(
+            f"Nothing to load: the landing zone {settings.landing_dir()} holds no file. "
+            "`make extract` writes demo extracts there (`make run` extracts and loads them)."
+        )
+        return 0
     print(f"Job `{args.job}`: loading the definitions...", flush=True)
     from jump_platform.runner import launcher
 
@@ -204,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"Job `{args.job}`: not run. {busy}")
         return 1
     logs = {} if args.verbose else {"Run log": progress_log(), "dbt log": dbt_log()}
-    print("\n" + summary.render(args.job, by_layer=not args.verbose, logs={k: v for k, v in logs.items() if v.exists()}))
+    logs = {k: v for k, v in logs.items() if v.exists()}
+    print("\n" + summary.render(args.job, by_layer=not args.verbose, logs=logs, next_commands=True))
     return 0 if summary.ok else 1
 
 

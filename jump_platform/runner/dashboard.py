@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from jump_platform import published, settings
+from jump_platform.runner.ports import busy_message, port_in_use
 
 APP = Path(__file__).with_name("app.py")
 
@@ -66,12 +67,15 @@ def refresh_copy() -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m jump_platform.runner.dashboard", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="port (default JUMP_DASHBOARD_PORT or 8501)")
+    parser.add_argument("--port", type=int, default=None, help="port (default JUMP_DASHBOARD_PORT or 8501; make: PORT)")
     parser.add_argument("--refresh", action="store_true", help="refresh a missing or stale copy of the marts first")
     arguments = parser.parse_args(argv)
+    port = arguments.port or settings.dashboard_port()
+    # Before the refresh: a busy port stops here at once, not after a run.
+    if port_in_use(arguments.host, port):
+        sys.exit(busy_message(arguments.host, port, "PORT", "dashboard"))
     if arguments.refresh and copy_is_stale():
         refresh_copy()
-    port = arguments.port or settings.dashboard_port()
     print(f"Dashboard on http://{arguments.host}:{port} (data: {settings.dashboard_path()})", flush=True)
     command = streamlit_command(arguments.host, port)
     os.execv(command[0], command)

@@ -3,6 +3,7 @@ that failed, the steps that failed, what it published, and where things are."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,8 @@ class RunSummary:
     not_published: str | None = None
     # Why the run's build failed its audit (then kept for inspection), from the build's state.
     build_failure: str | None = None
+    # The date the run described (its `jump/as_of` tag).
+    as_of: dt.date | None = None
 
     @classmethod
     def from_events(cls, events: list[dg.DagsterEvent]) -> RunSummary:
@@ -88,10 +91,12 @@ class RunSummary:
     def ok(self) -> bool:
         return not self.failed_steps and not self.blocking_failures and self.run_failure is None
 
-    def render(self, job_name: str, by_layer: bool = False, logs: dict[str, Path] | None = None) -> str:
+    def render(
+        self, job_name: str, by_layer: bool = False, logs: dict[str, Path] | None = None, next_commands: bool = False
+    ) -> str:
         """The summary; `by_layer` gives one line per layer (sources, staging, marts...) instead of
         one per asset (the progress lines above it gave each step's rows); `logs` names the log
-        files where the run's full output went."""
+        files where the run's full output went; `next_commands` ends it with what to do next."""
         lines = [f"Job `{job_name}`: {'succeeded' if self.ok else 'FAILED'}", ""]
         lines.append(f"Assets materialized: {len(self.materialized)}")
         lines += self._layer_lines() if by_layer else self._asset_lines()
@@ -112,7 +117,9 @@ class RunSummary:
         lines += ["", *self._publish_lines()]
         lines += [f"Lakehouse: {published.location()}", f"Exports:   {settings.exports_dir()}"]
         lines += [f"{what + ':':<10} {path}" for what, path in (logs or {}).items()]
-        return "\n".join(lines)
+        if self.as_of:
+            lines.append(f"{'As of:':<10} {self.as_of:%Y-%m-%d} (the date the lakehouse describes; JUMP_AS_OF changes it)")
+        return "\n".join([*lines, "", *NEXT_COMMANDS] if next_commands else lines)
 
     def _asset_lines(self) -> list[str]:
         return [f"  {key:<55} {'' if rows is None else f'{rows:>12,} rows'}" for key, rows in sorted(self.materialized.items())]
@@ -158,6 +165,14 @@ class RunSummary:
                 )
             return [*lines, ""]
         return []
+
+
+NEXT_COMMANDS = [
+    "Next:",
+    "  make dev         the Dagster UI: assets, checks, run history (http://127.0.0.1:3000)",
+    "  make dashboard   the dashboard for finance, care and management (http://127.0.0.1:8501)",
+    "  make query       a read-only SQL shell on the lakehouse",
+]
 
 
 def failed_build_hint() -> str:

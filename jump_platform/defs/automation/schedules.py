@@ -1,7 +1,8 @@
 """Schedules: the daily refresh and the monthly invoices, in Paris time.
 
 Which producer feeds the landing zone (`JUMP_PRODUCER`, see `settings.producer`) decides what they
-run; `JUMP_SCHEDULES=off` makes them start stopped (a toggle in the UI does the same, and wins).
+run; `JUMP_AUTOMATION=off` (`make dev`'s default) or `JUMP_SCHEDULES=off` makes them start stopped
+(a toggle in the UI does the same, and wins).
 """
 
 import datetime as dt
@@ -24,7 +25,9 @@ def scheduled_date(context: dg.ScheduleEvaluationContext) -> dt.date:
 
 
 def _default_status() -> dg.DefaultScheduleStatus:
-    return dg.DefaultScheduleStatus.RUNNING if settings.schedules_on() else dg.DefaultScheduleStatus.STOPPED
+    """Running unless `JUMP_AUTOMATION=off` (what `make dev` gives) or `JUMP_SCHEDULES=off`."""
+    running = settings.automation_on() and settings.schedules_on()
+    return dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
 
 
 def daily_refresh_schedule(producer: str) -> dg.ScheduleDefinition:

@@ -1,6 +1,7 @@
 """Sensors: files dropped in the landing zone are loaded, and models follow their upstream assets.
 
-Both run in the daemon of `make dev` (and of the Docker image), on by default. Neither opens the
+Both run in the daemon of the Docker image, on by default; `make dev` starts them stopped
+(`JUMP_AUTOMATION=off` unless set: nothing runs that nobody asked for). Neither opens the
 lakehouse: the landing-zone sensor reads files only, and the runs they launch queue one at a time
 (see `instance/dagster.yaml`), so two writers never race for DuckDB.
 """
@@ -18,10 +19,15 @@ from jump_platform.sources import watch
 DELIVERED_TABLES_TAG = "jump/delivered_tables"
 
 
+def _default_status() -> dg.DefaultSensorStatus:
+    """Running unless `JUMP_AUTOMATION=off`, read when the code location loads (a UI toggle wins)."""
+    return dg.DefaultSensorStatus.RUNNING if settings.automation_on() else dg.DefaultSensorStatus.STOPPED
+
+
 @dg.sensor(
     job=load_and_refresh_job,
     minimum_interval_seconds=15,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=_default_status(),
     description="Loads new or changed files of the landing zone (data/sources/), then refreshes what "
     "depends on the tables they deliver. Remembers each file by the hash of its content.",
 )
@@ -59,7 +65,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
 automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     "automation_condition_sensor",
     target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=_default_status(),
     minimum_interval_seconds=30,
     description="Brings the dbt models and exports up to date when an asset they read changes "
     "(their `eager` automation condition): re-materialize a source table in the UI and its "
