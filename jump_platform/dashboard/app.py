@@ -2,26 +2,19 @@
 
 The entry point Streamlit runs on every interaction: it reads the dashboard's copy of the marts,
 shows the as-of date and the last publish time, draws the filters in the sidebar, then the page
-picked in the navigation (`turnover_page.py`, `pages.py`). Filters live in the URL too
+picked in the navigation (`navigation.py`: the overview at `/`, then `turnover_page.py`, `pages.py`). Filters live in the URL too
 (`?entity=blue&from=2025-01&to=2025-06`), so a view can be shared as a link.
 """
 
 import streamlit as st
 
 from jump_platform import settings
-from jump_platform.dashboard import pages, turnover_page, ui
+from jump_platform.dashboard import ui
+from jump_platform.dashboard.navigation import PAGES
 
 st.set_page_config(page_title="Jump dashboard", page_icon=":bar_chart:", layout="wide")
 
-navigation = st.navigation(
-    [
-        st.Page(turnover_page.turnover, title="Turnover", icon=":material/euro:", url_path="turnover", default=True),
-        st.Page(pages.nps, title="NPS", icon=":material/sentiment_satisfied:", url_path="nps"),
-        st.Page(pages.cohorts, title="Cohorts", icon=":material/grid_on:", url_path="cohorts"),
-        st.Page(pages.movements, title="Movements", icon=":material/swap_horiz:", url_path="movements"),
-        st.Page(pages.freelancers, title="Freelancers", icon=":material/person_search:", url_path="freelancers"),
-    ]
-)
+navigation = st.navigation(PAGES)
 
 snapshot = settings.dashboard_path()
 about = ui.about(snapshot)

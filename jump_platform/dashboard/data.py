@@ -152,3 +152,54 @@ def cumulative_turnover(
         """,
         [last_name, first_name, list(entities), start, end],
     )
+
+
+AT_RISK_ORDER = "contract_status = 'active' desc, turnover_last_12_months desc, last_name, first_name"
+"""The care team's order: freelancers still under contract first, then those who invoiced the most."""
+
+
+def _entity_filter(column: str) -> str:
+    """Rows of the entities chosen, and those of no entity (no contract yet): nobody drops out of the list."""
+    return f"({column} is null or list_contains(?, {column}))"
+
+
+def at_risk_count(snapshot: Path, entities: Sequence[str]) -> int:
+    """How many freelancers of the entities chosen marts.freelancer_health flags at risk."""
+    sql = f"select count(*) as n from marts.freelancer_health where is_at_risk and {_entity_filter('current_entity')}"
+    return _query(snapshot, sql, [list(entities)])["n"][0]
+
+
+def freelancers_at_risk(snapshot: Path, entities: Sequence[str], limit: int = 100) -> pl.DataFrame:
+    """marts.freelancer_health's at-risk freelancers (`is_at_risk`) of the entities chosen, in the
+    care team's order (`AT_RISK_ORDER`), with why each is at risk."""
+    return _query(
+        snapshot,
+        f"""
+        select last_name, first_name, email, current_entity, contract_status, last_invoice_date,
+               turnover_last_12_months, nps_category,
+               concat_ws(', ',
+                   case when has_no_recent_invoice then 'no recent invoice' end,
+                   case when nps_category = 'detractor' then 'detractor' end) as why
+        from marts.freelancer_health
+        where is_at_risk and {_entity_filter("current_entity")}
+        order by {AT_RISK_ORDER}
+        limit ?
+        """,
+        [list(entities), limit],
+    )
+
+
+def top_freelancers(snapshot: Path, entities: Sequence[str], limit: int = 20) -> pl.DataFrame:
+    """The freelancers of the entities chosen who invoiced the most over the last 12 months
+    (marts.freelancer_health), as `last_name, first_name`, most first."""
+    return _query(
+        snapshot,
+        """
+        select last_name, first_name
+        from marts.freelancer_health
+        where list_contains(?, current_entity) and turnover_last_12_months > 0
+        order by turnover_last_12_months desc, last_name, first_name
+        limit ?
+        """,
+        [list(entities), limit],
+    )

@@ -11,6 +11,63 @@ from jump_platform.dashboard.charts import ENTITY_COLORS, NPS_COLORS, chartable,
 from jump_platform.dashboard.ui import euros, figures, filters, query
 
 SEARCH_LIMIT = 50
+TOP_FREELANCERS = 20
+AT_RISK_SHOWN = 100
+
+
+def overview() -> None:
+    """The landing page: one figure per page, each a link to it."""
+    from jump_platform.dashboard.navigation import CARE, NPS, TURNOVER
+    from jump_platform.dashboard.turnover_page import headline, show_headline
+
+    chosen = filters()
+    st.title("Jump dashboard")
+    month = headline(query("monthly_turnover", chosen.start, chosen.end), chosen.as_of_date)
+    score = query("nps")
+    left, middle, right = st.columns(3)
+    show_headline(left, month)
+    left.page_link(TURNOVER, label="Turnover, month by month", icon=":material/euro:")
+    middle.metric("Freelancers at risk", f"{query('at_risk_count', chosen.entities):,}")
+    middle.page_link(CARE, label="The care team's list", icon=":material/support_agent:")
+    right.metric("NPS", "none" if score["nps"] is None else f"{score['nps']:+.2f}")
+    right.page_link(NPS, label="Survey answers", icon=":material/sentiment_satisfied:")
+    st.caption("Cohorts, movements and each freelancer's cumulative turnover are in the navigation on the left.")
+
+
+def care() -> None:
+    """The care team's page: the freelancers marts.freelancer_health flags at risk."""
+    chosen = filters()
+    st.title("Freelancers at risk")
+    st.caption(
+        "At risk: no invoice in the recent months, or a detractor in the satisfaction survey "
+        "(marts.freelancer_health, as of the as-of date). Those still under contract first, then by "
+        "turnover over the last 12 months. Freelancers without an entity (no contract) are always listed."
+    )
+    total: int = query("at_risk_count", chosen.entities)
+    st.metric("Freelancers at risk", f"{total:,}")
+    if total == 0:
+        st.info("No freelancer of the entities chosen is at risk.")
+        return
+    listed: pl.DataFrame = query("freelancers_at_risk", chosen.entities, AT_RISK_SHOWN)
+    if total > listed.height:
+        st.caption(f"The first {listed.height} of {total:,}; the download holds them all.")
+    table = listed.select(
+        Freelancer=pl.format("{} {}", "first_name", "last_name"),
+        Email="email",
+        Entity=pl.col("current_entity").fill_null("none"),
+        Contract="contract_status",
+        **{
+            "Last invoice": pl.col("last_invoice_date").dt.strftime("%Y-%m-%d").fill_null("never"),
+            "Turnover, last 12 months (€)": pl.col("turnover_last_12_months").map_elements(euros, return_dtype=pl.String),
+            "NPS": pl.col("nps_category").fill_null("no answer"),
+            "Why": "why",
+        },
+    )
+    st.table(table.to_pandas().set_index("Freelancer"))
+    everyone: pl.DataFrame = query("freelancers_at_risk", chosen.entities, total)
+    st.download_button(
+        "Download the whole list (CSV)", everyone.write_csv(), file_name="freelancers_at_risk.csv", mime="text/csv"
+    )
 
 
 def nps() -> None:
@@ -137,17 +194,23 @@ def freelancers() -> None:
     chosen = filters()
     st.title("Cumulative turnover per freelancer")
     text = st.text_input("Search a freelancer by name", placeholder="e.g. Martin, or Émile Zola")
-    if not text.strip():
-        st.caption("Type part of a first or last name.")
-        return
-    found: pl.DataFrame = query("find_freelancers", text, chosen.entities, SEARCH_LIMIT)
-    if found.is_empty():
-        st.info(f"No freelancer matches “{text}” in the entities chosen.")
-        return
+    if text.strip():
+        found: pl.DataFrame = query("find_freelancers", text, chosen.entities, SEARCH_LIMIT)
+        if found.is_empty():
+            st.info(f"No freelancer matches “{text}” in the entities chosen.")
+            return
+        count = found.height
+        label = f"{count} match{'es' if count > 1 else ''}"
+        if count == SEARCH_LIMIT:
+            label = f"The first {SEARCH_LIMIT} matches: type more of the name to narrow them"
+    else:
+        # Before a name is typed: those who invoiced the most lately, the first one shown at once.
+        found = query("top_freelancers", chosen.entities, TOP_FREELANCERS)
+        if found.is_empty():
+            st.caption("Type part of a first or last name.")
+            return
+        label = f"The {found.height} who invoiced the most over the last 12 months (or search a name above)"
     names = [f"{last} {first}" for last, first in found.iter_rows()]
-    label = f"{len(names)} match{'es' if len(names) > 1 else ''}"
-    if len(names) == SEARCH_LIMIT:
-        label = f"The first {SEARCH_LIMIT} matches: type more of the name to narrow them"
     picked = st.selectbox(label, names, index=0)
     last_name, first_name = found.row(names.index(picked))
     history: pl.DataFrame = query("cumulative_turnover", last_name, first_name, chosen.entities, chosen.start, chosen.end)

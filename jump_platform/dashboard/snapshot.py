@@ -24,6 +24,7 @@ MARTS = (
     "kpi__turnover_by_cohort",
     "kpi__freelancer_movements",
     "kpi__freelancer_cumulative_turnover",
+    "freelancer_health",
     "lakehouse_as_of",
 )
 """The marts the dashboard reads, copied as they are into the schema `marts` of the copy."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+
 import altair as alt
 import polars as pl
 import streamlit as st
@@ -10,24 +14,65 @@ from jump_platform.dashboard.charts import ENTITY_COLORS, PART_COLORS, chartable
 from jump_platform.dashboard.ui import euros, figures, filters, month_label, percent, query
 
 
+@dataclass(frozen=True)
+class Headline:
+    """The headline month's metric: its label, amount, change on the month before (None: not
+    compared) and a note on how to read it."""
+
+    label: str
+    amount: object
+    delta: object
+    note: str
+
+
+def headline(monthly: pl.DataFrame, as_of: dt.date) -> Headline:
+    """The latest month that has come (on or before the as-of month) among `monthly`'s months.
+
+    The as-of month is in progress unless the as-of date is its last day: its label says so and
+    it is not compared with the whole month before (7 days of December against all of November
+    would read as a fall). A whole month is compared with the month before it.
+    """
+    as_of_month = as_of.replace(day=1)
+    come = monthly.filter(pl.col("month") <= as_of_month)
+    shown = come if not come.is_empty() else monthly
+    last = shown.row(-1, named=True)
+    previous = shown["amount"][-2] if shown.height > 1 else None
+    in_progress = last["month"] == as_of_month and as_of.day < calendar.monthrange(as_of.year, as_of.month)[1]
+    if in_progress:
+        return Headline(
+            label=f"Turnover in {month_label(last['month'])} so far (€)",
+            amount=last["amount"],
+            delta=None,
+            note=(
+                f"Month in progress: 1–{as_of.day} {as_of:%B}, through the as-of date. Not compared with the whole month before."
+            ),
+        )
+    return Headline(
+        label=f"Turnover in {month_label(last['month'])} (€)",
+        amount=last["amount"],
+        delta=None if previous is None else last["amount"] - previous,
+        note="",
+    )
+
+
+def show_headline(column: st.delta_generator.DeltaGenerator, month: Headline) -> None:
+    """The headline month's metric in `column`, with the note that says a month is in progress."""
+    delta = None if month.delta is None else euros(month.delta)
+    column.metric(month.label, euros(month.amount), delta=delta, help=month.note or None)
+    if month.note:
+        column.caption(month.note)
+
+
 def turnover() -> None:
     chosen = filters()
     st.title("Turnover")
     monthly: pl.DataFrame = query("monthly_turnover", chosen.start, chosen.end)
     by_entity: pl.DataFrame = query("turnover_by_entity", chosen.entities, chosen.start, chosen.end)
 
-    # the headline month is the latest that has come (on or before the as-of month) among those shown
-    come = monthly.filter(pl.col("month") <= chosen.as_of_month)
-    headline = come if not come.is_empty() else monthly
-    last_month = headline.row(-1, named=True)
-    previous = headline["amount"][-2] if headline.height > 1 else None
+    month = headline(monthly, chosen.as_of_date)
     left, middle, right = st.columns(3)
     left.metric("Turnover over the months shown (€)", euros(monthly["amount"].sum()))
-    middle.metric(
-        f"Turnover in {month_label(last_month['month'])} (€)",
-        euros(last_month["amount"]),
-        delta=None if previous is None else euros(last_month["amount"] - previous),
-    )
+    show_headline(middle, month)
     right.metric("Months shown", monthly.height)
 
     st.subheader("Monthly turnover, all entities")

@@ -51,6 +51,8 @@ class Filters:
     end: dt.date
     as_of_month: dt.date
     """The month of the as-of date: later months hold only invoices issued in advance."""
+    as_of_date: dt.date
+    """The date the figures describe: the as-of month is in progress until its last day."""
 
 
 def month_label(month: dt.date) -> str:
@@ -79,6 +81,7 @@ def sidebar_filters(snapshot: Path) -> None:
         start=months[labels.index(first)],
         end=months[labels.index(last)],
         as_of_month=query("about").as_of_date.replace(day=1),
+        as_of_date=query("about").as_of_date,
     )
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from jump_platform import published, settings
 from jump_platform.runner.ports import busy_message, port_in_use
 
-APP = Path(__file__).with_name("app.py")
+# The Streamlit app (jump_platform/dashboard/app.py), beside this runner package.
+APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
