@@ -38,7 +38,23 @@ from jump_platform_tests.conftest import AS_OF
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(os.environ.get("JUMP_SCREENSHOT_DIR") or settings.PROJECT_ROOT / "test-artifacts" / "dashboard")
-PAGES = {"turnover": "/", "nps": "/nps", "cohorts": "/cohorts", "movements": "/movements", "freelancers": "/freelancers"}
+PAGES = {
+    "overview": "/",
+    "turnover": "/turnover",
+    "care": "/care",
+    "nps": "/nps",
+    "cohorts": "/cohorts",
+    "movements": "/movements",
+    "freelancers": "/freelancers",
+}
+# Set in the page before it loads: whether "Page not found" ever showed, even for a moment (Streamlit
+# showed it at /turnover, then ran the default page under it).
+SEEN_PAGE_NOT_FOUND = """
+window.__pageNotFound = false;
+new MutationObserver(() => {
+  if (document.body && document.body.innerText.includes("Page not found")) window.__pageNotFound = true;
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
 
 
 def lakehouse_file(data_dir: Path) -> Path:
@@ -221,6 +237,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    context.add_init_script(SEEN_PAGE_NOT_FOUND)
     page = context.new_page()
     yield page
     context.close()
@@ -241,6 +258,7 @@ def assert_no_error(page: Page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').all_inner_texts()
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     assert page.get_by_text("Page not found").count() == 0
+    assert page.evaluate("window.__pageNotFound") is False, "Page not found showed while the page loaded"
     assert "Traceback" not in page.locator("body").inner_text()
 
 
@@ -262,6 +280,13 @@ def amount(text: str) -> Decimal:
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_loads_without_error_and_is_saved_as_a_screenshot(dashboard: str, page: Page, name: str) -> None:
     open_page(page, dashboard + PAGES[name])
+    if name in ("overview", "care"):
+        # no chart on these pages: figures and lists
+        assert_no_error(page)
+        assert page.get_by_text(f"Figures as of {AS_OF:%Y-%m-%d}").count() == 1
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        return
     if name == "freelancers":
         page.get_by_label("Search a freelancer by name").fill("ma")
         page.keyboard.press("Enter")
@@ -278,7 +303,7 @@ def test_every_page_loads_without_error_and_is_saved_as_a_screenshot(dashboard: 
 
 @pytest.mark.slow
 def test_turnover_figures_for_a_few_months_equal_the_marts(dashboard: str, page: Page, lakehouse: Path) -> None:
-    open_page(page, f"{dashboard}/?from=2024-01&to=2024-04")
+    open_page(page, f"{dashboard}/turnover?from=2024-01&to=2024-04")
     assert_no_error(page)
     [header, *rows] = figures_table(page, "Figures: monthly turnover")
     assert header == ["Month", "Turnover (€)", "Issued in advance (€)"]
@@ -394,10 +419,10 @@ def test_months_after_the_as_of_month_show_invoices_issued_in_advance_and_unknow
 ) -> None:
     as_of_month, next_month = f"{AS_OF:%Y-%m}", f"{(AS_OF.replace(day=1) + dt.timedelta(days=32)):%Y-%m}"
     with serve(data_with_invoices_issued_in_advance) as url:
-        open_page(page, f"{url}/?from={as_of_month}&to={next_month}")
+        open_page(page, f"{url}/turnover?from={as_of_month}&to={next_month}")
         assert_no_error(page)
-        # the headline month is the as-of month, the latest that has come
-        expect(page.get_by_text(f"Turnover in {as_of_month} (€)")).to_have_count(1, timeout=30_000)
+        # the headline month is the as-of month, the latest that has come, and it is in progress
+        expect(page.get_by_text(f"Turnover in {as_of_month} so far (€)")).to_have_count(1, timeout=30_000)
         [header, *rows] = figures_table(page, "Figures: monthly turnover")
         assert header == ["Month", "Turnover (€)", "Issued in advance (€)"]
         assert rows[-1] == [next_month, "1,234.50", "1,234.50"]
@@ -409,3 +434,81 @@ def test_months_after_the_as_of_month_show_invoices_issued_in_advance_and_unknow
         assert int(shown[(as_of_month, "blue")][active]) > 0
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "turnover_after_the_as_of_month.png"))
+
+
+def headline_metric(page: Page) -> object:
+    """The Turnover page's headline metric (the second of its three)."""
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
+    return page.locator('[data-testid="stMetric"]').nth(1)
+
+
+@pytest.mark.slow
+def test_the_month_in_progress_is_labelled_and_not_compared_with_the_whole_month_before(
+    dashboard: str, page: Page, lakehouse: Path
+) -> None:
+    # AS_OF is 2026-11-21: November is in progress
+    open_page(page, f"{dashboard}/turnover")
+    assert_no_error(page)
+    metric = headline_metric(page)
+    expect(metric.locator('[data-testid="stMetricLabel"]')).to_have_text(f"Turnover in {AS_OF:%Y-%m} so far (€)")
+    assert metric.locator('[data-testid="stMetricDelta"]').count() == 0  # no comparison
+    [amount_so_far] = read(
+        lakehouse_file(lakehouse), "select amount from marts.kpi__monthly_turnover where month = ?", [AS_OF.replace(day=1)]
+    )["amount"]
+    assert metric.locator('[data-testid="stMetricValue"]').inner_text() == f"{amount_so_far:,.2f}"
+    expect(page.get_by_text("Month in progress: 1–21 November, through the as-of date.", exact=False).first).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "turnover_month_in_progress.png"))
+
+
+@pytest.mark.slow
+def test_a_whole_month_keeps_its_change_on_the_month_before(dashboard: str, page: Page, lakehouse: Path) -> None:
+    open_page(page, f"{dashboard}/turnover?from=2026-01&to=2026-10")
+    assert_no_error(page)
+    metric = headline_metric(page)
+    expect(metric.locator('[data-testid="stMetricLabel"]')).to_have_text("Turnover in 2026-10 (€)")
+    september, october = read(
+        lakehouse_file(lakehouse),
+        "select amount from marts.kpi__monthly_turnover where month in ('2026-09-01', '2026-10-01') order by month",
+    )["amount"]
+    assert amount(metric.locator('[data-testid="stMetricDelta"]').inner_text().split()[-1]) == october - september
+
+
+@pytest.mark.slow
+def test_the_care_page_lists_the_freelancers_at_risk(dashboard: str, page: Page, lakehouse: Path) -> None:
+    open_page(page, f"{dashboard}/care")
+    assert_no_error(page)
+    mart = read(
+        lakehouse_file(lakehouse),
+        f"select first_name || ' ' || last_name as name, email, coalesce(current_entity, 'none') as entity, "
+        f"contract_status from marts.freelancer_health where is_at_risk order by {data.AT_RISK_ORDER}",
+    )
+    assert mart.height > 0
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
+    assert page.locator('[data-testid="stMetric"]').inner_text().split("\n")[-1] == f"{mart.height:,}"
+    table = page.locator('[data-testid="stTable"] table')
+    header = table.locator("thead th").all_inner_texts()
+    assert header[:4] == ["Freelancer", "Email", "Entity", "Contract"]
+    rows = [row.locator("th, td").all_inner_texts()[:4] for row in table.locator("tbody tr").all()]
+    assert [tuple(row) for row in rows] == mart.head(100).rows()
+    page.screenshot(path=str(SCREENSHOTS / "care_at_risk.png"))
+
+
+@pytest.mark.slow
+def test_pages_opened_by_their_address_never_show_page_not_found(dashboard: str, page: Page) -> None:
+    for path in ("/turnover", "/care", "/nps"):
+        open_page(page, dashboard + path)
+        assert_no_error(page)
+
+
+@pytest.mark.slow
+def test_the_freelancers_page_opens_on_the_top_earner_before_a_name_is_typed(dashboard: str, page: Page, lakehouse: Path) -> None:
+    [(last_name, first_name)] = read(
+        lakehouse_file(lakehouse),
+        "select last_name, first_name from marts.freelancer_health where turnover_last_12_months > 0 "
+        "order by turnover_last_12_months desc, last_name, first_name limit 1",
+    ).rows()
+    open_page(page, f"{dashboard}/freelancers")
+    assert_no_error(page)
+    expect(page.get_by_role("heading", name=f"{first_name} {last_name}")).to_have_count(1, timeout=60_000)
+    [header, *rows] = figures_table(page, "Figures: latest cumulative turnover per contract")
+    assert header[-1] == "Cumulative turnover (€)" and rows

@@ -167,6 +167,27 @@ def test_a_sync_without_a_configured_target_is_skipped(published: Path) -> None:
         assert result.get_asset_materialization_events() == []
 
 
+def test_make_sync_says_which_sync_did_what_and_why_without_raw_warnings(
+    published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from jump_platform.runner import sync as make_sync
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("JUMP_DATA_DIR", str(published.parents[1]))  # no `make postgres` cluster there
+    assert make_sync.main() == 0
+    out, err = capfd.readouterr()
+    lines = out.splitlines()
+    assert lines[0] == "Job `sync`: succeeded"
+    crm = "skipped: no CRM database configured (set JUMP_CRM_POSTGRES_URL, or `make postgres` starts a local one)"
+    kpi = "skipped: no finance endpoint configured (set JUMP_KPI_ENDPOINT_URL)"
+    assert [line.split(maxsplit=1) for line in lines[1:]] == [
+        ["reverse_etl/crm__freelancer_health", crm],
+        ["reverse_etl/finance__monthly_kpis", kpi],
+    ]
+    assert "WARNING" not in out + err
+
+
 def test_passwords_never_reach_the_metadata() -> None:
     assert without_password("postgresql://jump:s%40cret@127.0.0.1:5432/crm") == "postgresql://jump@127.0.0.1:5432/crm"
     assert without_password("https://hooks.example/finance") == "https://hooks.example/finance"

@@ -154,7 +154,7 @@ def cumulative_turnover(
     )
 
 
-AT_RISK_ORDER = "contract_status = 'active' desc, turnover_last_12_months desc, last_name, first_name"
+AT_RISK_ORDER = "contract_status = 'active' desc, turnover_last_12_months desc, last_name, first_name, user_id"
 """The care team's order: freelancers still under contract first, then those who invoiced the most."""
 
 
