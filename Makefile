@@ -44,14 +44,11 @@ help: ## List the targets
 				for (i = 1; i <= listed; i++) { shown[names[i]] = 1; printf "  make %-*s  %s\n", width, names[i], help[names[i]] } } \
 			for (i = 1; i <= n; i++) if (!(order[i] in shown)) { if (!other++) printf "\nOther:\n"; printf "  make %-*s  %s\n", width, order[i], help[order[i]] } }' $(MAKEFILE_LIST)
 
-$(UV):
-	@echo "Installing uv $(UV_VERSION) into $(TOOLS)..."
-	@$(PYTHON) -m venv $(TOOLS)
-	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-
-# One line instead of uv's list of packages (VERBOSE=1 shows it): the first time takes minutes.
-$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+# One line for the whole install, uv's list of packages left out (VERBOSE=1 shows it): the first
+# time takes minutes. uv itself is installed first, into .tools, when it is missing.
+$(VENV)/.installed: pyproject.toml uv.lock
 	@echo "Installing the locked dependencies into $(VENV) (the first time: a few minutes, ~2 GB)..."
+	@test -x $(UV) || { $(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
 	@$(UV) sync --frozen $(if $(VERBOSE),,--quiet)
 	@touch $@
 
@@ -70,12 +67,13 @@ sources-yml: $(VENV)/.installed ## Write dbt's sources and their rules (_sources
 # path, the memory cap), so that their first dbt call parses the project partially too; for
 # DuckDB's `build` target whatever JUMP_WAREHOUSE says (see jump_platform/runner/prepare.py).
 $(MANIFEST): $(VENV)/.installed $(SOURCES_YML) $(DBT_FILES)
-	$(PY) -m jump_platform.runner.prepare
+	@echo "Parsing the dbt project (once per change of it)..."
+	@$(PY) -m jump_platform.runner.prepare
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: instance/dagster.yaml | $(VENV)/.installed
 	@mkdir -p $(DAGSTER_HOME)
-	cp instance/dagster.yaml $@
+	@cp instance/dagster.yaml $@
 	@$(PY) -m jump_platform.runner.cli init-instance
 
 prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml $(WAREHOUSE_SERVER) ## Prepare the dbt manifest and the Dagster instance
