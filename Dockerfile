@@ -27,7 +27,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 # history, and dbt's per-run target and log folders, see DBT_TARGET_PATH below).
 COPY . .
 RUN uv sync --frozen --no-dev \
-    && dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project --target build \
+    && python -m jump_platform.runner.prepare \
     && chmod -R a+rX /app \
     && useradd --create-home --uid 1000 jump \
     && mkdir -p "$DAGSTER_HOME/dbt/target" "$DAGSTER_HOME/dbt/logs" "$JUMP_DATA_DIR" \
@@ -36,8 +36,9 @@ RUN uv sync --frozen --no-dev \
     && cp dbt_project/target/partial_parse.msgpack "$DAGSTER_HOME/dbt/target/" \
     && chown -R jump "$DAGSTER_HOME" "$JUMP_DATA_DIR"
 
-# Set after `dbt parse` above, which writes the manifest into the read-only dbt_project/target/
-# that dagster-dbt reads. Each dbt run of dagster-dbt then writes its artifacts and logs in a
+# Set after the parse above (`make prepare`'s, with the runs' profile settings: a first run parses
+# partially where the image runs on as many cores as it was built on), which writes the manifest
+# into the read-only dbt_project/target/ that dagster-dbt reads. Each dbt run of dagster-dbt then writes its artifacts and logs in a
 # subfolder of DBT_TARGET_PATH (it points DBT_LOG_PATH there too), outside the code.
 ENV DBT_TARGET_PATH=/app/.dagster_home/dbt/target \
     DBT_LOG_PATH=/app/.dagster_home/dbt/logs
