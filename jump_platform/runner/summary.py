@@ -119,7 +119,7 @@ class RunSummary:
         lines += [f"{what + ':':<10} {path}" for what, path in (logs or {}).items()]
         if self.as_of:
             lines.append(f"{'As of:':<10} {self.as_of:%Y-%m-%d} (the date the lakehouse describes; JUMP_AS_OF changes it)")
-        return "\n".join([*lines, "", *NEXT_COMMANDS] if next_commands else lines)
+        return "\n".join([*lines, NEXT_COMMANDS] if next_commands else lines)
 
     def _asset_lines(self) -> list[str]:
         return [f"  {key:<55} {'' if rows is None else f'{rows:>12,} rows'}" for key, rows in sorted(self.materialized.items())]
@@ -167,12 +167,10 @@ class RunSummary:
         return []
 
 
-NEXT_COMMANDS = [
-    "Next:",
-    "  make dev         the Dagster UI: assets, checks, run history (http://127.0.0.1:3000)",
-    "  make dashboard   the dashboard for finance, care and management (http://127.0.0.1:8501)",
-    "  make query       a read-only SQL shell on the lakehouse",
-]
+NEXT_COMMANDS = (
+    "Next:      make dev (the Dagster UI, http://127.0.0.1:3000) · make dashboard (http://127.0.0.1:8501) "
+    "· make query (a SQL shell)"
+)
 
 
 def failed_build_hint() -> str:
