@@ -63,7 +63,7 @@ $(SOURCES_YML): jump_platform/sources/contracts.py jump_platform/sources/dbt_sou
 sources-yml: $(VENV)/.installed ## Write dbt's sources and their rules (_sources.yml) from jump_platform/sources/contracts.py
 	$(PY) -m jump_platform.sources.dbt_sources
 
-# Parsed with every profile setting runs give dbt (defs/transform/assets.py: dbt_env: the build
+# Parsed with every profile setting runs give dbt (defs/transform/resources.py: dbt_env: the build
 # path, the memory cap), so that their first dbt call parses the project partially too; for
 # DuckDB's `build` target whatever JUMP_WAREHOUSE says (see jump_platform/runner/prepare.py).
 $(MANIFEST): $(VENV)/.installed $(SOURCES_YML) $(DBT_FILES)

@@ -49,7 +49,7 @@ DEFAULT_UI_URL = "http://127.0.0.1:3000"
 # The standard libpq variables, read when JUMP_POSTGRES_URL is not set.
 PG_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 # Variables the platform sets for dbt's own process (read by `dbt_project/profiles.yml`), never read
-# here: they are derived from the settings (see `defs/transform/assets.py`, `dbt_env`).
+# here: they are derived from the settings (see `defs/transform/resources.py`, `dbt_env`).
 DBT_ONLY_VARIABLES = ("JUMP_BUILD_DUCKDB_PATH", "JUMP_DBT_MEMORY_LIMIT", "JUMP_SPARK_DIR")
 
 

@@ -62,8 +62,7 @@ def test_extracts_cannot_be_taken_before_the_run_s_as_of_date(data_dir: Path) ->
 def test_dbt_gets_the_run_s_date_for_its_invocation_only_never_through_this_process_s_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jump_platform.defs.transform.assets import dbt_invocation_env
-    from jump_platform.defs.transform.resources import dbt_resource
+    from jump_platform.defs.transform.resources import dbt_invocation_env, dbt_resource
 
     before = dict(os.environ)
     env = dbt_invocation_env(Path(":memory:"), dt.date(2024, 6, 15))

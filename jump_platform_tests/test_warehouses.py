@@ -18,7 +18,7 @@ import pytest
 from jump_platform import settings
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
 from jump_platform.defs.resources import lakehouse_resources
-from jump_platform.defs.transform.assets import dbt_env
+from jump_platform.defs.transform.resources import dbt_env
 from jump_platform.io_manager import FileScan, LakehouseIOManager, SchemaChangeError, TableParts
 from jump_platform.warehouses.base import arrow_parts
 from jump_platform.warehouses.postgres import PostgresIOManager, PostgresWarehouse, connect

@@ -187,7 +187,7 @@ def init_instance() -> int:
 
 def dbt_log() -> Path:
     """dbt's own log for this lakehouse (`--log-path`, which dagster-dbt sets to the target folder)."""
-    from jump_platform.defs.transform.assets import dbt_target_path
+    from jump_platform.defs.transform.resources import dbt_target_path
 
     return dbt_target_path() / "dbt.log"
 

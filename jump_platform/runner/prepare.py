@@ -2,7 +2,7 @@
 
 dbt parses a project partially only when the profile is the one its saved parse
 (`partial_parse.msgpack`) was made with: the same target, build path and memory cap. Runs give dbt
-`dbt_env()` (`defs/transform/assets.py`), whose memory cap is the platform's times dbt's threads;
+`dbt_env()` (`defs/transform/resources.py`), whose memory cap is the platform's times dbt's threads;
 a parse made with any other value (profiles.yml's own 2GB default, say) makes every new data
 folder's first run parse the whole project again. So this parse takes its environment from
 `dbt_env()` too.
@@ -28,8 +28,7 @@ def parse(target_path: Path | None = None) -> list[Path]:
     """Parse the project with the runs' profile settings; returns the target folders written:
     `target_path` (default dbt's `target/`, the manifest's), then the runs' own folder when their
     target is not `build`."""
-    from jump_platform.defs.transform.assets import dbt_env, dbt_target_path
-    from jump_platform.defs.transform.resources import DBT_TARGETS, dbt_executable
+    from jump_platform.defs.transform.resources import DBT_TARGETS, dbt_env, dbt_executable, dbt_target_path
 
     env = {**os.environ, **dbt_env()}
     folders = [(target_path or settings.DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target"), "build")]

@@ -11,12 +11,7 @@ failure stops the exports and the publish (write-audit-publish, `jump_platform/l
 sample read back after dbt exits (`jump_platform/failed_rows.py`).
 """
 
-import datetime as dt
-import hashlib
-import json
-import os
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -32,11 +27,15 @@ from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
 from jump_platform.defs.catalog import MARTS_FRESHNESS, OWNERS
 from jump_platform.defs.lakehouse.resources import LakehouseBuild
-from jump_platform.defs.transform.resources import LakehouseDbtCliResource, dbt_project
+from jump_platform.defs.transform.resources import (
+    LakehouseDbtCliResource,
+    dbt_invocation_env,
+    dbt_project,
+    dbt_target_path,
+)
 from jump_platform.failed_rows import sample_failed_rows
 from jump_platform.io_manager import markdown_preview
 from jump_platform.warehouses import Warehouse
-from jump_platform.warehouses.postgres import libpq_env
 
 # The schema of the export views (dbt_project/exports/); each one is written to a CSV by
 # `defs/exports/assets.py`.
@@ -108,48 +107,6 @@ class JumpDbtTranslator(DagsterDbtTranslator):
 translator = JumpDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
 )
-
-
-def dbt_env() -> dict[str, str]:
-    """The variables `profiles.yml` reads: the build this run holds (dbt never writes the published
-    lakehouse), DuckDB's memory cap inside dbt, and the engine (`JUMP_WAREHOUSE`, which picks the
-    target when dbt runs by hand) with how to reach it: the server (`PG*`) or the Spark folder. Set
-    by `dbt_invocation_env`."""
-    engine = settings.warehouse()
-    env = {
-        "JUMP_BUILD_DUCKDB_PATH": str(settings.build_duckdb_path()),
-        "JUMP_DBT_MEMORY_LIMIT": settings.dbt_memory_limit(),
-        "JUMP_WAREHOUSE": engine,
-    }
-    if engine == "postgres":
-        env.update(libpq_env(settings.postgres_warehouse_url()))
-    elif engine == "spark":
-        env["JUMP_SPARK_DIR"] = str(settings.spark_dir())
-    return env
-
-
-def dbt_invocation_env(build: Path, as_of: dt.date) -> dict[str, str]:
-    """The environment of one dbt invocation: the build it writes and its memory cap (read by
-    `profiles.yml`), and the run's as-of date (`JUMP_AS_OF`, read by `macros/as_of_date.sql` when
-    it compiles, never when it parses: through the environment rather than `--vars`, since a changed
-    `--vars` makes dbt parse the whole project again). It reaches dbt's process only
-    (`LakehouseDbtCliResource.cli_with_env`), never this process's environment."""
-    return {**dbt_env(), "JUMP_BUILD_DUCKDB_PATH": str(build), "JUMP_AS_OF": as_of.isoformat()}
-
-
-def dbt_target_path() -> Path:
-    """dbt's target folder for this lakehouse: one per profile (file, memory cap), kept from run
-    to run.
-
-    dbt parses the project partially only if the profile is the one its saved parse was made with
-    (`partial_parse.msgpack` in the target folder); dagster-dbt's default, a new folder for each
-    invocation seeded with the parse `make prepare` made, would parse the whole project again
-    whenever the lakehouse lives elsewhere than at prepare time. This one is seeded with that parse
-    too, the first time (dagster-dbt copies it when the folder has none).
-    """
-    profile = hashlib.sha256(json.dumps(dbt_env(), sort_keys=True).encode()).hexdigest()[:12]
-    # Under DBT_TARGET_PATH when it is set (the Docker image keeps dbt's artifacts out of the code).
-    return settings.DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / f"lakehouse-{profile}"
 
 
 def dbt_build_args() -> list[str]:

@@ -4,6 +4,8 @@ The manifest is prepared at build and test time (`make prepare`, the Dockerfile,
 session), not parsed on every import of the code location; `dagster dev` re-parses it.
 """
 
+import datetime as dt
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -18,6 +20,7 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
 from packaging import version
 
 from jump_platform import settings
+from jump_platform.warehouses.postgres import libpq_env
 
 # The manifest Dagster reads is always parsed for the default target, DuckDB's `build`: its schemas
 # are the published names (`staging`, `marts`...) that make the asset keys, whatever the engine of
@@ -84,3 +87,45 @@ def dbt_resource() -> DbtCliResource:
         global_config_flags=[str(DBT_LAUNCH), dbt_executable()],
         target=DBT_TARGETS[settings.warehouse()],
     )
+
+
+def dbt_env() -> dict[str, str]:
+    """The variables `profiles.yml` reads: the build this run holds (dbt never writes the published
+    lakehouse), DuckDB's memory cap inside dbt, and the engine (`JUMP_WAREHOUSE`, which picks the
+    target when dbt runs by hand) with how to reach it: the server (`PG*`) or the Spark folder. Set
+    by `dbt_invocation_env`."""
+    engine = settings.warehouse()
+    env = {
+        "JUMP_BUILD_DUCKDB_PATH": str(settings.build_duckdb_path()),
+        "JUMP_DBT_MEMORY_LIMIT": settings.dbt_memory_limit(),
+        "JUMP_WAREHOUSE": engine,
+    }
+    if engine == "postgres":
+        env.update(libpq_env(settings.postgres_warehouse_url()))
+    elif engine == "spark":
+        env["JUMP_SPARK_DIR"] = str(settings.spark_dir())
+    return env
+
+
+def dbt_invocation_env(build: Path, as_of: dt.date) -> dict[str, str]:
+    """The environment of one dbt invocation: the build it writes and its memory cap (read by
+    `profiles.yml`), and the run's as-of date (`JUMP_AS_OF`, read by `macros/as_of_date.sql` when
+    it compiles, never when it parses: through the environment rather than `--vars`, since a changed
+    `--vars` makes dbt parse the whole project again). It reaches dbt's process only
+    (`LakehouseDbtCliResource.cli_with_env`), never this process's environment."""
+    return {**dbt_env(), "JUMP_BUILD_DUCKDB_PATH": str(build), "JUMP_AS_OF": as_of.isoformat()}
+
+
+def dbt_target_path() -> Path:
+    """dbt's target folder for this lakehouse: one per profile (file, memory cap), kept from run
+    to run.
+
+    dbt parses the project partially only if the profile is the one its saved parse was made with
+    (`partial_parse.msgpack` in the target folder); dagster-dbt's default, a new folder for each
+    invocation seeded with the parse `make prepare` made, would parse the whole project again
+    whenever the lakehouse lives elsewhere than at prepare time. This one is seeded with that parse
+    too, the first time (dagster-dbt copies it when the folder has none).
+    """
+    profile = hashlib.sha256(json.dumps(dbt_env(), sort_keys=True).encode()).hexdigest()[:12]
+    # Under DBT_TARGET_PATH when it is set (the Docker image keeps dbt's artifacts out of the code).
+    return settings.DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / f"lakehouse-{profile}"
