@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import os
+import shutil
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -54,8 +57,13 @@ class _TableFile:
         os.replace(self.temporary, self.path)
 
     def discard(self) -> None:
-        self.close()
-        self.temporary.unlink(missing_ok=True)
+        """Remove the temporary file, even when closing it fails (a full disk fails the flush)."""
+        try:
+            self.close()
+        except OSError:
+            pass
+        finally:
+            self.temporary.unlink(missing_ok=True)
 
 
 def write_tables_atomically(chunks: Iterable[tuple[str, pl.DataFrame]], paths: Mapping[str, Path]) -> dict[str, int]:
@@ -68,16 +76,18 @@ def write_tables_atomically(chunks: Iterable[tuple[str, pl.DataFrame]], paths: M
     """
     files = {table: _TableFile(path) for table, path in paths.items()}
     pending: deque[Future] = deque()
+    # A full disk names the folder the tables were being written to.
+    where = Path(os.path.commonpath([str(path) for path in paths.values()])) if paths else Path.cwd()
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="table-writer") as writer:
+        with explaining_full_disk(where), ThreadPoolExecutor(max_workers=1, thread_name_prefix="table-writer") as writer:
             for table, chunk in chunks:
                 pending.append(writer.submit(files[table].write, chunk))
                 while len(pending) > _CHUNKS_IN_FLIGHT or (pending and pending[0].done()):
                     pending.popleft().result()
             while pending:
                 pending.popleft().result()
-        for file in files.values():
-            file.close()
+            for file in files.values():
+                file.close()
     except BaseException:
         for file in files.values():
             file.discard()
@@ -94,6 +104,58 @@ def write_table_atomically(frame: pl.DataFrame | Iterable[pl.DataFrame], path: P
     return write_tables_atomically((("table", chunk) for chunk in chunks), {"table": path})["table"]
 
 
+class DiskFullError(OSError):
+    """No space left on the device: says which path was being written, how much its file system
+    has free, and how much was needed when that is known."""
+
+    def __init__(self, path: Path, needed: int | None = None) -> None:
+        free = free_bytes(path)
+        shown_free = "an unknown amount" if free is None else human_size(free)
+        shown_needed = f"; about {human_size(needed)} needed" if needed else ""
+        super().__init__(errno.ENOSPC, f"No space left on device writing {path}: {shown_free} free there{shown_needed}")
+        self.path, self.needed, self.free = path, needed, free
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def free_bytes(path: Path) -> int | None:
+    """The free space of the file system holding `path` (or its nearest existing folder)."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            try:
+                return shutil.disk_usage(folder).free
+            except OSError:
+                return None
+    return None
+
+
+def human_size(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` (an OSError, or an engine's error carrying its message) is a full disk."""
+    return (isinstance(error, OSError) and error.errno == errno.ENOSPC) or "No space left on device" in str(error)
+
+
+@contextlib.contextmanager
+def explaining_full_disk(path: Path, needed: int | None = None) -> Iterator[None]:
+    """Turn a full disk met while writing `path` into a `DiskFullError` naming it and the space."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        raise DiskFullError(path, needed) from error
+
+
 # Linux's FICLONE ioctl: a copy-on-write clone, instant on btrfs, XFS (reflink) and ZFS (block cloning).
 _FICLONE = 0x40049409
 
@@ -105,7 +167,7 @@ def copy_durably(source: Path, target: Path) -> str:
     kernel (`sendfile`). Returns how: "clone" or "copy".
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    with source.open("rb") as reader, target.open("wb") as writer:
+    with explaining_full_disk(target, needed=source.stat().st_size), source.open("rb") as reader, target.open("wb") as writer:
         try:
             fcntl.ioctl(writer.fileno(), _FICLONE, reader.fileno())
             how = "clone"

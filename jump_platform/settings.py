@@ -43,6 +43,9 @@ WAREHOUSES = ("duckdb", "postgres", "spark")
 SYNC_DELETE_MODES = ("delete", "flag")
 DEFAULT_MEMORY_LIMIT = "2GB"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0
+DEFAULT_SNAPSHOTS_KEPT = 2
+DEFAULT_ARCHIVE_RETENTION_DAYS = 30
+DEFAULT_REJECTED_RETENTION_DAYS = 90
 DEFAULT_DASHBOARD_PORT = 8501
 DEFAULT_POSTGRES_PORT = 55432
 DEFAULT_UI_URL = "http://127.0.0.1:3000"
@@ -184,6 +187,20 @@ class Settings(BaseModel):
         Field(ge=0, allow_inf_nan=False),
         Variable("JUMP_LOCK_TIMEOUT", "a number of seconds, 0 or more", "soon"),
     ] = DEFAULT_LOCK_TIMEOUT_SECONDS
+    # --- retention: what the end of each run frees (`lakehouse/housekeeping.py`)
+    snapshots_kept: Annotated[
+        int, BeforeValidator(_digits), Field(ge=2), Variable("JUMP_SNAPSHOTS_KEPT", "a whole number, 2 or more", "1")
+    ] = DEFAULT_SNAPSHOTS_KEPT
+    archive_retention_days: Annotated[
+        int,
+        BeforeValidator(_digits),
+        Variable("JUMP_ARCHIVE_RETENTION_DAYS", "a whole number of days, 0 to keep forever", "a month"),
+    ] = DEFAULT_ARCHIVE_RETENTION_DAYS
+    rejected_retention_days: Annotated[
+        int,
+        BeforeValidator(_digits),
+        Variable("JUMP_REJECTED_RETENTION_DAYS", "a whole number of days, 0 to keep forever", "-1"),
+    ] = DEFAULT_REJECTED_RETENTION_DAYS
     # --- what the generator draws, and who feeds the landing zone
     seed: Annotated[int, BeforeValidator(_digits), Variable("JUMP_SEED", "a non-negative integer like 42", "-1")] = DEFAULT_SEED
     scale: Annotated[
@@ -482,6 +499,24 @@ def warehouse() -> str:
     resources that read and write the tables change (`jump_platform/warehouses/`).
     """
     return read("warehouse")
+
+
+def snapshots_kept() -> int:
+    """How many published snapshots are kept: `JUMP_SNAPSHOTS_KEPT`, 2 or more (default 2: the
+    published one and the one `make rollback` goes back to)."""
+    return read("snapshots_kept")
+
+
+def archive_retention_days() -> int:
+    """How many days a published delivery stays in the landing zone's `_archive/`:
+    `JUMP_ARCHIVE_RETENTION_DAYS`, default 30; 0 keeps it forever."""
+    return read("archive_retention_days")
+
+
+def rejected_retention_days() -> int:
+    """How many days a refused delivery stays in the landing zone's `_rejected/`:
+    `JUMP_REJECTED_RETENTION_DAYS`, default 90; 0 keeps it forever."""
+    return read("rejected_retention_days")
 
 
 def lock_timeout() -> float:

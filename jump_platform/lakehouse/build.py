@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from jump_platform.files import explaining_full_disk, human_size
 from jump_platform.lakehouse import snapshots
 from jump_platform.lakehouse.layout import Layout
-from jump_platform.lakehouse.stores import NO_BUILD_YET
+from jump_platform.lakehouse.stores import NO_BUILD_YET, build_files, build_temporary
 from jump_platform.sources import landing
 
 CLEAN, OPEN, READY, FAILED = "clean", "open", "ready", "failed"
@@ -48,14 +50,23 @@ class BuildState:
 
     def save(self, layout: Layout) -> None:
         layout.build_folder.mkdir(parents=True, exist_ok=True)
-        temporary = layout.state_file.with_name(f".{layout.state_file.name}.tmp")
-        temporary.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        temporary = state_temporary(layout)
+        try:
+            with explaining_full_disk(layout.state_file):
+                temporary.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         os.replace(temporary, layout.state_file)
 
     def record_written(self, keys: Iterable[str]) -> None:
         """Note that `keys` were just written, after everything written before."""
         step = max(self.written.values(), default=0) + 1
         self.written.update(dict.fromkeys(keys, step))
+
+
+def state_temporary(layout: Layout) -> Path:
+    return layout.state_file.with_name(f".{layout.state_file.name}.tmp")
 
 
 @dataclass(frozen=True)
@@ -84,12 +95,64 @@ def _reset_reason(layout: Layout, state: BuildState | None, current: str | None)
 
 def reset_build(layout: Layout, current: str | None) -> None:
     """Make the build a fresh copy of the published lakehouse (or empty when nothing is published):
-    its tables (`layout.store`: a copy of the file on DuckDB) and no exports of its own."""
-    if layout.build_exports.is_dir():
-        for path in layout.build_exports.iterdir():
-            path.unlink()
+    its tables (`layout.store`: a copy of the file on DuckDB) and no exports of its own (the CSV
+    files runs export there; anything else in the folder is not the build's and stays)."""
+    for path in _build_exports(layout):
+        path.unlink()
     layout.build_folder.mkdir(parents=True, exist_ok=True)
     layout.store.reset_build(layout, current)
+
+
+def _build_exports(layout: Layout) -> list[Path]:
+    """The exports a run wrote into the build (`<name>.csv`) and those it was writing (`.<name>.csv.tmp`)."""
+    if not layout.build_exports.is_dir():
+        return []
+    return sorted(
+        path
+        for path in layout.build_exports.iterdir()
+        if path.is_file()
+        and not path.is_symlink()
+        and (
+            (path.suffix == ".csv" and not path.name.startswith("."))
+            or (path.name.startswith(".") and path.name.endswith(".csv.tmp"))
+        )
+    )
+
+
+def free_leftovers(layout: Layout) -> list[str]:
+    """Free what a run that died (or failed on a full disk) left, when it is provably its own; return
+    what was freed, one line each. Called first by every run, holding the lakehouse, so that a run
+    after a full disk starts by making room rather than failing again before it frees anything.
+
+    Always the platform's own temporaries (`.state.json.tmp`, the build's `.lakehouse.duckdb.tmp`,
+    a snapshot removal stopped halfway). When the state says a run died holding the build (`open`),
+    also that run's half-written snapshot (`.<id>-<its run id>`), and the build's file and
+    write-ahead log, which the next run to open the build makes again from the published snapshot
+    anyway (its batches' files wait in `_batches/` and go back to the landing zone then).
+    """
+    freed: list[str] = []
+
+    def free(path: Path) -> None:
+        if path.is_dir() and not path.is_symlink():
+            size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+            shutil.rmtree(path)
+        elif path.is_file() or path.is_symlink():
+            size = path.lstat().st_size
+            path.unlink()
+        else:
+            return
+        freed.append(f"{path} ({human_size(size)})")
+
+    for path in (state_temporary(layout), build_temporary(layout), *snapshots.removals_left(layout)):
+        free(path)
+    state = BuildState.load(layout)
+    if state is not None and state.status == OPEN:
+        for path in snapshots.partial_snapshots_of(layout, state.run_id or ""):
+            free(path)
+        if layout.store.has_file:
+            for path in build_files(layout):
+                free(path)
+    return freed
 
 
 def open_build(layout: Layout, run_id: str) -> Opened:
@@ -100,10 +163,16 @@ def open_build(layout: Layout, run_id: str) -> Opened:
     audit failed, a rollback happened) it starts again from the published snapshot, and the files
     of the batches it held go back to the landing zone, to be loaded again.
     """
+    free_leftovers(layout)
     snapshots.settle_published(layout)
     current = snapshots.current_snapshot_id(layout)
     state = BuildState.load(layout)
     reason = _reset_reason(layout, state, current)
+    if state is None and layout.state_file.exists():
+        # Unreadable (a disk error, a hand edit): kept aside for whoever wants to see it, not deleted.
+        aside = layout.state_file.with_name(f"{layout.state_file.name}.unreadable")
+        os.replace(layout.state_file, aside)
+        reason = f"the build's state file was unreadable (kept as {aside})"
     if reason:
         reset_build(layout, current)
         state = BuildState(base=current)
@@ -118,12 +187,23 @@ def open_build(layout: Layout, run_id: str) -> Opened:
     return Opened(state, reason, returned)
 
 
-def close_build(layout: Layout, state: BuildState, failure: str | None) -> list[Path]:
+def close_build(layout: Layout, state: BuildState, failure: str | None, disk_full: bool = False) -> list[Path]:
     """What a run leaves when it ends (its process alive): the build `failed` with the reason if
     its audit failed, and the files of the build's batches then go to `_rejected/` with it; else
-    `ready` when something is waiting to be published, `clean` when not. Returns rejected files."""
+    `ready` when something is waiting to be published, `clean` when not. Returns rejected files.
+
+    A failure on a full disk (`disk_full`) says nothing about the data: the batches' files go back
+    to the landing zone, to be loaded again once there is room, and the build's file and
+    write-ahead log (a partial build, of no use to inspect) are removed to free the space."""
     rejected: list[Path] = []
-    if failure:
+    if failure and disk_full:
+        for batch_id in state.batches:
+            landing.return_batch(layout.landing, batch_id)
+        if layout.store.has_file:
+            for path in build_files(layout):
+                path.unlink(missing_ok=True)
+        state.status, state.failure, state.batches = FAILED, failure, []
+    elif failure:
         reason = f"not published: {failure}"
         for batch_id in state.batches:
             rejected += landing.reject_batch(layout.landing, batch_id, reason)

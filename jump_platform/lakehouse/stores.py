@@ -71,6 +71,17 @@ class TableStore(Protocol):
         """The published tables' size in bytes."""
 
 
+def build_temporary(layout: Layout) -> Path:
+    """Where the build's copy of the published file is written before it is renamed into place."""
+    return layout.build.with_name(f".{layout.build.name}.tmp")
+
+
+def build_files(layout: Layout) -> list[Path]:
+    """The build's DuckDB file and its write-ahead log (both the build's own, made again from the
+    published snapshot whenever the build starts again)."""
+    return [layout.build, layout.build.with_name(layout.build.name + ".wal")]
+
+
 def linked_snapshot_id(layout: Layout) -> str | None:
     """The snapshot `current` points at, if it points at a snapshot folder."""
     if layout.current.is_symlink():
@@ -130,12 +141,16 @@ class DuckDBFiles:
         return None if layout.build.exists() else "the build file was missing"
 
     def reset_build(self, layout: Layout, current: str | None) -> None:
-        for path in (layout.build, layout.build.with_name(layout.build.name + ".wal")):
+        for path in build_files(layout):
             path.unlink(missing_ok=True)
         if current is not None:
-            temporary = layout.build.with_name(f".{layout.build.name}.tmp")
-            copy_durably(layout.published, temporary)
-            temporary.chmod(stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
+            temporary = build_temporary(layout)
+            try:
+                copy_durably(layout.published, temporary)
+                temporary.chmod(stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
             os.replace(temporary, layout.build)
 
     def stamp(self, layout: Layout, snapshot: Snapshot) -> list[str]:

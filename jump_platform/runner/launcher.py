@@ -41,6 +41,8 @@ import dagster as dg
 from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 
 from jump_platform import settings
+from jump_platform.lakehouse import housekeeping
+from jump_platform.lakehouse.layout import Layout
 from jump_platform.runner.processes import ProcessState, release_dead_runs, run_state, this_process_tags
 
 # The instance configuration of `make run` and `make dev` (copied to $DAGSTER_HOME by the Makefile).
@@ -153,7 +155,12 @@ class _LakehouseTurnExecutor(dg.Executor):
         # Tag the run with the process executing it, so any later run can tell whether it is gone.
         instance.add_run_tags(run.run_id, this_process_tags())
         with lakehouse_turn(instance, run.run_id, run.job_name, say=plan_context.log.warning):
+            # Holding the lakehouse: free the last run's leftovers before the first step (a full
+            # disk must not fail this run before anything is freed), apply retention after the last.
+            layout = Layout.from_settings()
+            housekeeping.before_run(layout, say=plan_context.log.warning)
             yield from self._inner.execute(plan_context, execution_plan)
+            housekeeping.after_run(layout, say=plan_context.log.warning)
 
 
 @dg.executor(name="lakehouse_in_process", config_schema=dg.in_process_executor.config_schema)

@@ -19,6 +19,7 @@ import polars as pl
 from pydantic import Field, PrivateAttr
 
 from jump_platform import settings
+from jump_platform.files import is_disk_full
 from jump_platform.lakehouse import snapshots
 from jump_platform.lakehouse.build import BuildState, close_build, open_build, unpublishable
 from jump_platform.lakehouse.layout import Layout
@@ -53,6 +54,7 @@ class LakehouseBuild(Warehouse):
     _log: dg.DagsterLogManager | None = PrivateAttr(default=None)
     _state: BuildState | None = PrivateAttr(default=None)
     _wrote: bool = PrivateAttr(default=False)
+    _disk_full: bool = PrivateAttr(default=False)
 
     @classmethod
     def _is_dagster_maintained(cls) -> bool:
@@ -187,6 +189,7 @@ class LakehouseBuild(Warehouse):
                 if self._wrote:
                     message = (error.cause or error).message.strip().splitlines()[0]
                     reasons.append(f"step {event.step_key} failed ({message})")
+                    self._disk_full = self._disk_full or _mentions_full_disk(error)
         return "; ".join(reasons) or None
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -197,14 +200,28 @@ class LakehouseBuild(Warehouse):
         try:
             failure = self._audit_failure()
             if failure is not False:
-                rejected = close_build(self.layout, self.state, failure or None)
+                rejected = close_build(self.layout, self.state, failure or None, disk_full=self._disk_full)
+                if failure and self._disk_full:
+                    self._say(
+                        f"Nothing published ({failure}): the disk is full. The build was removed to free space, and "
+                        "the delivered files went back to the landing zone, to be loaded again once there is room."
+                    )
                 if rejected:
                     self._say(
                         f"Nothing published ({failure}): the {len(rejected)} delivered file(s) of the build went to "
                         "_rejected/ with that reason."
                     )
         finally:
-            self._state, self._wrote = None, False
+            self._state, self._wrote, self._disk_full = None, False, False
+
+
+def _mentions_full_disk(error: Any) -> bool:
+    """Whether a step's error (Dagster's serialized error, its causes and context) is a full disk."""
+    while error is not None:
+        if is_disk_full(Exception(error.message)):
+            return True
+        error = error.cause or error.context
+    return False
 
 
 def lakehouse_build() -> LakehouseBuild:
