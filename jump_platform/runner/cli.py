@@ -148,6 +148,11 @@ def rollback() -> int:
         return 1
     snapshot = snapshots.read_snapshot(layout, back)
     when = f", published {snapshot.published_at} by run {snapshot.run_id}" if snapshot else ""
+    if left is None:
+        # The repair of a dangling or missing `current`: nothing was published before it to leave.
+        print(f"Repaired: {layout.current} led to no snapshot; it now leads to {back}, the newest intact one{when}.")
+        print(f"{published.location()} and {layout.exports} are that snapshot's; the next run starts its build from it.")
+        return 0
     print(f"Rolled back: {published.location()} is snapshot {back} again{when}, and {layout.exports} holds its exports.")
     print(f"Snapshot {left} was dropped; the next run starts its build from {back}.")
     return 0
