@@ -307,7 +307,7 @@ def test_a_publish_on_a_full_disk_frees_its_snapshot_and_build_and_the_next_run_
     # With the disk full to the last byte, a state file that cannot be written leaves no 0-byte temporary.
     filler.unlink()
     leftover_filler = _fill(disk, leave=0)
-    with pytest.raises(DiskFullError, match="state.json"):
+    with pytest.raises(DiskFullError, match=r"state\.json"):
         BuildState(base=first, run_id="run-x").save(layout)
     assert not layout.state_file.with_name(".state.json.tmp").exists()
     leftover_filler.unlink()
@@ -356,3 +356,21 @@ def test_retention_removes_only_settled_batches_past_their_time(layout: Layout, 
     housekeeping.after_run(layout, said.append, now=now)
     assert not (root / "_rejected" / old).exists() and (root / "_rejected" / recent).is_dir()
     assert said and "_rejected/20261001T060000Z-aaaaaaaa" in said[-1]
+
+
+# --- the landing zone's moves ---------------------------------------------------------------------
+
+
+def test_a_move_to_rejected_never_replaces_what_is_already_there(tmp_path: Path) -> None:
+    from jump_platform.sources import landing
+
+    root = tmp_path / "sources"
+    first = _write(root / "app" / "notes.txt", "first\n")
+    landing.reject_strays(root, "20261201T060000Z-aaaaaaaa", {first: "a stray"})
+    again = _write(root / "app" / "notes.txt", "second\n")
+    landing.reject_strays(root, "20261201T060000Z-aaaaaaaa", {again: "a stray"})
+
+    rejected = root / "_rejected" / "20261201T060000Z-aaaaaaaa" / "app"
+    assert (rejected / "notes.txt").read_text() == "first\n"
+    assert (rejected / "notes.txt.2").read_text() == "second\n"
+    assert (rejected / "notes.txt.2.error.txt").read_text() == "a stray\n"

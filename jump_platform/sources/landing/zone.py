@@ -180,8 +180,14 @@ def claim(root: Path, files: Iterable[Path], batch_id: str) -> tuple[Path, list[
 
 
 def _move_with_reason(path: Path, destination: Path, reason: str | None) -> None:
-    """Move a file, a link (as a link) or a directory, writing `<name>.error.txt` beside it."""
+    """Move a file, a link (as a link) or a directory, writing `<name>.error.txt` beside it. An
+    entry already at `destination` is never replaced: the moved one takes `<name>.2`, `<name>.3`..."""
     destination.parent.mkdir(parents=True, exist_ok=True)
+    number, free = 1, destination
+    while free.exists() or free.is_symlink():
+        number += 1
+        free = destination.with_name(f"{destination.name}.{number}")
+    destination = free
     os.replace(path, destination)
     if reason is not None:
         destination.with_name(destination.name + ".error.txt").write_text(reason + "\n", encoding="utf-8")
