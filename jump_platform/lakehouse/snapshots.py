@@ -159,9 +159,11 @@ def publish(layout: Layout, snapshot: Snapshot, export_names: list[str]) -> Publ
     previous = current_snapshot_id(layout)
     layout.snapshots.mkdir(parents=True, exist_ok=True)
     staging = staging_folder(layout, snapshot.snapshot_id)
+    with explaining_full_disk(staging, needed=_size_or_zero(layout)):
+        staging.mkdir()  # the id is new: a folder already there is not this publish's, and stays
     try:
         with explaining_full_disk(staging, needed=_size_or_zero(layout)):
-            (staging / "exports").mkdir(parents=True)
+            (staging / "exports").mkdir()
             copied_by = layout.store.copy_into(layout, staging)
             previous_exports = layout.snapshot_exports(previous) if previous in snapshot_ids(layout) else layout.exports
             for name in export_names:
