@@ -374,3 +374,33 @@ def test_a_move_to_rejected_never_replaces_what_is_already_there(tmp_path: Path)
     assert (rejected / "notes.txt").read_text() == "first\n"
     assert (rejected / "notes.txt.2").read_text() == "second\n"
     assert (rejected / "notes.txt.2.error.txt").read_text() == "a stray\n"
+
+
+def test_batches_given_back_to_the_landing_zone_leave_the_newest_delivery_in_place(layout: Layout) -> None:
+    """A ready build's batch and a dead run's newer batch both hold app/users.csv: the newer one is
+    loaded again, the older one goes to `_rejected/` as superseded (never the other way round)."""
+    _publish(layout, _build_run(layout, "run-1", 1), "run-1")
+    _write(layout.landing / "_batches" / "20261201T060000Z-older000" / "app" / "users.csv", "older\n")
+    _write(layout.landing / "_batches" / "20261202T060000Z-newer000" / "app" / "users.csv", "newer\n")
+    BuildState(base=snapshots.current_snapshot_id(layout), status=OPEN, run_id="run-dead").save(layout)
+
+    opened = open_build(layout, "run-3")
+
+    assert opened.returned_files == [layout.landing / "app" / "users.csv"]
+    assert (layout.landing / "app" / "users.csv").read_text() == "newer\n"
+    assert (layout.landing / "_rejected" / "20261201T060000Z-older000" / "app" / "users.csv").read_text() == "older\n"
+
+
+def test_a_run_failed_on_a_full_disk_gives_every_batch_back_newest_first(layout: Layout) -> None:
+    _publish(layout, _build_run(layout, "run-1", 1), "run-1")
+    state = _build_run(layout, "run-2", 2, batch="20261201T060000Z-older000")
+    _write(layout.landing / "_batches" / "20261202T060000Z-newer000" / "app" / "users.csv", "newer\n")
+    state.batches.append("20261202T060000Z-newer000")
+
+    assert close_build(layout, state, failure="step load_sources failed (No space left on device)", disk_full=True) == []
+
+    assert (layout.landing / "app" / "users.csv").read_text() == "newer\n"
+    assert not layout.build.exists() and BuildState.load(layout).disk_full
+    opened = open_build(layout, "run-3")
+    assert opened.reset_because == "run run-2 failed on a full disk (step load_sources failed (No space left on device))"
+    assert _answer(layout.build) == 1

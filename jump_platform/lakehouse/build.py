@@ -40,6 +40,8 @@ class BuildState:
     written: dict[str, int] = field(default_factory=dict)
     batches: list[str] = field(default_factory=list)
     failure: str | None = None
+    # The failure was a full disk: the build was removed and its batches went back to the landing zone.
+    disk_full: bool = False
 
     @classmethod
     def load(cls, layout: Layout) -> BuildState | None:
@@ -84,6 +86,8 @@ def _reset_reason(layout: Layout, state: BuildState | None, current: str | None)
         return NO_BUILD_YET
     if state.status == OPEN:
         return f"run {state.run_id} stopped before it finished"
+    if state.status == FAILED and state.disk_full:
+        return f"run {state.run_id} failed on a full disk ({state.failure})"
     if state.status == FAILED:
         return f"run {state.run_id} failed its audit ({state.failure})"
     if state.base != current:
@@ -176,13 +180,15 @@ def open_build(layout: Layout, run_id: str) -> Opened:
     if reason:
         reset_build(layout, current)
         state = BuildState(base=current)
+    # Newest first: where two batches hold the same file, the newer delivery takes its place again
+    # and the older one goes to `_rejected/` as superseded (batch ids sort by time).
     returned = [
         path
-        for batch_id in landing.batches_waiting(layout.landing)
+        for batch_id in reversed(landing.batches_waiting(layout.landing))
         if batch_id not in state.batches
         for path in landing.return_batch(layout.landing, batch_id)
     ]
-    state.status, state.run_id, state.failure = OPEN, run_id, None
+    state.status, state.run_id, state.failure, state.disk_full = OPEN, run_id, None, False
     state.save(layout)
     return Opened(state, reason, returned)
 
@@ -197,13 +203,14 @@ def close_build(layout: Layout, state: BuildState, failure: str | None, disk_ful
     write-ahead log (a partial build, of no use to inspect) are removed to free the space."""
     rejected: list[Path] = []
     if failure and disk_full:
-        for batch_id in state.batches:
-            landing.return_batch(layout.landing, batch_id)
         if layout.store.has_file:
             for path in build_files(layout):
                 path.unlink(missing_ok=True)
-        state.status, state.failure, state.batches = FAILED, failure, []
+        for batch_id in reversed(state.batches):  # newest first: a newer delivery keeps its place
+            landing.return_batch(layout.landing, batch_id)
+        state.status, state.failure, state.batches, state.disk_full = FAILED, failure, [], True
     elif failure:
+        state.disk_full = False
         reason = f"not published: {failure}"
         for batch_id in state.batches:
             rejected += landing.reject_batch(layout.landing, batch_id, reason)

@@ -95,7 +95,7 @@ def run_job(
     summary.publishes = PUBLISHED in job.asset_layer.executable_asset_keys
     state = BuildState.load(Layout.from_settings())
     if state and state.status == FAILED and state.run_id == result.run_id:
-        summary.build_failure = state.failure
+        summary.build_failure, summary.disk_full = state.failure, state.disk_full
     return summary
 
 

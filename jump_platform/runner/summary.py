@@ -32,6 +32,8 @@ class RunSummary:
     build_failure: str | None = None
     # The date the run described (its `jump/as_of` tag).
     as_of: dt.date | None = None
+    # That failure was a full disk: the build was removed, its files went back to the landing zone.
+    disk_full: bool = False
 
     @classmethod
     def from_events(cls, events: list[dg.DagsterEvent]) -> RunSummary:
@@ -150,7 +152,13 @@ class RunSummary:
             return []
         if not self.ok:
             lines = ["Nothing was published: the lakehouse and the exports people read are as they were."]
-            if self.build_failure:
+            if self.build_failure and self.disk_full:
+                lines += [
+                    f"The run failed on a full disk: {self.build_failure}.",
+                    f"Its build was removed to free space; the files loaded into it went back to {settings.landing_dir()}/.",
+                    "They are loaded again once there is room.",
+                ]
+            elif self.build_failure:
                 lines += [
                     f"The build failed its audit: {self.build_failure}.",
                     failed_build_hint(),
