@@ -38,7 +38,7 @@ def space_warning(layout: Layout) -> str | None:
     return (
         f"{layout.folder} has {human_size(free)} free, and this run needs about {human_size(needed)} "
         "(a copy of the published lakehouse for the build, another for the snapshot, and the deliveries waiting): "
-        "it will probably fail on a full disk. Free some space first (see README: retention)."
+        "it will probably fail on a full disk. Free some space first (README: What is deleted, and when)."
     )
 
 

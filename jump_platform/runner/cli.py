@@ -80,7 +80,7 @@ def run_job(
         instance = instance or (dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral())
         run_id = str(uuid.uuid4())
         # execute_in_process ignores the job's executor (`launcher.lakehouse_executor`): take the turn here.
-        with launcher.lakehouse_turn(instance, run_id, job_name, say=say):
+        with launcher.run_turn(instance, run_id, job_name, say=say):
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,

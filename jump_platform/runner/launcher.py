@@ -135,6 +135,18 @@ def lakehouse_turn(instance: dg.DagsterInstance | None, run_id: str, job_name: s
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def run_turn(instance: dg.DagsterInstance | None, run_id: str, job_name: str, say: Callable[[str], None]) -> Iterator[None]:
+    """A run's turn on the lakehouse (`lakehouse_turn`), with its housekeeping: the last run's
+    leftovers freed before the first step (a full disk must not fail this run before anything is
+    freed), and the retention applied after the last (`lakehouse.housekeeping`)."""
+    with lakehouse_turn(instance, run_id, job_name, say=say):
+        layout = Layout.from_settings()
+        housekeeping.before_run(layout, say=say)
+        yield
+        housekeeping.after_run(layout, say=say)
+
+
 class _LakehouseTurnExecutor(dg.Executor):
     """The in-process executor, inside the run's turn on the lakehouse (runs the daemon launched)."""
 
@@ -154,13 +166,8 @@ class _LakehouseTurnExecutor(dg.Executor):
         instance = plan_context.instance
         # Tag the run with the process executing it, so any later run can tell whether it is gone.
         instance.add_run_tags(run.run_id, this_process_tags())
-        with lakehouse_turn(instance, run.run_id, run.job_name, say=plan_context.log.warning):
-            # Holding the lakehouse: free the last run's leftovers before the first step (a full
-            # disk must not fail this run before anything is freed), apply retention after the last.
-            layout = Layout.from_settings()
-            housekeeping.before_run(layout, say=plan_context.log.warning)
+        with run_turn(instance, run.run_id, run.job_name, say=plan_context.log.warning):
             yield from self._inner.execute(plan_context, execution_plan)
-            housekeeping.after_run(layout, say=plan_context.log.warning)
 
 
 @dg.executor(name="lakehouse_in_process", config_schema=dg.in_process_executor.config_schema)
