@@ -343,6 +343,73 @@ def test_a_contract_starting_after_the_as_of_date_fails(clean: Tables) -> None:
     assert verdict.sample_ids == ["jc2"]
 
 
+# A job contract dated in year 1, as a careless delivery held it: every other rule passes on it.
+YEAR_ONE_CONTRACT = ("jc9", "u4", "blue", date(1, 1, 1), date(1, 12, 31))
+
+
+def with_contract(row: tuple[object, ...]) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    return lambda frame: pl.concat([frame, pl.DataFrame([row], schema=frame.schema, orient="row")])
+
+
+def test_a_contract_dated_in_year_one_fails_the_plausible_date_rules_and_only_them(clean: Tables) -> None:
+    con = sources_with(clean, app__job_contracts=with_contract(YEAR_ONE_CONTRACT))
+    found = failing(con, AS_OF)
+    assert sorted(found) == ["app__job_contracts.end_date_is_plausible", "app__job_contracts.start_date_is_plausible"]
+    start = found["app__job_contracts.start_date_is_plausible"]
+    assert (start.failures, start.sample_ids, start.column("start_date")) == (1, ["jc9"], [date(1, 1, 1)])
+    # The bounds the row broke: Jump's first day, and the as-of date (2025-03-31) plus 10 years.
+    assert (start.column("earliest"), start.column("latest")) == ([date(2019, 1, 1)], [date(2035, 3, 31)])
+    assert found["app__job_contracts.end_date_is_plausible"].column("end_date") == [date(1, 12, 31)]
+
+
+@pytest.mark.parametrize(
+    ("table", "row_id", "column", "value", "plausible"),
+    [
+        ("app__invoices", "inv16", "issue_date", date(2018, 12, 31), False),
+        ("app__invoices", "inv16", "issue_date", date(2035, 4, 1), False),
+        ("app__invoices", "inv16", "issue_date", date(2035, 3, 31), True),
+        ("app__job_contracts", "jc1", "start_date", date(2019, 1, 1), True),
+        ("app__job_contracts", "jc1", "start_date", date(2018, 12, 31), False),
+        ("app__job_contracts", "jc3", "end_date", date(9999, 12, 31), False),
+        ("app__job_contracts", "jc3", "end_date", date(2035, 3, 31), True),
+    ],
+)
+def test_a_date_is_plausible_from_the_first_business_day_to_ten_years_after_the_as_of_date(
+    clean: Tables, table: str, row_id: str, column: str, value: date, plausible: bool
+) -> None:
+    con = sources_with(clean, **{table: lambda f: set_where(f, row_id, **{column: value})})
+    verdict = rule(con, f"{table}.{column}_is_plausible")
+    assert verdict.passed == plausible
+    if not plausible:
+        assert (verdict.sample_ids, verdict.column(column)) == ([row_id], [value])
+
+
+def test_the_upper_bound_of_a_plausible_date_follows_the_as_of_date(clean: Tables) -> None:
+    con = sources_with(clean, app__invoices=lambda f: set_where(f, "inv16", issue_date=date(2035, 4, 1)))
+    assert rule(con, "app__invoices.issue_date_is_plausible", as_of=date(2025, 4, 1)).passed
+
+
+# --- amounts that no sum can overflow -------------------------------------------------------
+
+
+def test_amounts_above_the_maximum_fail_naming_each_invoice(clean: Tables) -> None:
+    # The largest amount a decimal(18,2) holds, on two invoices: their sum overflowed the marts.
+    largest = Decimal("9999999999999999.99")
+
+    def inflate(frame: pl.DataFrame) -> pl.DataFrame:
+        return set_where(set_where(frame, "inv03", amount=largest), "inv11", amount=largest)
+
+    key, verdict = only_failure(sources_with(clean, app__invoices=inflate))
+    assert key == "app__invoices.amount_is_at_most_the_maximum"
+    assert (verdict.failures, verdict.sample_ids, verdict.column("value")) == (2, ["inv03", "inv11"], [largest, largest])
+    assert verdict.column("maximum") == [Decimal("1000000.00")] * 2
+
+
+def test_an_amount_of_exactly_the_maximum_passes(clean: Tables) -> None:
+    con = sources_with(clean, app__invoices=lambda f: set_where(f, "inv03", amount=Decimal("1000000.00")))
+    assert rule(con, "app__invoices.amount_is_at_most_the_maximum").passed
+
+
 # --- CRM ------------------------------------------------------------------------------------
 
 

@@ -3,8 +3,9 @@
 
     `dbt.date_spine` needs bounds it can evaluate on their own when the model compiles, so it cannot
     read a model's data (nor a unit test's fixtures). The spine is therefore cut from a fixed window
-    (var `spine_start_date` through `spine_years_after_as_of` years after the as-of date: a few
-    thousand months, well under a million days) and filtered to the bounds given as SQL expressions,
+    (var `first_business_day`, Jump's first day, before which the contracts refuse any date, through
+    `spine_years_after_as_of` years after the as-of date: a few hundred months, some twenty thousand
+    days) and filtered to the bounds given as SQL expressions,
     which may be scalar subqueries on earlier CTEs.
     A bound that is null (no data) gives an empty spine.
 #}
@@ -20,7 +21,7 @@
 
 
 {% macro _filtered_spine(datepart, first, last) -%}
-    {%- set window_start = "cast('" ~ var('spine_start_date') ~ "' as date)" -%}
+    {%- set window_start = "cast('" ~ var('first_business_day') ~ "' as date)" -%}
     {%- set window_end = "cast(" ~ dbt.dateadd('year', var('spine_years_after_as_of'), as_of_date()) ~ " as date)" -%}
     select
         cast(spine.date_{{ datepart }} as date) as date_{{ datepart }}

@@ -8,14 +8,37 @@ shows as an asset check of the source table. So the four can never drift apart.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
 AMOUNT_DTYPE = pl.Decimal(18, 2)
+# The largest invoice amount the contract accepts (rule `amount_is_at_most_the_maximum`), so that a
+# value the contract accepts never overflows a sum. Bounding the amount rather than widening the
+# sums: the marts' enforced contracts keep their decimal(18,2) columns, which the dashboard, the
+# exports and the analysts' queries read, and no engine is trusted with an overflow (Spark, outside
+# ANSI mode, turns an overflowing decimal into a silent null). decimal(18,2) holds up to
+# 9,999,999,999,999,999.99: a sum overflows only past 10^10 invoices at this maximum, a thousand
+# times more than a lakehouse holds (the bench: ~10M invoices). A freelancer's invoice is a few
+# thousand euros (the generator's largest, ~60,000); one of over a million is a typing error.
+MAX_INVOICE_AMOUNT = Decimal("1000000.00")
+# Plausible dates (rules `<column>_is_plausible`): none before Jump's first business day, none more
+# than this many years after the as-of date (a fixed-term contract's end, an invoice issued in
+# advance). Refused rather than only warned: a date from before Jump existed, or a century ahead, is
+# a typing error, and a row kept with it would stretch every calendar and month grid of the marts
+# (a contract dated 0001 made dim_dates 39,057 days long). The marts' date spines start at the
+# same first day (dbt var `first_business_day`) and reach further than this bound (var
+# `spine_years_after_as_of`), which a test checks.
+# Jump's first business day: no data can exist before it. The one declaration of that fact: the
+# generator's timeline starts there (HISTORY_START), the as-of date cannot precede it
+# (sources/settings_checks.py) and the dbt var `first_business_day` equals it (a test checks).
+FIRST_BUSINESS_DAY = dt.date(2019, 1, 1)
+PLAUSIBLE_YEARS_AFTER_AS_OF = 10
 # An invoice reference: this prefix, then its number in the sequence, zero-padded to at least 5 digits.
 REFERENCE_PREFIX = "JMP"
 REFERENCE_MIN_DIGITS = 5
@@ -169,6 +192,18 @@ class TableContract:
         return (*keys, *references, *accepted, *self.other_rules)
 
 
+def plausible_date(column: str, what: str) -> Rule:
+    """The rule that `column` (a date; null passes) is a plausible date for `what`."""
+    return Rule(
+        f"{column}_is_plausible",
+        "plausible_date",
+        f"{what} is on or after {FIRST_BUSINESS_DAY}, Jump's first business day, and at most "
+        f"{PLAUSIBLE_YEARS_AFTER_AS_OF} years after the as-of date (JUMP_AS_OF).",
+        column=column,
+        arguments={"first_day": FIRST_BUSINESS_DAY.isoformat(), "years_after_as_of": PLAUSIBLE_YEARS_AFTER_AS_OF},
+    )
+
+
 USERS = TableContract(
     system="app",
     name="users",
@@ -228,6 +263,8 @@ JOB_CONTRACTS = TableContract(
             column="start_date",
             blocking=False,
         ),
+        plausible_date("start_date", "A job contract's start_date"),
+        plausible_date("end_date", "A job contract's end_date, when it has one,"),
     ),
 )
 
@@ -268,6 +305,14 @@ INVOICES = TableContract(
             arguments={"decimals": 2},
         ),
         Rule(
+            "amount_is_at_most_the_maximum",
+            "at_most",
+            f"An invoice amount is at most {MAX_INVOICE_AMOUNT:,} euros, so that no sum of amounts overflows "
+            "the marts' decimal(18,2) (jump_platform/sources/contracts.py, MAX_INVOICE_AMOUNT).",
+            column="amount",
+            arguments={"max_value": str(MAX_INVOICE_AMOUNT)},
+        ),
+        Rule(
             "references_run_in_sequence",
             "runs_in_sequence",
             f"Invoice references are {REFERENCE_PREFIX} + digits and number 1, 2, 3... with no gap and no "
@@ -283,6 +328,7 @@ INVOICES = TableContract(
             column="issue_date",
             blocking=False,
         ),
+        plausible_date("issue_date", "An invoice's issue_date"),
     ),
 )
 

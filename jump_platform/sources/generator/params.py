@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from jump_platform.sources.contracts import FIRST_BUSINESS_DAY
+
 # The fixed timeline: freelancers join between these dates, whatever the as-of date.
-HISTORY_START = dt.date(2019, 1, 1)
+HISTORY_START = FIRST_BUSINESS_DAY
 JOINS_UNTIL = dt.date(2026, 12, 31)
 
 FREELANCERS_PER_SCALE = 1_000
