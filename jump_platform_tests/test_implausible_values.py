@@ -1,0 +1,130 @@
+"""A value the contract accepts never crashes the build; an implausible one is refused, by name.
+
+Issue 18, items 3 and 5: two invoices of 9,999,999,999,999,999.99 each (the largest decimal(18,2))
+made `intermediate.freelancer_entity_months` fail with "Casting value ... out of range", and a job
+contract from 0001-01-01 to 0001-12-31 passed every check and stretched `marts.dim_dates` over the
+centuries. Here `dbt build` runs, as a run does, on the clean hand-made sources with one such change:
+the build must stop at the named rule of the contract (a failed test on the source, with its
+offending rows), and no model may error or be built from the bad rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+import yaml
+
+from jump_platform import settings
+from jump_platform.sources.contracts import MAX_INVOICE_AMOUNT, PLAUSIBLE_YEARS_AFTER_AS_OF
+from jump_platform_tests.source_samples import AS_OF, clean_source_tables, write_sources
+
+LARGEST_DECIMAL_18_2 = Decimal("9999999999999999.99")
+
+
+def dbt_build(workdir: Path, change: Callable[[dict[str, pl.DataFrame]], dict[str, pl.DataFrame]]) -> dict[str, dict]:
+    """`dbt build` as of AS_OF on a lakehouse holding the clean sample changed by `change`: its
+    results (status, message, failures), by `<resource type>.<name>` (`model.dim_dates`,
+    `test.amount_is_at_most_the_maximum`; a unit test is `unit_test.<model>.<name>`)."""
+    database = workdir / "lakehouse.duckdb"
+    with duckdb.connect(str(database)) as con:
+        write_sources(con, change(clean_source_tables()))
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "build",
+            "--vars",
+            json.dumps({"as_of_date": AS_OF.isoformat()}),
+            "--project-dir",
+            str(settings.DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(settings.DBT_PROJECT_DIR),
+            "--target-path",
+            str(workdir / "target"),
+            "--log-path",
+            str(workdir / "logs"),
+        ],
+        env={**os.environ, "JUMP_BUILD_DUCKDB_PATH": str(database)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    run_results = json.loads((workdir / "target" / "run_results.json").read_text())
+    return {_node_name(result["unique_id"]): result for result in run_results["results"]}
+
+
+def _node_name(unique_id: str) -> str:
+    kind, _project, *names = unique_id.split(".")
+    # A data test's id ends with a hash of its arguments; a unit test's names its model and itself.
+    return ".".join([kind, *(names[:1] if kind == "test" else names)])
+
+
+def statuses(results: dict[str, dict], status: str) -> dict[str, str]:
+    return {name: result["message"] for name, result in results.items() if result["status"] == status}
+
+
+def with_huge_amounts(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    invoices = tables["app__invoices"]
+    huge = pl.col("id").is_in(["inv03", "inv11"])
+    amount = pl.when(huge).then(pl.lit(LARGEST_DECIMAL_18_2, invoices.schema["amount"])).otherwise("amount")
+    return {**tables, "app__invoices": invoices.with_columns(amount=amount)}
+
+
+def with_year_one_contract(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    contracts = tables["app__job_contracts"]
+    row = pl.DataFrame([("jc9", "u4", "blue", date(1, 1, 1), date(1, 12, 31))], schema=contracts.schema, orient="row")
+    return {**tables, "app__job_contracts": pl.concat([contracts, row])}
+
+
+@pytest.fixture(scope="module")
+def huge_amounts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    return dbt_build(tmp_path_factory.mktemp("huge_amounts"), with_huge_amounts)
+
+
+@pytest.fixture(scope="module")
+def year_one_contract(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    return dbt_build(tmp_path_factory.mktemp("year_one_contract"), with_year_one_contract)
+
+
+def test_amounts_whose_sum_overflows_decimal_18_2_crash_no_model(huge_amounts: dict[str, dict]) -> None:
+    assert statuses(huge_amounts, "error") == {}
+
+
+def test_amounts_above_the_maximum_stop_the_build_at_their_named_rule(huge_amounts: dict[str, dict]) -> None:
+    assert list(statuses(huge_amounts, "fail")) == ["test.amount_is_at_most_the_maximum"]
+    assert huge_amounts["test.amount_is_at_most_the_maximum"]["failures"] == 2
+    # No model read the refused invoices: every sum of amounts was left unbuilt.
+    for model in ("freelancer_entity_months", "kpi__monthly_turnover", "kpi__freelancer_cumulative_turnover"):
+        assert huge_amounts[f"model.{model}"]["status"] == "skipped", model
+
+
+def test_a_contract_dated_in_year_one_stops_the_build_at_the_plausible_date_rules(
+    year_one_contract: dict[str, dict],
+) -> None:
+    assert statuses(year_one_contract, "error") == {}
+    assert sorted(statuses(year_one_contract, "fail")) == ["test.end_date_is_plausible", "test.start_date_is_plausible"]
+    # The calendar and the month grids are not stretched back to year one: they are not built.
+    for model in ("dim_dates", "job_contract_months", "kpi__freelancer_movements"):
+        assert year_one_contract[f"model.{model}"]["status"] == "skipped", model
+
+
+def test_the_spines_start_on_the_first_business_day_and_reach_past_every_plausible_date() -> None:
+    dbt_vars = yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    assert dbt_vars["first_business_day"] == settings.FIRST_BUSINESS_DAY.isoformat() == settings.first_as_of().isoformat()
+    # dim_dates runs to the end of the year of the latest date: one year beyond the rule's bound.
+    assert dbt_vars["spine_years_after_as_of"] >= PLAUSIBLE_YEARS_AFTER_AS_OF + 1
+
+
+def test_no_sum_of_a_lakehouses_worth_of_maximal_amounts_overflows_decimal_18_2() -> None:
+    # 10^10 invoices at the maximum: a thousand times the bench's largest lakehouse (~10M invoices).
+    assert MAX_INVOICE_AMOUNT * 10**10 <= LARGEST_DECIMAL_18_2 + Decimal("0.01")
