@@ -8,7 +8,8 @@ Each anomaly trips the rule it is named after and no other (the rules: `TableCon
 `jump_platform.sources.contracts`, judged by dbt tests on the sources):
 - it never creates a gap in the reference sequence unless that is the point (rows are appended
   with the next references, removed rows are followed by a renumbering);
-- it never dates anything after the as-of date unless that is the point;
+- it never dates anything after the as-of date unless that is the point, nor before Jump's first
+  business day (the rules `*_is_plausible`);
 - it never leaves an invoice outside its contract, nor points to a missing row, by accident.
 The same tables, anomalies, as-of date and seed always give the same result.
 """
@@ -22,7 +23,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from jump_platform.sources.contracts import REFERENCE_MIN_DIGITS, REFERENCE_PREFIX
+from jump_platform.sources.contracts import FIRST_BUSINESS_DAY, REFERENCE_MIN_DIGITS, REFERENCE_PREFIX
 
 Tables = dict[str, pl.DataFrame]
 Anomaly = Callable[[Tables, date, random.Random], Tables]
@@ -108,9 +109,10 @@ def two_open_contracts(tables: Tables, as_of: date, rng: random.Random) -> Table
 
 
 def invoice_outside_contract(tables: Tables, as_of: date, rng: random.Random) -> Tables:
-    """One invoice dated the day before its contract started."""
+    """One invoice dated the day before its contract started (a contract starting after Jump's first
+    day, so that the invoice's date stays plausible)."""
     invoices, contracts = tables["app__invoices"], tables["app__job_contracts"]
-    starts = contracts.select(job_contract_id="id", start_date="start_date")
+    starts = contracts.filter(pl.col("start_date") > FIRST_BUSINESS_DAY).select(job_contract_id="id", start_date="start_date")
     invoice = _pick(rng, invoices.join(starts, on="job_contract_id", how="inner"), "invoices with a contract")
     day_before = invoice["start_date"][0] - timedelta(days=1)
     return {**tables, "app__invoices": _set(invoices, invoice["id"].to_list(), issue_date=day_before)}

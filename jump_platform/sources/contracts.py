@@ -23,7 +23,7 @@ AMOUNT_DTYPE = pl.Decimal(18, 2)
 # sums: the marts' enforced contracts keep their decimal(18,2) columns, which the dashboard, the
 # exports and the analysts' queries read, and no engine is trusted with an overflow (Spark, outside
 # ANSI mode, turns an overflowing decimal into a silent null). decimal(18,2) holds up to
-# 9,999,999,999,999,999.99: a sum overflows only past 10^10 invoices at this maximum, a thousand
+# 9,999,999,999,999,999.99: a sum overflows only from 10^10 invoices at this maximum, a thousand
 # times more than a lakehouse holds (the bench: ~10M invoices). A freelancer's invoice is a few
 # thousand euros (the generator's largest, ~60,000); one of over a million is a typing error.
 MAX_INVOICE_AMOUNT = Decimal("1000000.00")
