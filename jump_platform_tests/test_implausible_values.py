@@ -86,6 +86,31 @@ def with_year_one_contract(tables: dict[str, pl.DataFrame]) -> dict[str, pl.Data
     return {**tables, "app__job_contracts": pl.concat([contracts, row])}
 
 
+def at_the_bounds(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The most extreme values the contracts accept: a blue month of 0.01 followed by one of two
+    invoices at the maximum (the largest month-over-month change), a contract starting on Jump's
+    first day, an invoice issued in advance on the last plausible day."""
+    invoices, contracts = tables["app__invoices"], tables["app__job_contracts"]
+    amounts = {"inv01": Decimal("0.01"), "inv02": MAX_INVOICE_AMOUNT, "inv03": MAX_INVOICE_AMOUNT}
+    amount = pl.col("id").replace_strict(amounts, default=pl.col("amount"), return_dtype=invoices.schema["amount"])
+    last_day = AS_OF.replace(year=AS_OF.year + PLAUSIBLE_YEARS_AFTER_AS_OF)
+    issued = pl.when(pl.col("id") == "inv16").then(pl.lit(last_day)).otherwise("issue_date")
+    first = pl.DataFrame(
+        [("jc9", "u4", "blue", settings.FIRST_BUSINESS_DAY, date(2019, 12, 31))], schema=contracts.schema, orient="row"
+    )
+    return {
+        **tables,
+        "app__invoices": invoices.with_columns(amount=amount, issue_date=issued),
+        "app__job_contracts": pl.concat([contracts, first]),
+    }
+
+
+@pytest.fixture(scope="module")
+def bounds(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict], Path]:
+    workdir = tmp_path_factory.mktemp("at_the_bounds")
+    return dbt_build(workdir, at_the_bounds), workdir / "lakehouse.duckdb"
+
+
 @pytest.fixture(scope="module")
 def huge_amounts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     return dbt_build(tmp_path_factory.mktemp("huge_amounts"), with_huge_amounts)
@@ -129,3 +154,20 @@ def test_no_sum_of_a_lakehouses_worth_of_maximal_amounts_overflows_decimal_18_2(
     # Up to 10^10 - 1 invoices at the maximum: a thousand times the bench's largest lakehouse (~10M).
     largest_sum = MAX_INVOICE_AMOUNT * (10**10 - 1)
     assert largest_sum <= LARGEST_DECIMAL_18_2
+
+
+def test_the_most_extreme_values_the_contracts_accept_build_every_model(bounds: tuple[dict[str, dict], Path]) -> None:
+    results, database = bounds
+    # Only the warning of the invoice issued in advance; every model, rule and reconciliation passes.
+    assert {
+        name: result["status"] for name, result in results.items() if result["status"] not in ("success", "pass", "no-op")
+    } == {"test.no_invoice_after_the_as_of_date": "warn"}
+    with duckdb.connect(str(database), read_only=True) as con:
+        ((first_day, last_day),) = con.sql("select min(date_day), max(date_day) from marts.dim_dates").fetchall()
+        ((change,),) = con.sql(
+            "select turnover_change_pct from marts.kpi__monthly_turnover_by_entity "
+            "where entity = 'blue' and month = date '2024-02-01'"
+        ).fetchall()
+    # The calendar starts on the first plausible day and ends with the year of the last one.
+    assert (first_day, last_day) == (settings.FIRST_BUSINESS_DAY, date(AS_OF.year + PLAUSIBLE_YEARS_AFTER_AS_OF, 12, 31))
+    assert change == Decimal("19999999900.00")  # 100 * (2,000,000.00 - 0.01) / 0.01
