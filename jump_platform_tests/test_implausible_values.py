@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from jump_platform import settings
-from jump_platform.sources.contracts import MAX_INVOICE_AMOUNT, PLAUSIBLE_YEARS_AFTER_AS_OF
+from jump_platform.sources.contracts import MAX_INVOICE_AMOUNT, PLAUSIBLE_YEARS_AFTER_LOAD
 from jump_platform_tests.source_samples import AS_OF, clean_source_tables, write_sources
 
 LARGEST_DECIMAL_18_2 = Decimal("9999999999999999.99")
@@ -93,7 +93,8 @@ def at_the_bounds(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     invoices, contracts = tables["app__invoices"], tables["app__job_contracts"]
     amounts = {"inv01": Decimal("0.01"), "inv02": MAX_INVOICE_AMOUNT, "inv03": MAX_INVOICE_AMOUNT}
     amount = pl.col("id").replace_strict(amounts, default=pl.col("amount"), return_dtype=invoices.schema["amount"])
-    last_day = AS_OF.replace(year=AS_OF.year + PLAUSIBLE_YEARS_AFTER_AS_OF)
+    # The sample's rows are delivered on AS_OF (source_samples.write_sources).
+    last_day = AS_OF.replace(year=AS_OF.year + PLAUSIBLE_YEARS_AFTER_LOAD)
     issued = pl.when(pl.col("id") == "inv16").then(pl.lit(last_day)).otherwise("issue_date")
     first = pl.DataFrame(
         [("jc9", "u4", "blue", settings.FIRST_BUSINESS_DAY, date(2019, 12, 31))], schema=contracts.schema, orient="row"
@@ -147,7 +148,7 @@ def test_the_spines_start_on_the_first_business_day_and_reach_past_every_plausib
     dbt_vars = yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
     assert dbt_vars["first_business_day"] == settings.FIRST_BUSINESS_DAY.isoformat() == settings.first_as_of().isoformat()
     # dim_dates runs to the end of the year of the latest date: one year beyond the rule's bound.
-    assert dbt_vars["spine_years_after_as_of"] >= PLAUSIBLE_YEARS_AFTER_AS_OF + 1
+    assert dbt_vars["spine_years_after_as_of"] >= PLAUSIBLE_YEARS_AFTER_LOAD + 1
 
 
 def test_no_sum_of_a_lakehouses_worth_of_maximal_amounts_overflows_decimal_18_2() -> None:
@@ -169,5 +170,5 @@ def test_the_most_extreme_values_the_contracts_accept_build_every_model(bounds: 
             "where entity = 'blue' and month = date '2024-02-01'"
         ).fetchall()
     # The calendar starts on the first plausible day and ends with the year of the last one.
-    assert (first_day, last_day) == (settings.FIRST_BUSINESS_DAY, date(AS_OF.year + PLAUSIBLE_YEARS_AFTER_AS_OF, 12, 31))
+    assert (first_day, last_day) == (settings.FIRST_BUSINESS_DAY, date(AS_OF.year + PLAUSIBLE_YEARS_AFTER_LOAD, 12, 31))
     assert change == Decimal("19999999900.00")  # 100 * (2,000,000.00 - 0.01) / 0.01

@@ -315,6 +315,9 @@ def _deliver_invoice(data: Path, change: str) -> str:
         ("-i.amount as amount, i.issue_date", "amount_is_positive_with_two_decimals"),
         # (b) an invoices-only delivery: dated before its contract, judged against the contracts loaded earlier
         ("i.amount, c.start_date - 1 as issue_date", "issue_date_is_inside_the_job_contract"),
+        # (c) the largest amount the file check and decimal(18,2) accept: summed with its month's
+        # invoices it overflowed decimal(18,2) and crashed the build (issue 18); now refused by name
+        ("9999999999999999.99 as amount, i.issue_date", "amount_is_at_most_the_maximum"),
     ],
 )
 def test_a_failed_blocking_check_publishes_nothing_and_no_later_transform_builds_on_its_rows(

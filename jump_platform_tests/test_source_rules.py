@@ -357,7 +357,7 @@ def test_a_contract_dated_in_year_one_fails_the_plausible_date_rules_and_only_th
     assert sorted(found) == ["app__job_contracts.end_date_is_plausible", "app__job_contracts.start_date_is_plausible"]
     start = found["app__job_contracts.start_date_is_plausible"]
     assert (start.failures, start.sample_ids, start.column("start_date")) == (1, ["jc9"], [date(1, 1, 1)])
-    # The bounds the row broke: Jump's first day, and the as-of date (2025-03-31) plus 10 years.
+    # The bounds the row broke: Jump's first day, and its delivery (2025-03-31) plus 10 years.
     assert (start.column("earliest"), start.column("latest")) == ([date(2019, 1, 1)], [date(2035, 3, 31)])
     assert found["app__job_contracts.end_date_is_plausible"].column("end_date") == [date(1, 12, 31)]
 
@@ -374,7 +374,7 @@ def test_a_contract_dated_in_year_one_fails_the_plausible_date_rules_and_only_th
         ("app__job_contracts", "jc3", "end_date", date(2035, 3, 31), True),
     ],
 )
-def test_a_date_is_plausible_from_the_first_business_day_to_ten_years_after_the_as_of_date(
+def test_a_date_is_plausible_from_the_first_business_day_to_ten_years_after_its_delivery(
     clean: Tables, table: str, row_id: str, column: str, value: date, plausible: bool
 ) -> None:
     con = sources_with(clean, **{table: lambda f: set_where(f, row_id, **{column: value})})
@@ -384,9 +384,14 @@ def test_a_date_is_plausible_from_the_first_business_day_to_ten_years_after_the_
         assert (verdict.sample_ids, verdict.column(column)) == ([row_id], [value])
 
 
-def test_the_upper_bound_of_a_plausible_date_follows_the_as_of_date(clean: Tables) -> None:
-    con = sources_with(clean, app__invoices=lambda f: set_where(f, "inv16", issue_date=date(2035, 4, 1)))
-    assert rule(con, "app__invoices.issue_date_is_plausible", as_of=date(2025, 4, 1)).passed
+def test_the_upper_bound_of_a_plausible_date_follows_the_delivery_not_the_as_of_date(clean: Tables) -> None:
+    con = sources_with(clean, app__invoices=lambda f: set_where(f, "inv16", issue_date=date(2035, 3, 31)))
+    # A backfill as of Jump's first months judges the row as every run does.
+    assert rule(con, "app__invoices.issue_date_is_plausible", as_of=date(2019, 6, 30)).passed
+    # Delivered again a day later (batch-2, 2025-04-01), it may reach a day further.
+    later = clean["app__invoices"].filter(pl.col("id") == "inv16").with_columns(issue_date=pl.lit(date(2035, 4, 1)))
+    deliver_later(con, "app__invoices", later)
+    assert rule(con, "app__invoices.issue_date_is_plausible").passed
 
 
 # --- amounts that no sum can overflow -------------------------------------------------------

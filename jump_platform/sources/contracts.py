@@ -27,18 +27,21 @@ AMOUNT_DTYPE = pl.Decimal(18, 2)
 # times more than a lakehouse holds (the bench: ~10M invoices). A freelancer's invoice is a few
 # thousand euros (the generator's largest, ~60,000); one of over a million is a typing error.
 MAX_INVOICE_AMOUNT = Decimal("1000000.00")
-# Plausible dates (rules `<column>_is_plausible`): none before Jump's first business day, none more
-# than this many years after the as-of date (a fixed-term contract's end, an invoice issued in
-# advance). Refused rather than only warned: a date from before Jump existed, or a century ahead, is
-# a typing error, and a row kept with it would stretch every calendar and month grid of the marts
-# (a contract dated 0001 made dim_dates 39,057 days long). The marts' date spines start at the
-# same first day (dbt var `first_business_day`) and reach further than this bound (var
-# `spine_years_after_as_of`), which a test checks.
 # Jump's first business day: no data can exist before it. The one declaration of that fact: the
 # generator's timeline starts there (HISTORY_START), the as-of date cannot precede it
-# (sources/settings_checks.py) and the dbt var `first_business_day` equals it (a test checks).
+# (sources/settings_checks.py), the plausible-date rules below start there and the dbt var
+# `first_business_day`, where the marts' calendars start, equals it (a test checks).
 FIRST_BUSINESS_DAY = dt.date(2019, 1, 1)
-PLAUSIBLE_YEARS_AFTER_AS_OF = 10
+# Plausible dates (rules `<column>_is_plausible`): none before Jump's first business day, none more
+# than this many years after the row was delivered (its `_loaded_at`: a fixed-term contract's end,
+# an invoice issued in advance). Measured from the delivery rather than the run's as-of date, so a
+# row is judged the same by every run, a backfill as of 2019 included. Refused rather than only
+# warned: a date from before Jump existed, or a century ahead, is a typing error, and a row kept
+# with it would stretch every calendar and month grid of the marts (a contract dated 0001 made
+# dim_dates 39,057 days long). The marts' date spines start at the same first day (dbt var
+# `first_business_day`) and reach further than this bound (var `spine_years_after_as_of`), which a
+# test checks.
+PLAUSIBLE_YEARS_AFTER_LOAD = 10
 # An invoice reference: this prefix, then its number in the sequence, zero-padded to at least 5 digits.
 REFERENCE_PREFIX = "JMP"
 REFERENCE_MIN_DIGITS = 5
@@ -198,9 +201,9 @@ def plausible_date(column: str, what: str) -> Rule:
         f"{column}_is_plausible",
         "plausible_date",
         f"{what} is on or after {FIRST_BUSINESS_DAY}, Jump's first business day, and at most "
-        f"{PLAUSIBLE_YEARS_AFTER_AS_OF} years after the as-of date (JUMP_AS_OF).",
+        f"{PLAUSIBLE_YEARS_AFTER_LOAD} years after the row was delivered (_loaded_at).",
         column=column,
-        arguments={"first_day": FIRST_BUSINESS_DAY.isoformat(), "years_after_as_of": PLAUSIBLE_YEARS_AFTER_AS_OF},
+        arguments={"first_day": FIRST_BUSINESS_DAY.isoformat(), "years_after_load": PLAUSIBLE_YEARS_AFTER_LOAD},
     )
 
 
