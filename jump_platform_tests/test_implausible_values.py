@@ -25,7 +25,8 @@ import pytest
 import yaml
 
 from jump_platform import settings
-from jump_platform.sources.contracts import MAX_INVOICE_AMOUNT, PLAUSIBLE_YEARS_AFTER_LOAD
+from jump_platform.sources.contracts import FIRST_BUSINESS_DAY, MAX_INVOICE_AMOUNT, PLAUSIBLE_YEARS_AFTER_LOAD
+from jump_platform.sources.generator.params import HISTORY_START
 from jump_platform_tests.source_samples import AS_OF, clean_source_tables, write_sources
 
 LARGEST_DECIMAL_18_2 = Decimal("9999999999999999.99")
@@ -97,7 +98,7 @@ def at_the_bounds(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     last_day = AS_OF.replace(year=AS_OF.year + PLAUSIBLE_YEARS_AFTER_LOAD)
     issued = pl.when(pl.col("id") == "inv16").then(pl.lit(last_day)).otherwise("issue_date")
     first = pl.DataFrame(
-        [("jc9", "u4", "blue", settings.FIRST_BUSINESS_DAY, date(2019, 12, 31))], schema=contracts.schema, orient="row"
+        [("jc9", "u4", "blue", FIRST_BUSINESS_DAY, date(2019, 12, 31))], schema=contracts.schema, orient="row"
     )
     return {
         **tables,
@@ -146,7 +147,7 @@ def test_a_contract_dated_in_year_one_stops_the_build_at_the_plausible_date_rule
 
 def test_the_spines_start_on_the_first_business_day_and_reach_past_every_plausible_date() -> None:
     dbt_vars = yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
-    assert dbt_vars["first_business_day"] == settings.FIRST_BUSINESS_DAY.isoformat() == settings.first_as_of().isoformat()
+    assert dbt_vars["first_business_day"] == FIRST_BUSINESS_DAY.isoformat() == HISTORY_START.isoformat()
     # dim_dates runs to the end of the year of the latest date: one year beyond the rule's bound.
     assert dbt_vars["spine_years_after_as_of"] >= PLAUSIBLE_YEARS_AFTER_LOAD + 1
 
@@ -170,5 +171,5 @@ def test_the_most_extreme_values_the_contracts_accept_build_every_model(bounds: 
             "where entity = 'blue' and month = date '2024-02-01'"
         ).fetchall()
     # The calendar starts on the first plausible day and ends with the year of the last one.
-    assert (first_day, last_day) == (settings.FIRST_BUSINESS_DAY, date(AS_OF.year + PLAUSIBLE_YEARS_AFTER_LOAD, 12, 31))
+    assert (first_day, last_day) == (FIRST_BUSINESS_DAY, date(AS_OF.year + PLAUSIBLE_YEARS_AFTER_LOAD, 12, 31))
     assert change == Decimal("19999999900.00")  # 100 * (2,000,000.00 - 0.01) / 0.01
