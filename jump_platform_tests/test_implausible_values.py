@@ -97,9 +97,7 @@ def at_the_bounds(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     # The sample's rows are delivered on AS_OF (source_samples.write_sources).
     last_day = AS_OF.replace(year=AS_OF.year + PLAUSIBLE_YEARS_AFTER_LOAD)
     issued = pl.when(pl.col("id") == "inv16").then(pl.lit(last_day)).otherwise("issue_date")
-    first = pl.DataFrame(
-        [("jc9", "u4", "blue", FIRST_BUSINESS_DAY, date(2019, 12, 31))], schema=contracts.schema, orient="row"
-    )
+    first = pl.DataFrame([("jc9", "u4", "blue", FIRST_BUSINESS_DAY, date(2019, 12, 31))], schema=contracts.schema, orient="row")
     return {
         **tables,
         "app__invoices": invoices.with_columns(amount=amount, issue_date=issued),
