@@ -24,6 +24,7 @@ from jump_platform.lakehouse import snapshots
 from jump_platform.lakehouse.build import BuildState, close_build, open_build, unpublishable
 from jump_platform.lakehouse.layout import Layout
 from jump_platform.lakehouse.stores import NO_BUILD_YET, InPlace, TableStore
+from jump_platform.sources import landing
 from jump_platform.warehouses import Warehouse
 from jump_platform.warehouses.duckdb import DuckDBWarehouse
 from jump_platform.warehouses.postgres import BUILD, PostgresWarehouse
@@ -151,6 +152,16 @@ class LakehouseBuild(Warehouse):
         if problems:
             more = f" (and {len(problems) - 1} more change(s) like it)" if len(problems) > 1 else ""
             return f"{problems[0]}{more}"
+        changed = [
+            reason
+            for batch_id in self.state.batches
+            for reason in landing.changed_since_claimed(self.layout.landing / "_batches" / batch_id).values()
+        ]
+        if changed:
+            # A delivery written to after it was read: what the build holds of it is partial. This
+            # fails the run's audit (unlike a publish that fails on its own): the batch is rejected.
+            self._wrote = True
+            raise dg.Failure(description="; ".join(changed))
         run_id = self._run.run_id if self._run else "outside-a-run"
         now = dt.datetime.now(dt.UTC)
         snapshot = snapshots.Snapshot(
@@ -184,7 +195,9 @@ class LakehouseBuild(Warehouse):
                 error = event.step_failure_data.error
                 if error and error.cls_name in _INTERRUPTIONS:
                     return False
-                if event.step_key == PUBLISH_STEP or error is None or error.cls_name == "DagsterAssetCheckFailedError":
+                if error is None or error.cls_name == "DagsterAssetCheckFailedError":
+                    continue
+                if event.step_key == PUBLISH_STEP and landing.CHANGED not in (error.cause or error).message:
                     continue
                 if self._wrote:
                     message = (error.cause or error).message.strip().splitlines()[0]

@@ -199,8 +199,18 @@ def load_sources(context: dg.AssetExecutionContext, warehouse: LakehouseBuild) -
     selected = {key.path[-1] for key in context.selected_asset_keys}
     now = dt.datetime.now(dt.UTC)
     batch_id = landing.batch_id_for(now, context.run.run_id)
-    # Strays first, so that none is mistaken for a delivery; entries still being written wait.
-    strays = landing.stray_entries(root)
+    # Deliveries in progress (the protocol: a temporary name, renamed into place) are never claimed;
+    # one left for long is said, every load, rather than forgotten.
+    for path, age in landing.stale_in_progress(root).items():
+        context.log.warning(
+            f"{path.relative_to(root).as_posix()!r}: a name in progress (a dot first or .tmp last), unchanged for "
+            f"{age / 3600:.1f} h: not loaded until renamed into place; remove it if it is no delivery"
+        )
+    for path, note in landing.late_writes(root).items():
+        context.log.warning(f"{path.relative_to(root).as_posix()!r}: {note}")
+    # Strays first, so that none is mistaken for a delivery; entries still being written wait. A
+    # SQLite file that is not a whole snapshot of its system is refused like a stray.
+    strays = {**landing.stray_entries(root), **landing.incomplete_sqlite_files(root)}
     if strays:
         landing.reject_strays(root, batch_id, strays)
         for message in _stray_messages(root, strays):
@@ -230,6 +240,10 @@ def load_sources(context: dg.AssetExecutionContext, warehouse: LakehouseBuild) -
         except landing.ExtractError as error:
             errors[delivery.path] = str(error)
             context.log.error(str(error))
+    # A file written to since it was claimed was read halfway: it is refused, whatever its rows said.
+    for path, reason in landing.changed_since_claimed(batch_root).items():
+        errors[path] = reason
+        context.log.error(reason)
     strays_shown = [repr(path.relative_to(root).as_posix()) for path in strays]
     plan = plan_batch(deliveries, checked, errors, batch_root, strays=strays_shown)
     if plan.refused:
@@ -259,5 +273,12 @@ def load_sources(context: dg.AssetExecutionContext, warehouse: LakehouseBuild) -
         )
         # The generator resumes here only once the IO manager has committed the table.
         warehouse.record_written([source_key(load.table)])
+    changed = landing.changed_since_claimed(batch_root)
+    if changed:
+        # Written while DuckDB read it: the build holds part of it; the failed audit rejects the batch.
+        raise dg.Failure(
+            description="; ".join(changed.values()),
+            metadata={"files": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in changed.values()))},
+        )
     # The files wait in _batches/ for the audit: a failure from here on (a full disk, a failed
     # check) fails the run's audit, and they go to _rejected/ with its reason (defs/lakehouse/).

@@ -16,7 +16,10 @@ batches ever share a folder, so nothing is overwritten), and reads and validates
 its table's contract. A batch is all or nothing: one refused file and the whole batch is rejected.
 It is archived once published, rejected if its audit fails, given back if its run died.
 
-The modules: `layout` (where files sit, claiming and settling them), `reading` (typed batches of
+The delivery protocol: write a file under a temporary name (a dot first, or `.tmp` last) and
+rename it into place once complete. See `zone` for what a load does with files that do not follow it.
+
+The modules: `zone` (where files sit, claiming and settling them), `reading` (typed batches of
 a delivery, with one reader per format: `csv_reading`, `parquet_reading`, `sqlite_reading`, and
 the confined DuckDB connection they share in `scanning`) and `validation` (the contract's columns
 and values).
@@ -34,7 +37,9 @@ from jump_platform.sources.landing.reading import (
 from jump_platform.sources.landing.scanning import BATCH_ROWS
 from jump_platform.sources.landing.validation import ExtractError, check_columns
 from jump_platform.sources.landing.zone import (
+    CHANGED,
     FORMATS,
+    IN_PROGRESS_REPORT_SECONDS,
     SETTLE_SECONDS,
     SQLITE_SUFFIX,
     SYMLINK_REASON,
@@ -42,8 +47,12 @@ from jump_platform.sources.landing.zone import (
     archive_batch,
     batch_id_for,
     batches_waiting,
+    changed_since_claimed,
     claim,
     deliveries_in,
+    in_progress,
+    incomplete_sqlite_files,
+    late_writes,
     pending_files,
     refuse_whole_batch,
     reject_batch,
@@ -51,13 +60,16 @@ from jump_platform.sources.landing.zone import (
     remove_empty_dirs,
     return_batch,
     settle,
+    stale_in_progress,
     stray_entries,
 )
 
 __all__ = [
     "BATCH_ROWS",
+    "CHANGED",
     "CONTRACTS",
     "FORMATS",
+    "IN_PROGRESS_REPORT_SECONDS",
     "SETTLE_SECONDS",
     "SQLITE_SUFFIX",
     "SYMLINK_REASON",
@@ -67,12 +79,16 @@ __all__ = [
     "archive_batch",
     "batch_id_for",
     "batches_waiting",
+    "changed_since_claimed",
     "check_columns",
     "check_delivery",
     "claim",
     "deliveries_in",
     "delivery_part",
+    "in_progress",
+    "incomplete_sqlite_files",
     "iter_delivery",
+    "late_writes",
     "pending_files",
     "read_delivery",
     "refuse_whole_batch",
@@ -81,6 +97,7 @@ __all__ = [
     "remove_empty_dirs",
     "return_batch",
     "settle",
+    "stale_in_progress",
     "stray_entries",
     "with_load_metadata",
 ]

@@ -29,11 +29,25 @@ def _csv_header(path: Path, source: str) -> list[str]:
             raise ExtractError(source, f"line 1: not a readable CSV header ({error})") from None
 
 
+# The first bytes of compressed or archived files a CSV is sometimes delivered as, by mistake.
+_COMPRESSED = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a zip archive", b"BZh": "bzip2-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed"}
+
+
+def _refuse_compressed(path: Path, source: str) -> None:
+    """Refuse a compressed file named `.csv` for what it is, not for the garbage its header reads as."""
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    for magic, kind in _COMPRESSED.items():
+        if start.startswith(magic):
+            raise ExtractError(source, f"the file is {kind}; expected a plain-text UTF-8 CSV (decompress it before delivering it)")
+
+
 def _csv_columns(delivery: Delivery, source: str) -> tuple[list[str], tuple[str, ...]]:
     """The header's columns, and those beyond the contract's (refused unless it allows extras)."""
     if delivery.path.stat().st_size == 0:
         expected = ", ".join(delivery.contract.column_names)
         raise ExtractError(source, f"the file is empty; expected a header line with {expected}")
+    _refuse_compressed(delivery.path, source)
     columns = _csv_header(delivery.path, source)
     return columns, check_columns(columns, delivery.contract, source)
 

@@ -4,8 +4,9 @@ What is refused, always with the file, the line (or row), the column, what was e
 was found (an escaped excerpt of at most ~40 characters, so a hostile value cannot flood a log):
 - a missing, unexpected (unless the contract allows extras) or duplicated column;
 - an empty line (every field empty), rather than a row of nulls;
-- an empty value, or the literal text NULL, in a column that is not nullable;
-- an id that is not a UUID, a date that is not YYYY-MM-DD, a number that does not parse, an
+- an empty value, or the literal text NULL (upper case: the null marker of database exports;
+  `null` is a value), in a column that is not nullable;
+- an id that is not a UUID (upper-case UUIDs are accepted and written in lower case), a date that is not YYYY-MM-DD, a number that does not parse, an
   amount with a third decimal.
 
 The values are judged by DuckDB on the delivery as text (`judge`): one scan counts, per column, the
@@ -47,7 +48,9 @@ _NUMBER = {
 }
 DATE_FORMAT = "%Y-%m-%d"
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-# The literal a database export writes for a missing value.
+# The literal a database export writes for a missing value (PostgreSQL, MySQL, SQL Server and SQLite
+# all write it in upper case). Matched in upper case only: `null` or `Null` is a value someone typed
+# (a client may be called "null"), and refusing it would refuse a row the source system holds.
 NULL_TEXT = "NULL"
 # Column names listed in a message at most; a header of thousands of columns is cut.
 _NAMES_SHOWN = 20
@@ -126,7 +129,7 @@ def _rules(column: Column, typed: frozenset[str]) -> list[_Rule]:
     rules = []
     blank = _blank(name)
     if not column.nullable:
-        missing = f"({blank} or regexp_full_match({name}, '\\s*{NULL_TEXT}\\s*', 'i'))"
+        missing = f"({blank} or regexp_full_match({name}, '\\s*{NULL_TEXT}\\s*'))"
         rules.append(_Rule(column, missing, "a value (the column is not nullable)"))
     present = f"not {blank}"
     if column.uuid:
@@ -158,7 +161,7 @@ def _valid(column: Column, typed: frozenset[str]) -> str | None:
     elif column.nullable:
         return None
     else:
-        check = f"not regexp_full_match({name}, '\\s*({NULL_TEXT})?\\s*', 'i')"
+        check = f"not regexp_full_match({name}, '\\s*({NULL_TEXT})?\\s*')"
     if column.nullable:
         check = f"{_blank(name)} or {check}"
     return f"coalesce({check}, false)"
@@ -221,13 +224,17 @@ def refuse_first_problem(
 
 
 def typed_columns(contract: TableContract, typed: frozenset[str] = frozenset(), extras: tuple[str, ...] = ()) -> list[str]:
-    """The select list that types a validated delivery by its contract: text is kept as it is,
-    dates, numbers and amounts are trimmed and cast, empty values become null; extra columns stay
-    text."""
+    """The select list that types a validated delivery by its contract: text is kept as it is
+    (UUIDs in lower case), dates, numbers and amounts are trimmed and cast, empty values become
+    null; extra columns stay text."""
     selected = []
     for column in contract.columns:
         name = quote_identifier(column.name)
-        if column.name in typed or column.dtype == pl.String:
+        if column.uuid:
+            # A UUID's case means nothing (RFC 9562): written lower case, as every system of the
+            # platform writes them, so that an id delivered in upper case still matches its rows.
+            selected.append(f"lower({name}) as {name}")
+        elif column.name in typed or column.dtype == pl.String:
             selected.append(name)
         elif column.dtype == pl.Date:
             selected.append(f"cast(strptime(nullif(trim({name}), ''), '{DATE_FORMAT}') as date) as {name}")

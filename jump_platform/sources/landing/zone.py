@@ -10,6 +10,7 @@ files in flight) and entries modified in the last `SETTLE_SECONDS` are left alon
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -17,12 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jump_platform.sources.contracts import CONTRACTS, TableContract
+from jump_platform.sql import short_repr
 
 FORMATS = ("csv", "parquet")
 SQLITE_SUFFIX = ".sqlite"
 # A file modified more recently than this may still be being copied: leave it for the next pass.
 SETTLE_SECONDS = 2.0
 RESERVED = ("_batches", "_archive", "_rejected")
+# A name in progress (see the delivery protocol above) is reported when it is older than this.
+IN_PROGRESS_REPORT_SECONDS = 15 * 60
+IN_PROGRESS_SUFFIX = ".tmp"
+# What a load recorded of each file it claimed, beside them in `_batches/<batch>/` (then moved with them).
+MANIFEST = ".claimed.json"
+CHANGED = "changed while it was being loaded"
 SYMLINK_REASON = "a symbolic link; the landing zone never follows links (its target was not read): deliver the file itself"
 
 
@@ -45,6 +53,11 @@ class Delivery:
         return f"{relative}#{self.sqlite_table}" if self.sqlite_table else relative
 
 
+def in_progress(name: str) -> bool:
+    """Whether a name is a delivery still being written, by the protocol: a dot first or `.tmp` last."""
+    return name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIX)
+
+
 def _through_no_link(root: Path, path: Path) -> bool:
     """Whether neither `path` nor any folder between `root` and it is a symbolic link."""
     parts = path.relative_to(root).parts
@@ -52,7 +65,7 @@ def _through_no_link(root: Path, path: Path) -> bool:
 
 
 def _is_pending_file(path: Path, settle_before: float | None, root: Path) -> bool:
-    if path.name.startswith(".") or not _through_no_link(root, path) or not path.is_file():
+    if in_progress(path.name) or not _through_no_link(root, path) or not path.is_file():
         return False
     return settle_before is None or path.stat().st_mtime <= settle_before
 
@@ -98,7 +111,7 @@ def stray_entries(root: Path, settle_seconds: float | None = SETTLE_SECONDS) -> 
     found: dict[Path, str] = {}
 
     def entries(folder: Path) -> list[Path]:
-        return sorted(path for path in folder.iterdir() if not path.name.startswith("."))
+        return sorted(path for path in folder.iterdir() if not in_progress(path.name))
 
     root_expected = f"expected a folder per system ({', '.join(systems)}) or <system>{SQLITE_SUFFIX}"
     for entry in entries(root):
@@ -141,6 +154,67 @@ def stray_entries(root: Path, settle_seconds: float | None = SETTLE_SECONDS) -> 
     return {path: reason for path, reason in found.items() if settle_before is None or path.lstat().st_mtime <= settle_before}
 
 
+def stale_in_progress(root: Path, older_than: float = IN_PROGRESS_REPORT_SECONDS) -> dict[Path, float]:
+    """`{entry: age in seconds}` of the names in progress (a dot first, `.tmp` last) left unchanged
+    for more than `older_than` seconds: a copy that died halfway, or a file that is no delivery.
+    The reserved folders are not looked into, nor is any link followed or folder in progress entered."""
+    if not root.is_dir():
+        return {}
+    now = dt.datetime.now().timestamp()
+    found: dict[Path, float] = {}
+    for folder, subfolders, names in os.walk(root):
+        here = Path(folder)
+        if here == root:
+            subfolders[:] = [name for name in subfolders if name not in RESERVED]
+        for name in [*subfolders, *names]:
+            if in_progress(name):
+                age = now - (here / name).lstat().st_mtime
+                if age > older_than:
+                    found[here / name] = age
+        subfolders[:] = sorted(name for name in subfolders if not in_progress(name))
+    return dict(sorted(found.items()))
+
+
+def sqlite_tables(path: Path) -> set[str]:
+    """The tables of a SQLite file (read-only; SQLite's own `sqlite_*` tables left out)."""
+    con = sqlite3.connect(sqlite_uri(path), uri=True)
+    try:
+        names = {row[0] for row in con.execute("select name from sqlite_master where type = 'table'")}
+    finally:
+        con.close()
+    return {name for name in names if not name.startswith("sqlite_")}
+
+
+def incomplete_sqlite_files(root: Path, settle_seconds: float | None = SETTLE_SECONDS) -> dict[Path, str]:
+    """`{<system>.sqlite: why it is refused}` for the SQLite files that are not a whole snapshot of
+    their system: a snapshot holds every table of its system (a missing table would otherwise keep
+    its old rows beside new ones of the tables delivered), and an unknown table is refused like an
+    unknown CSV file. One that cannot be read is left to the load, which refuses it with the reason."""
+    found: dict[Path, str] = {}
+    for system in sorted({c.system for c in CONTRACTS.values()}):
+        path = root / f"{system}{SQLITE_SUFFIX}"
+        if not _is_pending_file(path, None if settle_seconds is None else dt.datetime.now().timestamp() - settle_seconds, root):
+            continue
+        try:
+            names = sqlite_tables(path)
+        except sqlite3.Error:
+            continue
+        expected = sorted(c.name for c in CONTRACTS.values() if c.system == system)
+        missing = [name for name in expected if name not in names]
+        unknown = sorted(names - set(expected))
+        problems = []
+        if missing:
+            problems.append(f"missing table(s) {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown table(s) {', '.join(short_repr(name) for name in unknown)}")
+        if problems:
+            found[path] = (
+                f"{'; '.join(problems)}: a SQLite snapshot of {system} holds exactly its tables "
+                f"({', '.join(expected)}); deliver the others as CSV or Parquet files (increments in {system}/<table>/)"
+            )
+    return found
+
+
 def deliveries_in(root: Path, files: Iterable[Path]) -> list[Delivery]:
     """What each file delivers, by its place in the layout (paths relative to `root`)."""
     by_place = {(c.system, c.name): c for c in CONTRACTS.values()}
@@ -150,11 +224,7 @@ def deliveries_in(root: Path, files: Iterable[Path]) -> list[Delivery]:
         if len(parts) == 1 and path.suffix == SQLITE_SUFFIX:
             system = path.stem
             # The table names are compared with the contracts', never put in SQL.
-            con = sqlite3.connect(sqlite_uri(path), uri=True)
-            try:
-                names = {row[0] for row in con.execute("select name from sqlite_master where type = 'table'")}
-            finally:
-                con.close()
+            names = sqlite_tables(path)
             deliveries.extend(
                 Delivery(contract, path, incremental=False, sqlite_table=contract.name)
                 for (sys_name, _), contract in sorted(by_place.items())
@@ -167,16 +237,93 @@ def deliveries_in(root: Path, files: Iterable[Path]) -> list[Delivery]:
     return deliveries
 
 
+def _fingerprint(path: Path) -> list[int]:
+    """What says a file changed: its size, modification time (ns) and inode (not following links)."""
+    found = path.lstat()
+    return [found.st_size, found.st_mtime_ns, found.st_ino]
+
+
+def _read_manifest(batch_root: Path) -> dict[str, list[int]]:
+    try:
+        return json.loads((batch_root / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_manifest(batch_root: Path, manifest: dict[str, list[int]]) -> None:
+    temporary = batch_root / f"{MANIFEST}.tmp"
+    temporary.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, batch_root / MANIFEST)
+
+
 def claim(root: Path, files: Iterable[Path], batch_id: str) -> tuple[Path, list[Path]]:
-    """Move pending files into `_batches/<batch_id>/`, keeping their layout. Returns the batch root."""
+    """Move pending files into `_batches/<batch_id>/`, keeping their layout, and record each one's
+    fingerprint as claimed (taken before the move: a rename keeps it). Returns the batch root."""
     batch_root = root / "_batches" / batch_id
-    claimed = []
+    claimed, manifest = [], {}
     for path in files:
         target = batch_root / path.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
+        before = _fingerprint(path)
         os.replace(path, target)
+        manifest[target.relative_to(batch_root).as_posix()] = before
         claimed.append(target)
+    batch_root.mkdir(parents=True, exist_ok=True)
+    _write_manifest(batch_root, manifest)
     return batch_root, claimed
+
+
+def _change(before: list[int], path: Path) -> str | None:
+    """How a file differs from its fingerprint `before`, or None."""
+    try:
+        now = _fingerprint(path)
+    except FileNotFoundError:
+        return "it disappeared"
+    if now == before:
+        return None
+    size = f"{before[0]} bytes when claimed, {now[0]} bytes now" if now[0] != before[0] else "same size, rewritten"
+    return size if now[2] == before[2] else f"{size}, a different file (replaced)"
+
+
+def changed_since_claimed(batch_root: Path) -> dict[Path, str]:
+    """`{file: why it is refused}` for the files of a claimed batch that changed since the claim."""
+    found = {}
+    for relative, before in _read_manifest(batch_root).items():
+        change = _change(before, batch_root / relative)
+        if change:
+            found[batch_root / relative] = (
+                f"{relative}: {CHANGED} ({change}); a writer may still be writing it. Write a delivery under a "
+                f"temporary name (a dot first or {IN_PROGRESS_SUFFIX} last) and rename it into place once complete"
+            )
+    return found
+
+
+def late_writes(root: Path) -> dict[Path, str]:
+    """Files of `_archive/` and `_rejected/` written to after they were settled there (a writer that
+    went on appending to a file the load had claimed). Each is noted once: `<file>.error.txt` says
+    what happened, and its fingerprint is taken again. Returns `{file: what happened}`."""
+    found: dict[Path, str] = {}
+    for manifest in sorted([*root.glob(f"_archive/*/{MANIFEST}"), *root.glob(f"_rejected/*/{MANIFEST}")]):
+        settled_root = manifest.parent
+        fingerprints = _read_manifest(settled_root)
+        noted = False
+        for relative, before in fingerprints.items():
+            path = settled_root / relative
+            change = _change(before, path)
+            if change is None or change == "it disappeared":
+                continue
+            note = (
+                f"written to after it was {'archived' if settled_root.parent.name == '_archive' else 'rejected'} "
+                f"({change}): what was written since was never loaded; a writer was still writing it. "
+                f"Deliver the missing rows again, under a temporary name renamed into place once complete"
+            )
+            with path.with_name(path.name + ".error.txt").open("a", encoding="utf-8") as handle:
+                handle.write(note + "\n")
+            fingerprints[relative] = _fingerprint(path)
+            found[path], noted = note, True
+        if noted:
+            _write_manifest(settled_root, fingerprints)
+    return found
 
 
 def _move_with_reason(path: Path, destination: Path, reason: str | None) -> None:
@@ -198,11 +345,24 @@ def settle(batch_root: Path, root: Path, outcome: str, errors: dict[Path, str] |
     if outcome not in ("_archive", "_rejected"):
         raise ValueError(f"outcome must be _archive or _rejected, not {outcome!r}")
     target_root = root / outcome / batch_root.name
+    claimed = _read_manifest(batch_root)
     for path, reason in (errors or {}).items():
         _move_with_reason(path, target_root / path.relative_to(batch_root), reason)
     if errors is None:
-        for path in sorted(p for p in batch_root.rglob("*") if p.is_file()):
-            _move_with_reason(path, target_root / path.relative_to(batch_root), None)
+        for path in _batch_files(batch_root):
+            relative = path.relative_to(batch_root).as_posix()
+            change = _change(claimed[relative], path) if relative in claimed else None
+            # Changed after its last check (the publish): its rows past the claim were not loaded.
+            reason = None if change is None else f"{CHANGED} ({change}): only its rows as claimed were loaded"
+            _move_with_reason(path, target_root / relative, reason)
+    # The settled files' fingerprints go with them, for `late_writes` to notice a writer still at it.
+    settled = {
+        relative: _fingerprint(target_root / relative) for relative in claimed if (target_root / relative).is_file()
+    }
+    (batch_root / MANIFEST).unlink(missing_ok=True)
+    if settled:
+        previous = _read_manifest(target_root)
+        _write_manifest(target_root, {**previous, **settled})
     return target_root
 
 
@@ -244,7 +404,10 @@ def batches_waiting(root: Path) -> list[str]:
 
 
 def _batch_files(batch_root: Path) -> list[Path]:
-    return sorted(path for path in batch_root.rglob("*") if path.is_file()) if batch_root.is_dir() else []
+    """The delivered files of a batch (not its manifest)."""
+    if not batch_root.is_dir():
+        return []
+    return sorted(path for path in batch_root.rglob("*") if path.is_file() and path != batch_root / MANIFEST)
 
 
 def _tidy(root: Path, batch_root: Path) -> None:
@@ -289,6 +452,8 @@ def return_batch(root: Path, batch_id: str) -> list[Path]:
         returned.append(place)
     if superseded:
         settle(batch_root, root, "_rejected", superseded)
+    # The claim's record of files no longer claimed: a fingerprint of what this batch held, nothing else.
+    (batch_root / MANIFEST).unlink(missing_ok=True)
     _tidy(root, batch_root)
     return returned
 
