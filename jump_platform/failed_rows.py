@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import polars as pl
+import polars as pl
+
+from jump_platform.sql import quote_identifier
 
 SAMPLE_SIZE = 10
 
@@ -58,3 +59,55 @@ def sample_failed_rows(query: Callable[[str], pl.DataFrame], compiled_sql: str, 
     `limit` rows."""
     frame = query(sample_query(compiled_sql, limit))
     return FailedRows(columns=frame.columns, rows=frame.rows())
+
+
+# --- a failed build, said where the user looks: beside each rejected file -----------------------
+
+# Offending rows read back per failed rule, and lines shown per file.
+ORIGINS_LIMIT = 1000
+LINES_SHOWN = 10
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """A message of dbt or the database on one line (a reason file's first line is what is shown)."""
+    joined = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    return joined if len(joined) <= limit else joined[: limit - 1] + "…"
+
+
+def failed_nodes(run_results: dict[str, Any], exclude: set[str] = frozenset()) -> list[str]:
+    """Each dbt node that failed (but those in `exclude`), with the database's message: `model.jump_platform.x:
+    Runtime Error in model x (models/…): Conversion Error: Casting value … out of range`."""
+    return [
+        f"{result['unique_id']}: {one_line(result.get('message') or result['status'])}"
+        for result in run_results.get("results", [])
+        if result["status"] in FAILED_STATUSES and result["unique_id"] not in exclude
+    ]
+
+
+def origins_query(relation: str, key_column: str, compiled_sql: str, limit: int = ORIGINS_LIMIT) -> str:
+    """Where the rows a source rule's test found came from: the file and line of each row of the
+    source table (`relation`, already quoted) whose key is one of the test's `offending_key`s."""
+    key = quote_identifier(key_column)
+    metadata = ", ".join(quote_identifier(name) for name in ("_batch_id", "_source_file", "_source_line"))
+    return (
+        f"select {metadata}, {key} as offending_key from {relation} "
+        f"where {key} in (select offending_key from (\n{compiled_sql.strip().rstrip(';')}\n) as failed_rows) "
+        f"order by {metadata} limit {int(limit)}"
+    )
+
+
+def offending_rows_by_file(origins: pl.DataFrame, batches: list[str], rule: str) -> dict[str, str]:
+    """`{"<batch id>/<file>": what the rule found in it}` for the rows of `origins` (see
+    `origins_query`) that came in one of `batches`: their lines and keys, the first LINES_SHOWN."""
+    by_file = (
+        origins.filter(pl.col("_batch_id").is_in(batches))
+        .group_by("_batch_id", "_source_file", maintain_order=True)
+        .agg(pl.col("_source_line"), pl.col("offending_key"))
+    )
+    found = {}
+    for batch_id, source_file, lines, keys in by_file.iter_rows():
+        shown = ", ".join(f"line {line} ({key})" for line, key in zip(lines[:LINES_SHOWN], keys[:LINES_SHOWN], strict=True))
+        more = f" and {len(lines) - LINES_SHOWN} more" if len(lines) > LINES_SHOWN else ""
+        found[f"{batch_id}/{source_file}"] = f"rule {rule}: {len(lines)} offending row(s) from this file: {shown}{more}"
+    return found

@@ -87,6 +87,7 @@ def write_sources(
             pl.lit(batch_id, LOAD_METADATA_COLUMNS["_batch_id"]).alias("_batch_id"),
             pl.lit(loaded_at, LOAD_METADATA_COLUMNS["_loaded_at"]).alias("_loaded_at"),
             pl.lit(f"{table}.csv", LOAD_METADATA_COLUMNS["_source_file"]).alias("_source_file"),
+            (pl.int_range(pl.len(), dtype=LOAD_METADATA_COLUMNS["_source_line"]) + 2).alias("_source_line"),
         )
         con.register("_frame", stamped)
         con.execute(f"create or replace table {schema}.{table} as select * from _frame")

@@ -29,7 +29,7 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 AS_OF = "2024-06-15"
 
 # How DuckDB (and the dbt `data_type` of the sources) name the load-metadata columns' polars types.
-METADATA_SQL_TYPES = {pl.String: "varchar", pl.Datetime: "timestamp with time zone"}
+METADATA_SQL_TYPES = {pl.String: "varchar", pl.Datetime: "timestamp with time zone", pl.Int64: "bigint"}
 
 
 def _metadata_sql_type(dtype: pl.DataType) -> str:

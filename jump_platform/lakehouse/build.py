@@ -42,6 +42,8 @@ class BuildState:
     failure: str | None = None
     # The failure was a full disk: the build was removed and its batches went back to the landing zone.
     disk_full: bool = False
+    # `"<batch id>/<file>"` -> what failed rules found in that file, added to its reason if rejected.
+    offending_rows: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, layout: Layout) -> BuildState | None:
@@ -208,13 +210,16 @@ def close_build(layout: Layout, state: BuildState, failure: str | None, disk_ful
                 path.unlink(missing_ok=True)
         for batch_id in reversed(state.batches):  # newest first: a newer delivery keeps its place
             landing.return_batch(layout.landing, batch_id)
-        state.status, state.failure, state.batches, state.disk_full = FAILED, failure, [], True
+        state.status, state.failure, state.batches, state.disk_full, state.offending_rows = FAILED, failure, [], True, {}
     elif failure:
         state.disk_full = False
         reason = f"not published: {failure}"
         for batch_id in state.batches:
-            rejected += landing.reject_batch(layout.landing, batch_id, reason)
-        state.status, state.failure, state.batches = FAILED, failure, []
+            details = {
+                file.removeprefix(f"{batch_id}/"): rows for file, rows in state.offending_rows.items() if file.startswith(f"{batch_id}/")
+            }
+            rejected += landing.reject_batch(layout.landing, batch_id, reason, details)
+        state.status, state.failure, state.batches, state.offending_rows = FAILED, failure, [], {}
     else:
         state.status = READY if state.written else CLEAN
     state.save(layout)

@@ -53,11 +53,14 @@ LOAD_METADATA_COLUMNS: dict[str, pl.DataType] = {
     "_batch_id": pl.String(),
     "_loaded_at": pl.Datetime("us", "UTC"),
     "_source_file": pl.String(),
+    "_source_line": pl.Int64(),
 }
 LOAD_METADATA_DESCRIPTIONS: dict[str, str] = {
     "_batch_id": "Id of the load batch that wrote the row.",
     "_loaded_at": "When the loader wrote the row (UTC).",
     "_source_file": "The landing-zone file the row was read from.",
+    "_source_line": "Where in that file: the line of a CSV file (line 1 is its header), the row number of a Parquet "
+    "file or SQLite table (from 1). A failed rule names it beside the file.",
 }
 
 
@@ -67,7 +70,7 @@ def sql_type(dtype: pl.DataType) -> str:
         return f"decimal({dtype.precision},{dtype.scale})"
     if isinstance(dtype, pl.Datetime):
         return "timestamp with time zone" if dtype.time_zone else "timestamp"
-    return {pl.String: "varchar", pl.Date: "date", pl.Int32: "integer"}[type(dtype)]
+    return {pl.String: "varchar", pl.Date: "date", pl.Int32: "integer", pl.Int64: "bigint"}[type(dtype)]
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,14 @@ class LakehouseBuild(Warehouse):
         self.state.batches.append(batch_id)
         self.state.save(self.layout)
 
+    def note_offending_rows(self, rows_by_file: dict[str, str]) -> None:
+        """What a failed rule found in each file (`"<batch id>/<file>"`), for the reason it carries
+        if the audit rejects its batch."""
+        if rows_by_file:
+            for file, rows in rows_by_file.items():
+                self.state.offending_rows.setdefault(file, []).append(rows)
+            self.state.save(self.layout)
+
     def drop_batch(self, batch_id: str) -> None:
         """A batch refused before anything of it was written."""
         self.state.batches.remove(batch_id)

@@ -209,8 +209,9 @@ def load_sources(context: dg.AssetExecutionContext, warehouse: LakehouseBuild) -
     for path, note in landing.late_writes(root).items():
         context.log.warning(f"{path.relative_to(root).as_posix()!r}: {note}")
     # Strays first, so that none is mistaken for a delivery; entries still being written wait. A
-    # SQLite file that is not a whole snapshot of its system is refused like a stray.
-    strays = {**landing.stray_entries(root), **landing.incomplete_sqlite_files(root)}
+    # SQLite file that is not a whole snapshot of its system is refused like a stray (whatever its age:
+    # the load takes every delivery waiting, see `pending_files`).
+    strays = {**landing.stray_entries(root), **landing.incomplete_sqlite_files(root, settle_seconds=None)}
     if strays:
         landing.reject_strays(root, batch_id, strays)
         for message in _stray_messages(root, strays):

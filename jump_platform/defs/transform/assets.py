@@ -33,8 +33,9 @@ from jump_platform.defs.transform.resources import (
     dbt_project,
     dbt_target_path,
 )
-from jump_platform.failed_rows import sample_failed_rows
+from jump_platform.failed_rows import failed_nodes, offending_rows_by_file, one_line, origins_query, sample_failed_rows
 from jump_platform.io_manager import markdown_preview
+from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.warehouses import Warehouse
 
 # The schema of the export views (dbt_project/exports/); each one is written to a CSV by
@@ -170,6 +171,23 @@ def failed_check_details(
     )
 
 
+def offending_rows_of_rule(warehouse: LakehouseBuild, result: dg.AssetCheckResult, test: Mapping[str, Any]) -> dict[str, str]:
+    """`{"<batch id>/<file>": the rule and the offending rows from that file, with their lines}` for
+    a failed rule on a source table with a one-column key (its test returns `offending_key`s): read
+    back from the load metadata of the rows (`_source_file`, `_source_line`). Empty when the rule
+    is on no source table, or the rows cannot be read back (the reason then names the rule alone)."""
+    table = result.asset_key.path[-1]
+    contract = CONTRACTS.get(table)
+    if result.asset_key.path[0] != "sources" or contract is None or len(contract.primary_key) != 1 or not test.get("compiled_code"):
+        return {}
+    sql = origins_query(warehouse.relation("sources", table), contract.primary_key[0], test["compiled_code"])
+    try:
+        origins = warehouse.query(sql)
+    except Exception:  # a help beside the verdict, on whatever engine: the rule's name still says why
+        return {}
+    return offending_rows_by_file(origins, warehouse.state.batches, f"{result.check_name} ({test.get('unique_id')})")
+
+
 def _run_results(invocation: DbtCliInvocation) -> dict[str, Any]:
     """dbt's results of this invocation (none when dbt stopped before running anything)."""
     try:
@@ -232,7 +250,15 @@ def jump_dbt_models(context: dg.AssetExecutionContext, dbt: LakehouseDbtCliResou
             event = failed_check_details(warehouse, event, tests)
             spec = context.assets_def.get_spec_for_check_key(dg.AssetCheckKey(event.asset_key, event.check_name))
             if event.severity == dg.AssetCheckSeverity.ERROR and spec.blocking:
-                failed_checks.add(_metadata_value(event.metadata, "unique_id"))
+                unique_id = _metadata_value(event.metadata, "unique_id")
+                failed_checks.add(unique_id)
+                # Where its rows came from, said beside each file if the audit rejects the batch.
+                warehouse.note_offending_rows(offending_rows_of_rule(warehouse, event, tests.get(unique_id, {})))
         yield event
     if not invocation.is_successful() and (unexplained_failures(run_results, failed_checks) or not failed_checks):
-        raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")
+        # One line (the reason each rejected file carries): each failed node with the database's message.
+        failed = failed_nodes(run_results, exclude=failed_checks) or [one_line(str(invocation.get_error()))]
+        raise dg.Failure(
+            description=one_line(f"dbt build failed: {'; '.join(failed)}", limit=2000),
+            metadata={"failed_nodes": dg.MetadataValue.md("\n".join(f"- {node}" for node in failed))},
+        )

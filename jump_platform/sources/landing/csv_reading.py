@@ -128,12 +128,15 @@ def check_csv(con: duckdb.DuckDBPyConnection, delivery: Delivery, source: str) -
     return extras, verdict.rows
 
 
-def csv_source(delivery: Delivery, source: str) -> tuple[str, list[object], frozenset[str], tuple[str, ...]]:
-    """The relation a validated CSV is written from, its parameters, its typed and extra columns."""
+def csv_source(delivery: Delivery, source: str) -> tuple[str, list[object], frozenset[str], tuple[str, ...], str]:
+    """The relation a validated CSV is written from, its parameters, its typed and extra columns,
+    and the column numbering its rows (from 1: the row's line is one more, after the header)."""
     columns, extras = _csv_columns(delivery, source)
+    position = position_column(columns)
     return (
-        f"read_csv(?, {_CSV_OPTIONS}, columns = ?)",
+        f"read_csv(?, {_CSV_OPTIONS}, columns = ?) {numbered(columns, position)}",
         [str(delivery.path), dict.fromkeys(columns, "VARCHAR")],
         frozenset(),
         extras,
+        position,
     )

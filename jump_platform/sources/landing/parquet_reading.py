@@ -51,6 +51,13 @@ def check_parquet(con: duckdb.DuckDBPyConnection, delivery: Delivery, source: st
 
 def parquet_source(
     con: duckdb.DuckDBPyConnection, delivery: Delivery, source: str
-) -> tuple[str, list[object], frozenset[str], tuple[str, ...]]:
+) -> tuple[str, list[object], frozenset[str], tuple[str, ...], str]:
+    """The relation a validated Parquet file is written from, its parameters, its typed and extra
+    columns, and the column numbering its rows (from 1)."""
     columns, typed, extras = _parquet_columns(con, delivery, source)
-    return f"(select {_as_text(columns, typed)} from read_parquet(?)) as delivery", [str(delivery.path)], typed, extras
+    position = position_column(columns)
+    relation = (
+        f"(select {_as_text(columns, typed)}, {quote_identifier(position)} "
+        f"from read_parquet(?) {numbered(columns, position)}) as delivery"
+    )
+    return relation, [str(delivery.path)], typed, extras, position

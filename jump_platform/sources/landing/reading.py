@@ -71,15 +71,16 @@ def check_delivery(delivery: Delivery, root: Path) -> CheckedDelivery:
     return CheckedDelivery(delivery, rows, extras)
 
 
-def _metadata(batch_id: str, loaded_at: dt.datetime, source_file: str) -> tuple[list[str], list[object]]:
-    """The load-metadata columns as a select list, and their parameters."""
-    kinds = {"_batch_id": "varchar", "_loaded_at": "timestamptz", "_source_file": "varchar"}
-    assert set(kinds) == set(LOAD_METADATA_COLUMNS)
-    return [f"cast(? as {kinds[name]}) as {quote_identifier(name)}" for name in LOAD_METADATA_COLUMNS], [
-        batch_id,
-        loaded_at,
-        source_file,
-    ]
+def _metadata(
+    batch_id: str, loaded_at: dt.datetime, source_file: str, position: str, line_offset: int
+) -> tuple[list[str], list[object]]:
+    """The load-metadata columns as a select list, and their parameters: the row's line is its
+    position in the scan (`position`, from 1) plus `line_offset` (1 for a CSV's header)."""
+    values = {"_batch_id": ("varchar", batch_id), "_loaded_at": ("timestamptz", loaded_at), "_source_file": ("varchar", source_file)}
+    assert set(values) | {"_source_line"} == set(LOAD_METADATA_COLUMNS)
+    selected = [f"cast(? as {kind}) as {quote_identifier(name)}" for name, (kind, _) in values.items()]
+    line = f"cast({quote_identifier(position)} + {int(line_offset)} as bigint) as {quote_identifier('_source_line')}"
+    return [*selected, line], [value for _, value in values.values()]
 
 
 def delivery_part(
@@ -90,12 +91,13 @@ def delivery_part(
     batches."""
     source = _source(delivery, root)
     if delivery.sqlite_table:
-        return (with_load_metadata(batch, batch_id, loaded_at, source_file) for batch in sqlite_typed(delivery, root, source))
+        batches = sqlite_typed(delivery, root, source, row_number="_source_line")
+        return (with_load_metadata(batch, batch_id, loaded_at, source_file) for batch in batches)
     with scanner(root) as con:
-        relation, parameters, typed, extras = (
+        relation, parameters, typed, extras, position = (
             parquet_source(con, delivery, source) if delivery.path.suffix == ".parquet" else csv_source(delivery, source)
         )
-    metadata, values = _metadata(batch_id, loaded_at, source_file)
+    metadata, values = _metadata(batch_id, loaded_at, source_file, position, 0 if delivery.path.suffix == ".parquet" else 1)
     selected = ", ".join([*typed_columns(delivery.contract, typed, extras), *metadata])
     return FileScan(f"select {selected} from {relation}", [*values, *parameters])
 
@@ -121,8 +123,12 @@ def read_delivery(delivery: Delivery, root: Path) -> pl.DataFrame:
 
 
 def with_load_metadata(frame: pl.DataFrame, batch_id: str, loaded_at: dt.datetime, source_file: str) -> pl.DataFrame:
-    return frame.with_columns(
+    """The frame with its load metadata, last and in order; `_source_line` is the frame's own
+    (its rows' numbers), or null when it has none."""
+    lines = frame.get_column("_source_line") if "_source_line" in frame.columns else pl.lit(None)
+    return frame.drop("_source_line", strict=False).with_columns(
         pl.lit(batch_id, dtype=pl.String).alias("_batch_id"),
         pl.lit(loaded_at, dtype=LOAD_METADATA_COLUMNS["_loaded_at"]).alias("_loaded_at"),
         pl.lit(source_file, dtype=pl.String).alias("_source_file"),
+        lines.cast(LOAD_METADATA_COLUMNS["_source_line"]).alias("_source_line"),
     )

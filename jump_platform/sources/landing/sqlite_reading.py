@@ -81,8 +81,9 @@ def _sqlite_batches(delivery: Delivery, source: str) -> tuple[list[str], Iterato
     return columns, batches()
 
 
-def sqlite_typed(delivery: Delivery, root: Path, source: str) -> Iterator[pl.DataFrame]:
-    """The SQLite table's rows, judged and typed by DuckDB batch by batch."""
+def sqlite_typed(delivery: Delivery, root: Path, source: str, row_number: str | None = None) -> Iterator[pl.DataFrame]:
+    """The SQLite table's rows, judged and typed by DuckDB batch by batch; with their number in
+    the table (from 1) as column `row_number` when given."""
     columns, batches = _sqlite_batches(delivery, source)
     extras = check_columns(columns, delivery.contract, source)
     position = position_column(columns)
@@ -94,7 +95,10 @@ def sqlite_typed(delivery: Delivery, root: Path, source: str) -> Iterator[pl.Dat
             scan = Scan("delivery_batch", [], position)
             verdict = judge(con, scan, delivery.contract)
             refuse_first_problem(con, scan, delivery.contract, verdict, source, "row")
-            yield con.sql(f"select {', '.join(typed_columns(delivery.contract, extras=extras))} from delivery_batch").pl()
+            selected = typed_columns(delivery.contract, extras=extras)
+            if row_number:
+                selected.append(f"cast({quote_identifier(position)} as bigint) as {quote_identifier(row_number)}")
+            yield con.sql(f"select {', '.join(selected)} from delivery_batch").pl()
             con.unregister("delivery_batch")
             rows += batch.height
     if rows == 0:

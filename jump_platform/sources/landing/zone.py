@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -423,12 +423,22 @@ def archive_batch(root: Path, batch_id: str) -> None:
         _tidy(root, batch_root)
 
 
-def reject_batch(root: Path, batch_id: str, reason: str) -> list[Path]:
+def reject_batch(root: Path, batch_id: str, reason: str, details: Mapping[str, list[str]] | None = None) -> list[Path]:
     """A batch whose data will not be published (it failed the audit): every file goes to
-    `_rejected/<batch>/` with the reason beside it. Returns the files' new places."""
+    `_rejected/<batch>/` with the reason beside it, and under it what concerns that file alone
+    (`details`, by the file's label: `app/invoices.csv`, `app.sqlite#invoices`: the offending rows a
+    rule found in it, with their lines). Returns the files' new places."""
     batch_root = root / "_batches" / batch_id
     files = _batch_files(batch_root)
-    target = settle(batch_root, root, "_rejected", dict.fromkeys(files, reason))
+    by_file: dict[str, list[str]] = {}
+    for label, lines in (details or {}).items():
+        file, _, table = label.partition("#")
+        by_file.setdefault(file, []).extend(f"{table}: {line}" if table else line for line in lines)
+    reasons = {
+        path: "\n".join([reason, *(f"- {line}" for line in by_file.get(path.relative_to(batch_root).as_posix(), []))])
+        for path in files
+    }
+    target = settle(batch_root, root, "_rejected", reasons)
     _tidy(root, batch_root)
     return [target / path.relative_to(batch_root) for path in files]
 
