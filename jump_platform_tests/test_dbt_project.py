@@ -182,8 +182,8 @@ def test_dbt_parse_needs_no_database_and_documents_every_model_and_column(tmp_pa
 #   u3 Chloe Durand   jc4 green 2024-05-15..2024-09-30   i5 2024-06-01  25.25 (Globex c3)  end after the as-of date
 #   u4 Denis Moreau   jc5 blue  2024-07-01..open         i7 2024-08-05  60.00 (Globex c3)  starts after it
 
-B1 = ("b1", dt.datetime(2024, 6, 1, 8, tzinfo=dt.UTC), "app/users.csv")
-B2 = ("b2", dt.datetime(2024, 6, 2, 8, tzinfo=dt.UTC), "app/users.csv")
+B1 = ("b1", dt.datetime(2024, 6, 1, 8, tzinfo=dt.UTC), "app/users.csv", 2)
+B2 = ("b2", dt.datetime(2024, 6, 2, 8, tzinfo=dt.UTC), "app/users.csv", 3)
 
 FIXTURE_ROWS: dict[str, list[tuple[object, ...]]] = {
     "app__users": [
