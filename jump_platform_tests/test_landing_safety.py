@@ -24,7 +24,6 @@ from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.sources.assets import load_sources
 from jump_platform.failed_rows import failed_nodes, offending_rows_by_file
 from jump_platform.sources import landing
-from jump_platform_tests.test_source_checks import last_good_run  # noqa: F401 (a fixture)
 from jump_platform_tests.test_landing import CLIENT, CONTRACT, GOOD_INVOICE, INVOICES_HEADER, USERS_CSV, drop, read, uid
 
 
@@ -262,8 +261,10 @@ def test_a_failed_node_is_named_with_the_database_s_message() -> None:
         ]
     }
     assert failed_nodes(run_results, exclude={"test.jump_platform.rule"}) == [
-        "model.jump_platform.freelancer_entity_months: Runtime Error in model freelancer_entity_months (models/x.sql) "
-        "Conversion Error: Casting value 20000000000002966.59 to DECIMAL(18,2) out of range"
+        (
+            "model.jump_platform.freelancer_entity_months: Runtime Error in model freelancer_entity_months (models/x.sql) "
+            "Conversion Error: Casting value 20000000000002966.59 to DECIMAL(18,2) out of range"
+        )
     ]
 
 
@@ -294,42 +295,3 @@ def test_a_rejected_batch_gives_each_file_its_own_offending_rows(tmp_path: Path)
         "not published: blocking check x failed\n- rule x: line 2 (k)\n"
     )
     assert (rejected / "app/users.csv.error.txt").read_text() == "not published: blocking check x failed\n"
-
-
-def test_a_rule_failed_in_a_load_names_the_file_and_line_of_each_offending_row(
-    last_good_run: Path, tmp_path: Path
-) -> None:
-    """A batch refused by a data rule: the file holding the offending rows says which lines; the
-    others of the batch say only which rule failed."""
-    from jump_platform.runner.cli import run_job
-
-    data = last_good_run
-    increment = data / "sources" / "app" / "invoices" / "2026-12.csv"
-    increment.parent.mkdir(parents=True)
-    bad_id, good_id = "00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-000000000001"
-    with duckdb.connect(str(data / "lakehouse" / "lakehouse.duckdb"), read_only=True) as con:
-        # Two invoices copied from an existing one under new ids and references; the second negative.
-        con.execute(
-            "copy (select case n when 1 then ? else ? end as id, job_contract_id, client_id, "
-            "'JMP9' || lpad(cast(n as varchar), 7, '0') as reference, "
-            "case n when 1 then amount else -amount end as amount, issue_date "
-            "from (select * from sources.app__invoices order by id limit 1), range(1, 3) as r(n) order by n) "
-            f"to '{increment}' (header)",
-            [good_id, bad_id],
-        )
-    users = data / "sources" / "app" / "users" / "2026-12.csv"
-    users.parent.mkdir(parents=True)
-    users.write_text(USERS_CSV)
-    (tmp_path / "dagster_home").mkdir()
-
-    load = run_job("load", instance=dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home")))
-
-    assert ("sources/app__invoices", "amount_is_positive_with_two_decimals") in [
-        (c["asset"], c["check"]) for c in load.blocking_failures
-    ]
-    [invoices] = list((data / "sources" / "_rejected").rglob("invoices/2026-12.csv.error.txt"))
-    invoices_reason = invoices.read_text()
-    assert invoices_reason.startswith("not published: blocking check sources/app__invoices/amount_is_positive_with_two_decimals")
-    assert f"line 3 ({bad_id})" in invoices_reason and good_id not in invoices_reason
-    [users_reason] = list((data / "sources" / "_rejected").rglob("users/2026-12.csv.error.txt"))
-    assert "amount_is_positive" in users_reason.read_text() and "line " not in users_reason.read_text()

@@ -379,3 +379,38 @@ def test_a_transform_judges_the_sources_again_whatever_loaded_them(last_good_run
         assert con.execute("select count(*) from marts.fct_invoices where invoice_id = ?", [bad_id]).fetchone() == (0,)
     assert BuildState.load(Layout.from_settings()).status == FAILED
     assert _monthly_turnover_rows(data) == turnover
+
+
+def test_a_rule_failed_in_a_load_names_the_file_and_line_of_each_offending_row(last_good_run: Path, tmp_path: Path) -> None:
+    """A batch refused by a data rule: the file holding the offending rows says which lines; the
+    others of the batch say only which rule failed."""
+    data = last_good_run
+    increment = data / "sources" / "app" / "invoices" / "2026-12.csv"
+    increment.parent.mkdir(parents=True)
+    bad_id, good_id = "00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-000000000001"
+    with duckdb.connect(str(data / "lakehouse" / "lakehouse.duckdb"), read_only=True) as con:
+        # Two invoices copied from an existing one under new ids and references; the second negative.
+        con.execute(
+            "copy (select case n when 1 then ? else ? end as id, job_contract_id, client_id, "
+            "'JMP9' || lpad(cast(n as varchar), 7, '0') as reference, "
+            "case n when 1 then amount else -amount end as amount, issue_date "
+            "from (select * from sources.app__invoices order by id limit 1), range(1, 3) as r(n) order by n) "
+            f"to '{increment}' (header)",
+            [good_id, bad_id],
+        )
+    users = data / "sources" / "app" / "users" / "2026-12.csv"
+    users.parent.mkdir(parents=True)
+    users.write_text("id,first_name,last_name,email\n00000000-0000-4000-8000-0000000000aa,Ana,Durand,ana.durand@example.fr\n")
+    (tmp_path / "dagster_home").mkdir()
+
+    load = run_job("load", instance=dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home")))
+
+    assert ("sources/app__invoices", "amount_is_positive_with_two_decimals") in [
+        (c["asset"], c["check"]) for c in load.blocking_failures
+    ]
+    [invoices] = list((data / "sources" / "_rejected").rglob("invoices/2026-12.csv.error.txt"))
+    invoices_reason = invoices.read_text()
+    assert invoices_reason.startswith("not published: blocking check sources/app__invoices/amount_is_positive_with_two_decimals")
+    assert f"line 3 ({bad_id})" in invoices_reason and good_id not in invoices_reason
+    [users_reason] = list((data / "sources" / "_rejected").rglob("users/2026-12.csv.error.txt"))
+    assert "amount_is_positive" in users_reason.read_text() and "line " not in users_reason.read_text()

@@ -216,7 +216,9 @@ def close_build(layout: Layout, state: BuildState, failure: str | None, disk_ful
         reason = f"not published: {failure}"
         for batch_id in state.batches:
             details = {
-                file.removeprefix(f"{batch_id}/"): rows for file, rows in state.offending_rows.items() if file.startswith(f"{batch_id}/")
+                file.removeprefix(f"{batch_id}/"): rows
+                for file, rows in state.offending_rows.items()
+                if file.startswith(f"{batch_id}/")
             }
             rejected += landing.reject_batch(layout.landing, batch_id, reason, details)
         state.status, state.failure, state.batches, state.offending_rows = FAILED, failure, [], {}

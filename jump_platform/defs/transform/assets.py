@@ -178,7 +178,12 @@ def offending_rows_of_rule(warehouse: LakehouseBuild, result: dg.AssetCheckResul
     is on no source table, or the rows cannot be read back (the reason then names the rule alone)."""
     table = result.asset_key.path[-1]
     contract = CONTRACTS.get(table)
-    if result.asset_key.path[0] != "sources" or contract is None or len(contract.primary_key) != 1 or not test.get("compiled_code"):
+    if (
+        result.asset_key.path[0] != "sources"
+        or contract is None
+        or len(contract.primary_key) != 1
+        or not test.get("compiled_code")
+    ):
         return {}
     sql = origins_query(warehouse.relation("sources", table), contract.primary_key[0], test["compiled_code"])
     try:

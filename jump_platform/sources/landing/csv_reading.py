@@ -30,7 +30,12 @@ def _csv_header(path: Path, source: str) -> list[str]:
 
 
 # The first bytes of compressed or archived files a CSV is sometimes delivered as, by mistake.
-_COMPRESSED = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a zip archive", b"BZh": "bzip2-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed"}
+_COMPRESSED = {
+    b"\x1f\x8b": "gzip-compressed",
+    b"PK\x03\x04": "a zip archive",
+    b"BZh": "bzip2-compressed",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed",
+}
 
 
 def _refuse_compressed(path: Path, source: str) -> None:
@@ -39,7 +44,9 @@ def _refuse_compressed(path: Path, source: str) -> None:
         start = handle.read(4)
     for magic, kind in _COMPRESSED.items():
         if start.startswith(magic):
-            raise ExtractError(source, f"the file is {kind}; expected a plain-text UTF-8 CSV (decompress it before delivering it)")
+            raise ExtractError(
+                source, f"the file is {kind}; expected a plain-text UTF-8 CSV (decompress it before delivering it)"
+            )
 
 
 def _csv_columns(delivery: Delivery, source: str) -> tuple[list[str], tuple[str, ...]]:

@@ -76,7 +76,11 @@ def _metadata(
 ) -> tuple[list[str], list[object]]:
     """The load-metadata columns as a select list, and their parameters: the row's line is its
     position in the scan (`position`, from 1) plus `line_offset` (1 for a CSV's header)."""
-    values = {"_batch_id": ("varchar", batch_id), "_loaded_at": ("timestamptz", loaded_at), "_source_file": ("varchar", source_file)}
+    values = {
+        "_batch_id": ("varchar", batch_id),
+        "_loaded_at": ("timestamptz", loaded_at),
+        "_source_file": ("varchar", source_file),
+    }
     assert set(values) | {"_source_line"} == set(LOAD_METADATA_COLUMNS)
     selected = [f"cast(? as {kind}) as {quote_identifier(name)}" for name, (kind, _) in values.items()]
     line = f"cast({quote_identifier(position)} + {int(line_offset)} as bigint) as {quote_identifier('_source_line')}"

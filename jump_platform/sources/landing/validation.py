@@ -6,8 +6,8 @@ was found (an escaped excerpt of at most ~40 characters, so a hostile value cann
 - an empty line (every field empty), rather than a row of nulls;
 - an empty value, or the literal text NULL (upper case: the null marker of database exports;
   `null` is a value), in a column that is not nullable;
-- an id that is not a UUID (upper-case UUIDs are accepted and written in lower case), a date that is not YYYY-MM-DD, a number that does not parse, an
-  amount with a third decimal.
+- an id that is not a UUID (upper-case UUIDs are accepted and written in lower case), a date
+  that is not YYYY-MM-DD, a number that does not parse, an amount with a third decimal.
 
 The values are judged by DuckDB on the delivery as text (`judge`): one scan counts, per column, the
 values that break a rule, with one test per value where it can; only if some do does a second

@@ -356,9 +356,7 @@ def settle(batch_root: Path, root: Path, outcome: str, errors: dict[Path, str] |
             reason = None if change is None else f"{CHANGED} ({change}): only its rows as claimed were loaded"
             _move_with_reason(path, target_root / relative, reason)
     # The settled files' fingerprints go with them, for `late_writes` to notice a writer still at it.
-    settled = {
-        relative: _fingerprint(target_root / relative) for relative in claimed if (target_root / relative).is_file()
-    }
+    settled = {relative: _fingerprint(target_root / relative) for relative in claimed if (target_root / relative).is_file()}
     (batch_root / MANIFEST).unlink(missing_ok=True)
     if settled:
         previous = _read_manifest(target_root)
