@@ -295,3 +295,22 @@ def test_a_rejected_batch_gives_each_file_its_own_offending_rows(tmp_path: Path)
         "not published: blocking check x failed\n- rule x: line 2 (k)\n"
     )
     assert (rejected / "app/users.csv.error.txt").read_text() == "not published: blocking check x failed\n"
+
+
+def test_a_file_written_to_after_its_load_and_before_the_publish_is_rejected_not_published(data_dir: Path) -> None:
+    from jump_platform.defs.lakehouse.assets import published_lakehouse
+
+    root = settings.landing_dir()
+    drop(root, "app/users.csv", USERS_CSV)
+    assert _materialize_load().success
+    [claimed] = list((root / "_batches").rglob("users.csv"))
+    with claimed.open("a") as handle:
+        handle.write(f"{uid(3)},Zoé,Petit,zoe.petit@example.fr\n")
+
+    published = dg.materialize([published_lakehouse], resources=lakehouse_resources(), raise_on_error=False)
+
+    assert not published.success
+    assert not (settings.data_dir() / "lakehouse" / "current").exists()
+    [rejected] = list((root / "_rejected").rglob("users.csv"))
+    assert landing.CHANGED in rejected.with_name("users.csv.error.txt").read_text()
+    assert landing.batches_waiting(root) == []

@@ -156,10 +156,6 @@ class LakehouseBuild(Warehouse):
         self.open()
         if not self.state.written:
             return "nothing changed in the build since the last publish"
-        problems = unpublishable(self.state, downstream)
-        if problems:
-            more = f" (and {len(problems) - 1} more change(s) like it)" if len(problems) > 1 else ""
-            return f"{problems[0]}{more}"
         changed = [
             reason
             for batch_id in self.state.batches
@@ -170,6 +166,10 @@ class LakehouseBuild(Warehouse):
             # fails the run's audit (unlike a publish that fails on its own): the batch is rejected.
             self._wrote = True
             raise dg.Failure(description="; ".join(changed))
+        problems = unpublishable(self.state, downstream)
+        if problems:
+            more = f" (and {len(problems) - 1} more change(s) like it)" if len(problems) > 1 else ""
+            return f"{problems[0]}{more}"
         run_id = self._run.run_id if self._run else "outside-a-run"
         now = dt.datetime.now(dt.UTC)
         snapshot = snapshots.Snapshot(
