@@ -4,6 +4,10 @@
 -- with the month's turnover on those contracts by the as-of date: 0 when there is none, since the
 -- auditor wants to see the zeros.
 -- cohort = month of the freelancer's first contract start; cohort and month read `YYYY/MM`.
+-- Row order, stable from run to run: last name, first name, cohort, entity, month, then the
+-- freelancer's user id (not shown), which tells apart two freelancers of the same name and cohort:
+-- without it their rows came in whatever order the table stored them, so two builds of the same
+-- data wrote different files.
 
 with
 
@@ -16,6 +20,7 @@ freelancer_entity_months as (
 final as (
 
     select
+        user_id,
         last_name,
         first_name,
         {{ format_year_month('cohort_month') }} as cohort,
@@ -26,10 +31,18 @@ final as (
 
 )
 
-select * from final
+select
+    last_name,
+    first_name,
+    cohort,
+    entity,
+    month,
+    turnover
+from final
 order by
     last_name,
     first_name,
     cohort,
     entity,
-    month
+    month,
+    user_id

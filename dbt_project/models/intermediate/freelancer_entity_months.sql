@@ -2,6 +2,17 @@
 -- entity (intermediate.job_contract_months: never after the as-of month), with the turnover of that
 -- freelancer's contracts of that entity invoiced in the month by the as-of date (0 when there is
 -- none). Feeds the auditor's cohort export.
+-- Built by month: a run rewrites only the months whose rows changed (macros/incremental_months.sql).
+
+{{
+    config(
+        materialized=materialized_by_month(),
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='fail',
+        post_hook="{{ delete_month_markers('month') }}",
+    )
+}}
 
 with
 
@@ -82,4 +93,4 @@ final as (
 
 )
 
-select * from final
+{{ changed_months_only('final', 'month') }}

@@ -1,6 +1,17 @@
 -- The invoices, with the keys of their job contract, freelancer and merged client, and the entity of
 -- their contract. Left joins: an invoice is never dropped, so totals always reconcile.
 -- An invoice dated after the as-of date (issued in advance) is kept and flagged `is_after_as_of`.
+-- Built by month: a run rewrites only the months whose rows changed (macros/incremental_months.sql).
+
+{{
+    config(
+        materialized=materialized_by_month(),
+        incremental_strategy='delete+insert',
+        unique_key='issue_month',
+        on_schema_change='fail',
+        post_hook="{{ delete_month_markers('issue_month') }}",
+    )
+}}
 
 with
 
@@ -55,4 +66,4 @@ final as (
 
 )
 
-select * from final
+{{ changed_months_only('final', 'issue_month') }}

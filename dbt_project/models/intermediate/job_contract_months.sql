@@ -4,6 +4,17 @@
 -- after the as-of month, whatever the contract's scheduled end.
 -- The months held by a freelancer under an entity, the active freelancers of a month and the
 -- cumulative turnover of a contract are all counted on these rows.
+-- Built by month: a run rewrites only the months whose rows changed (macros/incremental_months.sql).
+
+{{
+    config(
+        materialized=materialized_by_month(),
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='fail',
+        post_hook="{{ delete_month_markers('month') }}",
+    )
+}}
 
 with
 
@@ -64,4 +75,4 @@ final as (
 
 )
 
-select * from final
+{{ changed_months_only('final', 'month') }}

@@ -1,3 +1,15 @@
+-- Built by issue date: a run rewrites only the days whose rows changed (macros/incremental_months.sql).
+
+{{
+    config(
+        materialized=materialized_by_month(),
+        incremental_strategy='delete+insert',
+        unique_key='issue_date',
+        on_schema_change='fail',
+        post_hook="{{ delete_month_markers('issue_date') }}",
+    )
+}}
+
 with
 
 invoices as (
@@ -31,4 +43,4 @@ final as (
 
 )
 
-select * from final
+{{ changed_months_only('final', 'issue_date') }}

@@ -2,6 +2,17 @@
 -- as-of date (intermediate.job_contract_months: from its start month through the month it ended, or
 -- the as-of month while it is open). Flat, never absent, in months without invoices. Only invoices
 -- issued by the as-of date count.
+-- Built by month: a run rewrites only the months whose rows changed (macros/incremental_months.sql).
+
+{{
+    config(
+        materialized=materialized_by_month(),
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='fail',
+        post_hook="{{ delete_month_markers('month') }}",
+    )
+}}
 
 with
 
@@ -115,4 +126,4 @@ final as (
 
 )
 
-select * from final
+{{ changed_months_only('final', 'month') }}

@@ -1,6 +1,17 @@
 -- Turnover per month, with every month from the first invoice's month through the as-of month (or
 -- the last invoice's month if later): a month without invoices shows 0 instead of being absent.
 -- Invoices dated after the as-of date (issued in advance) count, and show apart in scheduled_amount.
+-- Built by month: a run rewrites only the months whose rows changed (macros/incremental_months.sql).
+
+{{
+    config(
+        materialized=materialized_by_month(),
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='fail',
+        post_hook="{{ delete_month_markers('month') }}",
+    )
+}}
 
 with
 
@@ -39,4 +50,4 @@ final as (
 
 )
 
-select * from final
+{{ changed_months_only('final', 'month') }}

@@ -2,6 +2,17 @@
 -- kpi__monthly_turnover times every entity, zeros rather than gaps. Invoices dated after the as-of
 -- date count, and show apart in scheduled_turnover; active freelancers are known through the as-of
 -- month only (null after it).
+-- Built by month: a run rewrites only the months whose rows changed (macros/incremental_months.sql).
+
+{{
+    config(
+        materialized=materialized_by_month(),
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='fail',
+        post_hook="{{ delete_month_markers('month') }}",
+    )
+}}
 
 with
 
@@ -137,4 +148,4 @@ final as (
 
 )
 
-select * from final
+{{ changed_months_only('final', 'month') }}
