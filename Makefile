@@ -79,9 +79,10 @@ $(DAGSTER_HOME)/dagster.yaml: instance/dagster.yaml | $(VENV)/.installed
 prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml $(WAREHOUSE_SERVER) ## Prepare the dbt manifest and the Dagster instance
 
 # One line per step, then a summary; VERBOSE=1 shows Dagster's and dbt's full output instead.
-RUN = $(PY) -m jump_platform.runner.cli run $(if $(VERBOSE),--verbose)
+# FULL_REFRESH=1 rebuilds the incremental dbt models whole (dbt's --full-refresh).
+RUN = $(PY) -m jump_platform.runner.cli run $(if $(VERBOSE),--verbose) $(if $(FULL_REFRESH),--full-refresh)
 
-run: prepare ## Build the whole lakehouse: extract, load, transform, export (VERBOSE=1: full logs)
+run: prepare ## Build the whole lakehouse: extract, load, transform, export (VERBOSE=1: full logs; FULL_REFRESH=1: rebuild the incremental models whole)
 	@$(RUN) refresh
 
 extract: prepare ## Write demo extracts to data/sources/

@@ -99,6 +99,12 @@ def run_job(
     return summary
 
 
+def full_refresh_config() -> dict:
+    """The run config that has the dbt step rebuild every incremental model whole (`--full-refresh`);
+    in the UI, the same config on the `jump_dbt_models` op in the launchpad."""
+    return {"ops": {"jump_dbt_models": {"config": {"full_refresh": True}}}}
+
+
 def delivered_selection() -> list[dg.AssetKey] | None:
     """What `make load` runs: the `sources` tables the landing zone delivers now, their checks and
     the publish, as the landing-zone sensor does; the whole job when nothing waits (strays are
@@ -203,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run a job and print its summary")
     run.add_argument("job", choices=["extract", "load", "transform", "export", "refresh"])
     run.add_argument("--verbose", action="store_true", help="Dagster's and dbt's full output instead of one line per step")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental dbt models whole (make run FULL_REFRESH=1)",
+    )
     commands.add_parser("rollback", help="put the previously published snapshot back")
     commands.add_parser("init-instance", help="prepare the Dagster instance of DAGSTER_HOME for make dev")
     args = parser.parse_args(argv)
@@ -227,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     from jump_platform.runner import launcher
 
     try:
-        summary = run_job(args.job, progress=None if args.verbose else sys.stdout)
+        summary = run_job(
+            args.job,
+            run_config=full_refresh_config() if args.full_refresh else None,
+            progress=None if args.verbose else sys.stdout,
+        )
     except launcher.LakehouseBusyError as busy:
         say(f"Job `{args.job}`: not run. {busy}")
         return 1

@@ -22,6 +22,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from pydantic import Field
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
@@ -110,13 +111,25 @@ translator = JumpDbtTranslator(
 )
 
 
-def dbt_build_args() -> list[str]:
-    """`dbt build` with one thread per core, without dbt's unit tests.
+def dbt_build_args(full_refresh: bool = False) -> list[str]:
+    """`dbt build` with one thread per core, without dbt's unit tests; with `--full-refresh` when
+    asked (the incremental models rebuilt whole, see dbt_project/macros/incremental_months.sql).
 
     Unit tests check the models' logic on fixed rows, not the data: they run in `make test` (and
     with `dbt build` by hand), as dbt advises, and a run does not pay for them.
     """
-    return ["build", "--threads", str(settings.dbt_threads()), "--exclude-resource-type", "unit_test"]
+    args = ["build", "--threads", str(settings.dbt_threads()), "--exclude-resource-type", "unit_test"]
+    return [*args, "--full-refresh"] if full_refresh else args
+
+
+class DbtBuildConfig(dg.Config):
+    """How a run builds the dbt models: incrementally by default, whole with `full_refresh`."""
+
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild every incremental model (the invoices, the month grids, the turnover reports) "
+        "whole instead of only the months whose rows changed: `make run FULL_REFRESH=1`.",
+    )
 
 
 def table_facts(warehouse: Warehouse, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, dict[str, Any]]:
@@ -226,15 +239,18 @@ def preview(warehouse: Warehouse, key: dg.AssetKey, rows: int = 5) -> dict[str, 
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="lakehouse")
-def jump_dbt_models(context: dg.AssetExecutionContext, dbt: LakehouseDbtCliResource, warehouse: LakehouseBuild) -> Iterator[Any]:
+def jump_dbt_models(
+    context: dg.AssetExecutionContext, dbt: LakehouseDbtCliResource, warehouse: LakehouseBuild, config: DbtBuildConfig
+) -> Iterator[Any]:
     """Build the selected dbt models and run their tests and the source tables' rules, as one dbt
-    invocation, in the build, on the warehouse `JUMP_WAREHOUSE` picks.
+    invocation, in the build, on the warehouse `JUMP_WAREHOUSE` picks. The models built by month
+    rewrite only the months whose rows changed, unless the run's config asks for `full_refresh`.
 
     dbt holds the DuckDB file while it runs, so the row counts and column schemas, and the rows a
     failed test found, are read after it exits, and the events are reported then.
     """
     invocation = dbt.cli_with_env(
-        dbt_build_args(),
+        dbt_build_args(config.full_refresh),
         env=dbt_invocation_env(warehouse.open(writing=True), run_as_of(context)),
         context=context,
         raise_on_error=False,
