@@ -126,24 +126,14 @@ dev: prepare ## Start the Dagster UI and daemon (dg dev) on http://127.0.0.1:300
 	PATH="$(VENV)/bin:$$PATH" VIRTUAL_ENV=$(VENV) JUMP_AUTOMATION=$(or $(JUMP_AUTOMATION),off) \
 		$(VENV)/bin/dg dev -h 127.0.0.1 -p $(or $(PORT),3000)
 
-QUERIED = $(if $(filter build,$(LAKEHOUSE)),$(dir $(JUMP_DUCKDB_PATH))build/$(notdir $(JUMP_DUCKDB_PATH)),$(JUMP_DUCKDB_PATH))
-
 # Read-only: any number of shells may stay open, and runs never wait for them (they write a build copy).
-# The lakehouse is looked for before anything is installed: a fresh clone hears "run make run" at once.
-# On PostgreSQL: psql, in read-only transactions, on the published schemas (or the build's).
+# The shell is the engine's (jump_platform/runner/query.py asks jump_platform/engines/): DuckDB's CLI,
+# psql on PostgreSQL's published schemas (or the build's), a hint on Spark. A fresh clone, with no
+# lakehouse folder yet, hears "run make run" before anything is installed.
 query: ## Open a read-only SQL shell on the published lakehouse (SCHEMA=marts, LAKEHOUSE=build)
-ifeq ($(JUMP_WAREHOUSE),postgres)
+	@test -d $(dir $(JUMP_DUCKDB_PATH)) || { echo "No lakehouse in $(dir $(JUMP_DUCKDB_PATH)): run 'make run' first."; exit 1; }
 	@$(MAKE) --no-print-directory install $(WAREHOUSE_SERVER) > /dev/null
-	PGOPTIONS="-c default_transaction_read_only=on -c search_path=$(SCHEMA)$(if $(filter build,$(LAKEHOUSE)),__build)" \
-		psql "$$($(PY) -c 'from jump_platform import settings; print(settings.postgres_warehouse_url())')"
-else ifeq ($(JUMP_WAREHOUSE),spark)
-	@echo "Spark's tables are Parquet folders under $(JUMP_DATA_DIR)/spark/ (sources/<table>/, warehouse/<schema>.db/<table>/):"
-	@echo "read them with DuckDB, e.g. $(VENV)/bin/duckdb -c \"from '$(JUMP_DATA_DIR)/spark/warehouse/marts.db/kpi__nps/*.parquet'\""
-else
-	@test -f $(QUERIED) || { echo "No lakehouse at $(QUERIED): run 'make run' first."; exit 1; }
-	@$(MAKE) --no-print-directory install > /dev/null
-	$(VENV)/bin/duckdb -readonly $(QUERIED) -cmd "set memory_limit = '$(or $(JUMP_DUCKDB_MEMORY_LIMIT),2GB)'; use $(SCHEMA); show tables;"
-endif
+	@$(PY) -m jump_platform.runner.query --schema $(SCHEMA) $(if $(filter build,$(LAKEHOUSE)),--build)
 
 # Without a lakehouse yet (fresh clone), the docs are generated against an empty in-memory DuckDB:
 # every model, column and description shows, only the table statistics are missing.

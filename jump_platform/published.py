@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from jump_platform import settings
+from jump_platform import engines, settings
 from jump_platform.sql import qualified
 from jump_platform.warehouses import Warehouse
 
@@ -36,30 +36,13 @@ def read_only(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
 def published_warehouse() -> Warehouse | None:
     """The published lakehouse of a server or cluster engine (`JUMP_WAREHOUSE`); None for DuckDB's
     file, read with `read_only`."""
-    engine = settings.warehouse()
-    if engine == "postgres":
-        from jump_platform.warehouses.postgres import PostgresWarehouse
-
-        return PostgresWarehouse(url=settings.postgres_warehouse_url())
-    if engine == "spark":
-        from jump_platform.warehouses.spark import SparkWarehouse
-
-        return SparkWarehouse(spark_dir=str(settings.spark_dir()))
-    return None
+    return engines.current().published_warehouse()
 
 
 def location() -> str:
     """Where the published lakehouse is, for people: the DuckDB file, the PostgreSQL database (no
     password) or the Spark folder."""
-    engine = settings.warehouse()
-    if engine == "postgres":
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(settings.postgres_warehouse_url())
-        return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}, schemas sources, staging, intermediate, marts"
-    if engine == "spark":
-        return f"Spark, {settings.spark_dir()}"
-    return str(settings.duckdb_path())
+    return engines.current().location()
 
 
 def read_table(schema: str, table: str, path: Path | None = None) -> pl.DataFrame:

@@ -17,12 +17,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from jump_platform import settings
+from jump_platform import engines, settings
 from jump_platform.defs.resources import lakehouse_resources
 from jump_platform.defs.sources.assets import demo_extracts, landing_key, load_sources, source_key
 from jump_platform.defs.transform.assets import jump_dbt_models
 from jump_platform.defs.transform.resources import dbt_resource
-from jump_platform.lakehouse import Layout
 from jump_platform.lakehouse.build import FAILED, BuildState
 from jump_platform.runner.cli import run_job
 from jump_platform.sources.anomalies import ANOMALIES
@@ -377,7 +376,7 @@ def test_a_transform_judges_the_sources_again_whatever_loaded_them(last_good_run
     # dbt built no table from the refused row; the failed build is started again by the next run.
     with duckdb.connect(str(data / "lakehouse" / "build" / "lakehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from marts.fct_invoices where invoice_id = ?", [bad_id]).fetchone() == (0,)
-    assert BuildState.load(Layout.from_settings()).status == FAILED
+    assert BuildState.load(engines.current().layout()).status == FAILED
     assert _monthly_turnover_rows(data) == turnover
 
 

@@ -22,6 +22,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from jump_platform import engines
 from jump_platform.lakehouse import Layout, snapshots
 from jump_platform.lakehouse.build import FAILED, BuildState
 from jump_platform.runner.cli import run_job
@@ -63,7 +64,7 @@ def test_a_blocking_anomaly_publishes_nothing_the_lakehouse_and_exports_stay_byt
     monkeypatch.setenv("JUMP_AS_OF", AS_OF.isoformat())
     monkeypatch.delenv("JUMP_SCALE", raising=False)
     monkeypatch.setenv("JUMP_ANOMALIES", "overlapping_contracts")
-    layout = Layout.from_settings()
+    layout = engines.current().layout()
     before = (_sha256(layout.published), snapshot_id(layout.published), exports_bytes(layout.exports))
 
     summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
@@ -92,7 +93,7 @@ def test_make_load_transform_export_publishes_at_the_export_once_everything_down
     monkeypatch.setenv("JUMP_SCALE", "0.05")
     (tmp_path / "dagster_home").mkdir()
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
-    layout = Layout.from_settings()
+    layout = engines.current().layout()
     assert run_job("extract", instance=instance).ok
 
     load = run_job("load", instance=instance)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import adbc_driver_manager
+import dagster as dg
 import polars as pl
 import pytest
 
@@ -132,7 +133,22 @@ def test_each_engine_gets_its_own_io_manager_and_build(monkeypatch: pytest.Monke
     resources = lakehouse_resources()
     assert isinstance(resources["io_manager"], SparkParquetIOManager)
     assert isinstance(resources["warehouse"].build_warehouse, SparkWarehouse)
-    assert resources["warehouse"].spark_dir == str(tmp_path / "spark")
+    assert resources["warehouse"].build_warehouse.spark_dir == str(tmp_path / "spark")
+
+
+def test_the_postgres_password_reaches_the_resources_as_an_env_var_name_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The Dagster UI shows a resource's configuration: the URL, password included, must not be in it."""
+    monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("JUMP_POSTGRES_URL", "postgresql://jump:s3cret@127.0.0.1:5432/jump")
+    monkeypatch.setenv("JUMP_WAREHOUSE", "postgres")
+    resources = lakehouse_resources()
+    url = resources["io_manager"].url
+    assert isinstance(url, dg.EnvVar) and url.env_var_name == "JUMP_POSTGRES_URL"
+    for resource in resources.values():
+        shown = {name: value for name, value in resource if not isinstance(value, dg.EnvVar)}
+        assert "s3cret" not in repr(shown), f"{type(resource).__name__} shows the password: {shown}"
 
 
 # --- Spark: Parquet folders --------------------------------------------------------------------------

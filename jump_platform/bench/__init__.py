@@ -45,6 +45,7 @@ from jump_platform.bench.baselines import bare_duckdb_load, reset_build_in_child
 from jump_platform.bench.engines import Postgres
 from jump_platform.bench.refresh import Run, run_refresh
 from jump_platform.bench.report import report, side_by_side
+from jump_platform.engines import ENGINES
 
 DEFAULT_SCALES = "1,200,2000"
 
@@ -57,7 +58,7 @@ def bench_scale(
     try:
         data_dir = folder / "data"
         done = [run_refresh(data_dir, scale, engine, postgres) for _ in range(runs or (2 if scale <= 1 else 1))]
-        if engine != "duckdb":
+        if not ENGINES[engine].publishes_file:
             return report(scale, done, None, None, engine), done[-1]
         # a failed run's files wait in `_rejected/`, not in the archive the bare load reads
         bare = bare_duckdb_load(data_dir) if done[-1].ok else None
@@ -78,23 +79,23 @@ def main(argv: list[str] | None = None) -> None:
         "--engines", default="duckdb", help="comma-separated warehouses: duckdb, postgres, spark (default duckdb)"
     )
     args = parser.parse_args(argv)
-    engines = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
-    unknown = [engine for engine in engines if engine not in settings.WAREHOUSES]
+    names = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
+    unknown = [engine for engine in names if engine not in ENGINES]
     if unknown:
-        parser.error(f"unknown engine(s) {', '.join(unknown)}: expected some of {', '.join(settings.WAREHOUSES)}")
+        parser.error(f"unknown engine(s) {', '.join(unknown)}: expected some of {', '.join(ENGINES)}")
     root = args.folder or settings.data_dir() / "bench"
     root.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores, DuckDB memory cap {settings.duckdb_memory_limit()}; temporary runs under {root}")
-    postgres = Postgres(root) if "postgres" in engines else None
+    postgres = Postgres(root) if any(ENGINES[name].needs_server for name in names) else None
     results = []
     try:
         for raw in args.scales.split(","):
-            for engine in engines:
+            for engine in names:
                 table, run = bench_scale(float(raw), root, args.runs, engine, postgres)
                 results.append((float(raw), engine, run))
                 print(table, flush=True)
     finally:
         if postgres is not None:
             postgres.close()
-    if len(engines) > 1:
+    if len(names) > 1:
         print(side_by_side(results), flush=True)

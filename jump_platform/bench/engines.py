@@ -53,7 +53,7 @@ def published_bytes(env: dict[str, str]) -> int:
     """The published tables' size on the engine of `env` (PostgreSQL, Spark), as a publish
     measures it (`TableStore.size`), asked in a process with the run's environment."""
     script = (
-        "from jump_platform.lakehouse import Layout, snapshots; layout = Layout.from_settings(); "
+        "from jump_platform import engines; from jump_platform.lakehouse import snapshots; layout = engines.current().layout(); "
         "print(layout.store.size(layout, snapshots.current_snapshot_id(layout)))"
     )
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=settings.PROJECT_ROOT)

@@ -15,6 +15,7 @@ from pathlib import Path
 from jump_platform import settings
 from jump_platform.bench.engines import Postgres, published_bytes
 from jump_platform.bench.memory import MemorySampler
+from jump_platform.engines import ENGINES
 from jump_platform.runner.launcher import INSTANCE_YAML
 
 AS_OF = dt.date(2026, 11, 21)
@@ -142,7 +143,7 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
     for name in ("JUMP_DUCKDB_PATH", "JUMP_ANOMALIES", "JUMP_CRM_POSTGRES_URL", "JUMP_KPI_ENDPOINT_URL"):
         env.pop(name, None)
     server: list[int] = []
-    if engine == "postgres":
+    if ENGINES[engine].needs_server:
         assert postgres is not None
         env["JUMP_POSTGRES_URL"] = postgres.database_for(data_dir)
         server = postgres.server_pids()
@@ -165,7 +166,7 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
     files = {(p.stat().st_dev, p.stat().st_ino): p.stat().st_size for p in lakehouse.parent.rglob("*") if p.is_file()}
     folder = sum(files.values())
     published = lakehouse.stat().st_size if lakehouse.exists() else 0
-    if engine != "duckdb" and process.returncode == 0:
+    if not ENGINES[engine].publishes_file and process.returncode == 0:
         published = published_bytes(env)
     return Run(
         invoices=invoices,

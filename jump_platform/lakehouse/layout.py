@@ -1,38 +1,39 @@
-"""Where the published lakehouse, its snapshots and the build are (see the package docstring)."""
+"""Where the published lakehouse, its snapshots and the build are (see the package docstring).
+
+Each engine keeps its published state in a folder of its own (`state`, from
+`jump_platform.engines`), so that runs on another engine leave it as it was."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jump_platform import settings
-from jump_platform.lakehouse.stores import DuckDBFiles, InPlace, TableStore
+from jump_platform.lakehouse.stores import DuckDBFiles, TableStore
 
 
 @dataclass(frozen=True)
 class Layout:
     """The paths of write-audit-publish, from the published file, the exports and the landing zone;
-    and where the tables are (`store`: the DuckDB files by default, see `stores.py`)."""
+    where the tables are (`store`: the DuckDB files by default, see `stores.py`); and the folder of
+    the engine's published state (`state`: the snapshots, `current` and the build; by default the
+    published file's folder, DuckDB's). An engine's layout comes from `jump_platform.engines`."""
 
     published: Path
     exports: Path
     landing: Path
     store: TableStore = field(default_factory=DuckDBFiles, compare=False)
+    state: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.folder.parent.name == "snapshots":
+        if self.published.parent.parent.name == "snapshots":
             raise ValueError(
                 f"{self.published} is inside a snapshot: the published path must be the link readers open, "
                 "not the snapshot file it leads to"
             )
 
-    @classmethod
-    def from_settings(cls) -> Layout:
-        return cls(settings.duckdb_path(), settings.exports_dir(), settings.landing_dir(), table_store())
-
     @property
     def folder(self) -> Path:
-        return self.published.parent
+        return self.state or self.published.parent
 
     @property
     def build_folder(self) -> Path:
@@ -68,15 +69,3 @@ class Layout:
 
     def snapshot_exports(self, snapshot_id: str) -> Path:
         return self.snapshot_folder(snapshot_id) / "exports"
-
-
-def table_store() -> TableStore:
-    """The tables' store of the engine `JUMP_WAREHOUSE` picks."""
-    engine = settings.warehouse()
-    if engine == "postgres":
-        from jump_platform.warehouses.postgres_schemas import PostgresSchemas
-
-        return PostgresSchemas(settings.postgres_warehouse_url())
-    if engine == "spark":
-        return InPlace(settings.spark_dir())
-    return DuckDBFiles()

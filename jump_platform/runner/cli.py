@@ -55,10 +55,10 @@ def run_job(
     """
     import dagster as dg
 
+    from jump_platform import engines
     from jump_platform.definitions import defs
     from jump_platform.defs.as_of import as_of_tags, resolve_as_of
     from jump_platform.defs.lakehouse.assets import PUBLISHED
-    from jump_platform.lakehouse import Layout
     from jump_platform.lakehouse.build import FAILED, BuildState
     from jump_platform.runner import launcher, processes
     from jump_platform.runner import progress as progress_lines
@@ -93,7 +93,7 @@ def run_job(
     summary = RunSummary.from_events(result.all_events)
     summary.as_of = as_of
     summary.publishes = PUBLISHED in job.asset_layer.executable_asset_keys
-    state = BuildState.load(Layout.from_settings())
+    state = BuildState.load(engines.current().layout())
     if state and state.status == FAILED and state.run_id == result.run_id:
         summary.build_failure, summary.disk_full = state.failure, state.disk_full
     return summary
@@ -141,11 +141,11 @@ def landing_zone_empty() -> bool:
 def rollback() -> int:
     """Put the previously published snapshot back (`make rollback`), in a turn on the lakehouse:
     never in the middle of a run's publish."""
-    from jump_platform import published
-    from jump_platform.lakehouse import Layout, snapshots
+    from jump_platform import engines, published
+    from jump_platform.lakehouse import snapshots
     from jump_platform.runner import launcher
 
-    layout = Layout.from_settings()
+    layout = engines.current().layout()
     try:
         with launcher.lakehouse_turn(None, "make-rollback", "rollback", say=say):
             left, back = snapshots.rollback(layout)

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from jump_platform import published, settings
+from jump_platform import engines, published, settings
 from jump_platform.runner.ports import busy_message, port_in_use
 
 # The Streamlit app (jump_platform/dashboard/app.py), beside this runner package.
@@ -46,13 +46,9 @@ def copy_is_stale() -> bool:
     """Whether the dashboard's copy is missing or older than the published lakehouse (on
     PostgreSQL and Spark: than the last publish, the rename of `current`)."""
     copy = settings.dashboard_path()
-    if settings.warehouse() == "duckdb":
-        lakehouse = settings.duckdb_path()
-        return lakehouse.exists() and (not copy.exists() or copy.stat().st_mtime < lakehouse.stat().st_mtime)
-    from jump_platform.lakehouse import Layout
-
-    current = Layout.from_settings().current
-    return current.is_symlink() and (not copy.exists() or copy.stat().st_mtime < current.lstat().st_mtime)
+    engine = engines.current()
+    published_at = engine.published_changed_at(engine.layout())
+    return published_at is not None and (not copy.exists() or copy.stat().st_mtime < published_at)
 
 
 def refresh_copy() -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jump_platform import published, settings
+from jump_platform import engines, published, settings
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -183,12 +183,4 @@ NEXT_COMMANDS = (
 
 def failed_build_hint() -> str:
     """Where a person finds the build a failed run left, on the engine of `JUMP_WAREHOUSE`."""
-    engine = settings.warehouse()
-    if engine == "postgres":
-        return "It stays as it is until the next run, to inspect: the schemas sources__build, staging__build... of the database."
-    if engine == "spark":
-        return (
-            "Spark writes its tables in place: the sources loaded by this run stay until the next delivery; "
-            "no model was rebuilt from them."
-        )
-    return "It stays as it is until the next run, to inspect: make query LAKEHOUSE=build"
+    return engines.current().failed_build_hint

@@ -4,8 +4,11 @@
 PostgreSQL (a server) or Spark (local[2] here, a cluster elsewhere). For each there is
 - an IO manager that writes the `sources` tables, one transaction (or one atomic swap) per table;
 - a `Warehouse` through which the assets read what dbt built (row counts and column schemas of the
-  models, the exports, the tables the Python rules judge) and a `TableStore` (`store()`) that
-  builds, publishes and rolls back its tables for write-audit-publish (`jump_platform/lakehouse/`).
+  models, the exports, the tables the Python rules judge);
+- for PostgreSQL, the `TableStore` (`postgres_schemas.py`) that builds, publishes and rolls back
+  its schemas for write-audit-publish (`jump_platform/lakehouse/`).
+
+`jump_platform.engines` puts each engine's pieces together, and is what the rest of the code asks.
 
 The assets, the dbt models and the lineage graph are the same on every engine.
 """

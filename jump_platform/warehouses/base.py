@@ -12,7 +12,6 @@ import polars as pl
 import pyarrow as pa
 
 from jump_platform.io_manager import FileScan, TableBatches, TableParts
-from jump_platform.lakehouse.stores import TableStore
 from jump_platform.sql import qualified
 
 
@@ -54,10 +53,6 @@ class Warehouse(dg.ConfigurableResource):
     def export_csv(self, schema: str, view: str, path: Path) -> int:
         """Stream the rows of `schema.view` into a CSV at `path` (`jump_platform.exports.export_csv`:
         amounts with 2 decimals, a temporary file renamed); return the rows."""
-        raise NotImplementedError
-
-    def store(self) -> TableStore:
-        """How the engine builds, publishes and rolls back the tables (`jump_platform.lakehouse.stores`)."""
         raise NotImplementedError
 
 

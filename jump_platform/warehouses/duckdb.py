@@ -13,7 +13,6 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from jump_platform.exports import export_csv
-from jump_platform.lakehouse.stores import DuckDBFiles, TableStore
 from jump_platform.sql import qualified
 from jump_platform.warehouses.base import Warehouse, facts
 
@@ -62,6 +61,3 @@ class DuckDBWarehouse(Warehouse):
     def export_csv(self, schema: str, view: str, path: Path) -> int:
         with self.get_connection() as con:
             return export_csv(con, f"select * from {qualified(schema, view)}", path)
-
-    def store(self) -> TableStore:
-        return DuckDBFiles()

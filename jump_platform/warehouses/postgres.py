@@ -38,7 +38,7 @@ from pydantic import Field
 from jump_platform import settings
 from jump_platform.exports import export_csv
 from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, markdown_preview, write_mode
-from jump_platform.lakehouse.stores import SNAPSHOT_SCHEMA, TableStore
+from jump_platform.lakehouse.stores import SNAPSHOT_SCHEMA
 from jump_platform.sql import qualified, quote_identifier, short_repr
 from jump_platform.warehouses.base import Warehouse, arrow_parts, facts
 
@@ -100,7 +100,8 @@ def plain_arrow(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
     return pa.RecordBatchReader.from_batches(schema, batches)
 
 
-def _columns(cursor: adbc.Cursor, schema: str, table: str) -> list[tuple[str, str]]:
+def column_types(cursor: adbc.Cursor, schema: str, table: str) -> list[tuple[str, str]]:
+    """The columns of `schema.table` with their types, in order; none when there is no such table."""
     cursor.execute(
         "select column_name, data_type from information_schema.columns "
         "where table_schema = $1 and table_name = $2 order by ordinal_position",
@@ -109,7 +110,8 @@ def _columns(cursor: adbc.Cursor, schema: str, table: str) -> list[tuple[str, st
     return [(name, kind) for name, kind in cursor.fetchall()]
 
 
-def _schemas(cursor: adbc.Cursor) -> set[str]:
+def schema_names(cursor: adbc.Cursor) -> set[str]:
+    """Every schema of the database."""
     cursor.execute("select nspname from pg_namespace")
     return {name for (name,) in cursor.fetchall()}
 
@@ -157,7 +159,7 @@ def write_table(
     try:
         with connection.cursor() as cursor:
             cursor.execute(f"create schema if not exists {quote_identifier(schema)}")
-            existing = [column for column, _ in _columns(cursor, schema, table)]
+            existing = [column for column, _ in column_types(cursor, schema, table)]
             emptied = not replace
             for reader in parts:
                 incoming = reader.schema.names
@@ -198,7 +200,7 @@ def write_table(
 
 
 def _facts(cursor: adbc.Cursor, schema: str, table: str) -> dict[str, Any]:
-    columns = _columns(cursor, schema, table)
+    columns = column_types(cursor, schema, table)
     if not columns:
         return {}
     cursor.execute(
@@ -217,9 +219,19 @@ class PostgresIOManager(dg.ConfigurableIOManager):
     """Stores polars DataFrames, `TableBatches` and `TableParts` (DuckDB's file scans of the landing
     zone, streamed as Arrow) as PostgreSQL tables of the build, one transaction per table."""
 
-    url: str = Field(description="postgresql:// URL of the database.")
+    url: str = Field(
+        default="",
+        description=(
+            "postgresql:// URL of the database: dg.EnvVar('JUMP_POSTGRES_URL'), so the UI shows no password; "
+            "empty: read when writing (the PG* variables, or the local cluster of `make postgres`)."
+        ),
+    )
     schema_suffix: str = Field(default=BUILD, description="What the build's schemas add to the layers' names.")
     landing: str = Field(description="The landing zone, the only folder DuckDB may read files from.")
+
+    @property
+    def database_url(self) -> str:
+        return self.url or settings.postgres_warehouse_url()
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | TableBatches | TableParts) -> None:
         if context.has_asset_partitions:
@@ -227,7 +239,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         layer, table = context.asset_key.path[-2:]
         schema = layer + self.schema_suffix
         mode = write_mode(context)
-        with connect(self.url) as connection:
+        with connect(self.database_url) as connection:
             written = write_table(connection, schema, table, arrow_parts(obj, self.landing), replace=mode != APPEND)
             with connection.cursor() as cursor:
                 metadata = _facts(cursor, schema, table)
@@ -240,7 +252,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         layer, table = context.asset_key.path[-2:]
-        return PostgresWarehouse(url=self.url, schema_suffix=self.schema_suffix).query(
+        return PostgresWarehouse(url=self.database_url, schema_suffix=self.schema_suffix).query(
             f"select * from {qualified(layer + self.schema_suffix, table)}"
         )
 
@@ -290,8 +302,3 @@ class PostgresWarehouse(Warehouse):
                     for name, kind, precision, scale in columns
                 )
                 return export_csv(con, f"select {selected} from _rows", path)
-
-    def store(self) -> TableStore:
-        from jump_platform.warehouses.postgres_schemas import PostgresSchemas
-
-        return PostgresSchemas(self.url)

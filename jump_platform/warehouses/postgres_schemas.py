@@ -11,7 +11,7 @@ import adbc_driver_postgresql.dbapi as adbc
 
 from jump_platform.lakehouse.stores import NO_BUILD_YET, SNAPSHOT_SCHEMA
 from jump_platform.sql import qualified, quote_identifier
-from jump_platform.warehouses.postgres import ASIDE, BUILD, EXPIRED, LAYERS, PREVIOUS, _columns, _schemas, connect
+from jump_platform.warehouses.postgres import ASIDE, BUILD, EXPIRED, LAYERS, PREVIOUS, column_types, connect, schema_names
 
 if TYPE_CHECKING:
     from jump_platform.lakehouse.layout import Layout
@@ -33,7 +33,7 @@ class PostgresSchemas:
         self.url = url
 
     def _snapshot_id(self, cursor: adbc.Cursor, schema: str) -> str | None:
-        if not _columns(cursor, schema, "snapshot"):
+        if not column_types(cursor, schema, "snapshot"):
             return None
         cursor.execute(f"select snapshot_id from {qualified(schema, 'snapshot')}")
         row = cursor.fetchone()
@@ -46,7 +46,7 @@ class PostgresSchemas:
 
     def build_missing(self, layout: Layout) -> str | None:
         with connect(self.url) as connection, connection.cursor() as cursor:
-            present = _schemas(cursor)
+            present = schema_names(cursor)
         # The last publish made the build the published schemas: the usual case, said to nobody.
         return None if all(layer + BUILD in present for layer in LAYERS) else NO_BUILD_YET
 
@@ -62,7 +62,7 @@ class PostgresSchemas:
         with connect(self.url) as connection:
             try:
                 with connection.cursor() as cursor:
-                    present = _schemas(cursor)
+                    present = schema_names(cursor)
                     for layer in LAYERS:
                         cursor.execute(f"drop schema if exists {quote_identifier(layer + BUILD)} cascade")
                         cursor.execute(f"create schema {quote_identifier(layer + BUILD)}")
@@ -136,7 +136,7 @@ class PostgresSchemas:
         with connect(self.url) as connection:
             try:
                 with connection.cursor() as cursor:
-                    present = _schemas(cursor)
+                    present = schema_names(cursor)
                     for layer in LAYERS:
                         if layer + EXPIRED in present:
                             cursor.execute(f"drop schema {quote_identifier(layer + EXPIRED)} cascade")
@@ -144,7 +144,7 @@ class PostgresSchemas:
                         cursor.execute(f"alter schema {quote_identifier(old)} rename to {quote_identifier(new)}")
                 connection.commit()
                 with connection.cursor() as cursor:
-                    present = _schemas(cursor)
+                    present = schema_names(cursor)
                     for layer in LAYERS:
                         if layer + EXPIRED in present:
                             cursor.execute(f"drop schema {quote_identifier(layer + EXPIRED)} cascade")

@@ -38,7 +38,6 @@ from pydantic import Field
 from jump_platform import settings
 from jump_platform.exports import export_csv
 from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, markdown_preview, write_mode
-from jump_platform.lakehouse.stores import InPlace, TableStore
 from jump_platform.sql import short_repr
 from jump_platform.warehouses.base import Warehouse, arrow_parts, facts
 
@@ -193,9 +192,6 @@ class SparkWarehouse(Warehouse):
             with duckdb.connect(":memory:", config=settings.duckdb_config()) as con:
                 con.read_parquet(str(result)).create_view("_rows")
                 return export_csv(con, "select * from _rows", path)
-
-    def store(self) -> TableStore:
-        return InPlace(Path(self.spark_dir))
 
 
 def spark_to_parquet(spark_dir: Path, queries: list[str], folder: Path) -> list[Path]:

@@ -4,9 +4,10 @@ one run at a time, on the engine `JUMP_WAREHOUSE` picks.
 Steps read the build through it (`Warehouse`: the rules' tables, the models' row counts, the
 exports), never the published lakehouse. The run holds the lakehouse from its first step to its
 last (`jump_platform/runs.py`), so one run at a time owns the build, and its steps judge and build
-the same data. The first step that needs the build recovers it if the run before died; the end of
-the run leaves it ready, clean or failed. See `jump_platform/lakehouse/` for the mechanism, and
-`jump_platform/warehouses/` for each engine's tables.
+the same data. The start of the run opens the build, recovering it if the run before died
+(`setup_for_execution`); reading it (`query`, `table_facts`, `export_csv`) changes nothing. The end
+of the run leaves it ready, clean or failed. See `jump_platform/lakehouse/` for the mechanism, and
+`jump_platform/engines/` for what differs from one engine to another.
 """
 
 import datetime as dt
@@ -18,17 +19,14 @@ import dagster as dg
 import polars as pl
 from pydantic import Field, PrivateAttr
 
-from jump_platform import settings
+from jump_platform import engines, settings
 from jump_platform.files import is_disk_full
 from jump_platform.lakehouse import snapshots
 from jump_platform.lakehouse.build import BuildState, close_build, open_build, unpublishable
 from jump_platform.lakehouse.layout import Layout
-from jump_platform.lakehouse.stores import NO_BUILD_YET, InPlace, TableStore
+from jump_platform.lakehouse.stores import NO_BUILD_YET, InPlace
 from jump_platform.sources import landing
 from jump_platform.warehouses import Warehouse
-from jump_platform.warehouses.duckdb import DuckDBWarehouse
-from jump_platform.warehouses.postgres import BUILD, PostgresWarehouse
-from jump_platform.warehouses.spark import SparkWarehouse
 
 # Errors of a run stopped from outside (Ctrl-C, SIGTERM): treated as a crash, not as a failed audit.
 _INTERRUPTIONS = {"DagsterExecutionInterruptedError", "KeyboardInterrupt"}
@@ -41,11 +39,9 @@ class LakehouseBuild(Warehouse):
     """The build of the lakehouse, for the run that owns it, on its engine (`engine`); and the
     publish that makes the build what readers see."""
 
-    engine: str = Field(default="duckdb", description="The warehouse: duckdb, postgres or spark (JUMP_WAREHOUSE).")
+    engine: str = Field(description="The engine (JUMP_WAREHOUSE), one of jump_platform.engines.ENGINES.")
     database: str = Field(description="DuckDB: the build file.")
     connection_config: dict[str, str] = Field(default_factory=dict, description="DuckDB settings (memory_limit).")
-    postgres_url: str = Field(default="", description="PostgreSQL: the database, whose `<layer>__build` schemas are the build.")
-    spark_dir: str = Field(default="", description="Spark: the lakehouse's folder.")
     published: str = Field(description="The published lakehouse file, which readers open read-only (DuckDB).")
     exports: str = Field(description="Where readers find the published exports.")
     landing: str = Field(description="The landing zone, whose loaded batches wait for the publish.")
@@ -64,15 +60,11 @@ class LakehouseBuild(Warehouse):
     @property
     def build_warehouse(self) -> Warehouse:
         """The engine's reader of the build's tables."""
-        if self.engine == "postgres":
-            return PostgresWarehouse(url=self.postgres_url, schema_suffix=BUILD)
-        if self.engine == "spark":
-            return SparkWarehouse(spark_dir=self.spark_dir)
-        return DuckDBWarehouse(database=self.database, connection_config=self.connection_config)
+        return engines.get(self.engine).build_warehouse(self.database, self.connection_config)
 
     @property
     def layout(self) -> Layout:
-        return Layout(Path(self.published), Path(self.exports), Path(self.landing), self.build_warehouse.store())
+        return engines.get(self.engine).layout(Path(self.published), Path(self.exports), Path(self.landing))
 
     @property
     def state(self) -> BuildState:
@@ -81,13 +73,18 @@ class LakehouseBuild(Warehouse):
         return self._state
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """The start of a run that uses the build: open it, recovering it if the run before died.
+        Dagster sets the resource up once per run (the in-process executor), inside the run's turn
+        on the lakehouse (`jump_platform.runner.launcher`)."""
         self._run, self._instance, self._log = context.run, context.instance, context.log
+        self.open()
 
     def _say(self, message: str) -> None:
         (self._log or dg.get_dagster_logger()).warning(message)
 
     def open(self, writing: bool = False) -> Path:
-        """Open the build for this run (once per run), recovering it if needed; return its path.
+        """Open the build for this run (once per run, at its start), recovering it if needed; return
+        its path.
 
         `writing`: the step is about to change the build, so a failure from here on fails its audit.
         """
@@ -109,22 +106,17 @@ class LakehouseBuild(Warehouse):
         return Path(self.database)
 
     def query(self, sql: str) -> pl.DataFrame:
-        self.open()
+        """Read the build as it is (no recovery: that is the start of the run's)."""
         return self.build_warehouse.query(sql)
 
     def relation(self, schema: str, table: str) -> str:
         return self.build_warehouse.relation(schema, table)
 
     def table_facts(self, relations: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
-        self.open()
         return self.build_warehouse.table_facts(relations)
 
     def export_csv(self, schema: str, view: str, path: Path) -> int:
-        self.open()
         return self.build_warehouse.export_csv(schema, view, path)
-
-    def store(self) -> TableStore:
-        return self.build_warehouse.store()
 
     def record_written(self, keys: Iterable[dg.AssetKey]) -> None:
         """Note assets just written into the build (a publish checks their downstream followed)."""
@@ -247,13 +239,10 @@ def _mentions_full_disk(error: Any) -> bool:
 
 def lakehouse_build() -> LakehouseBuild:
     """The build resource, configured from the environment (nothing opens until a step asks)."""
-    engine = settings.warehouse()
     return LakehouseBuild(
-        engine=engine,
+        engine=engines.current().name,
         database=str(settings.build_duckdb_path()),
         connection_config=settings.duckdb_config(),
-        postgres_url=settings.postgres_warehouse_url() if engine == "postgres" else "",
-        spark_dir=str(settings.spark_dir()) if engine == "spark" else "",
         published=str(settings.duckdb_path()),
         exports=str(settings.exports_dir()),
         landing=str(settings.landing_dir()),

@@ -19,8 +19,7 @@ from typing import Any
 from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
 from packaging import version
 
-from jump_platform import settings
-from jump_platform.warehouses.postgres import libpq_env
+from jump_platform import engines, settings
 
 # The manifest Dagster reads is always parsed for the default target, DuckDB's `build`: its schemas
 # are the published names (`staging`, `marts`...) that make the asset keys, whatever the engine of
@@ -75,36 +74,28 @@ class LakehouseDbtCliResource(DbtCliResource):
         return None
 
 
-# The target of `dbt_project/profiles.yml` for each warehouse (JUMP_WAREHOUSE).
-DBT_TARGETS = {"duckdb": "build", "postgres": "postgres", "spark": "spark"}
-
-
 def dbt_resource() -> DbtCliResource:
-    """dbt on the target of the warehouse `JUMP_WAREHOUSE` picks."""
+    """dbt on the target of `dbt_project/profiles.yml` of the engine `JUMP_WAREHOUSE` picks."""
     return LakehouseDbtCliResource(
         project_dir=dbt_project,
         dbt_executable=sys.executable,
         global_config_flags=[str(DBT_LAUNCH), dbt_executable()],
-        target=DBT_TARGETS[settings.warehouse()],
+        target=engines.current().dbt_target,
     )
 
 
 def dbt_env() -> dict[str, str]:
     """The variables `profiles.yml` reads: the build this run holds (dbt never writes the published
     lakehouse), DuckDB's memory cap inside dbt, and the engine (`JUMP_WAREHOUSE`, which picks the
-    target when dbt runs by hand) with how to reach it: the server (`PG*`) or the Spark folder. Set
-    by `dbt_invocation_env`."""
-    engine = settings.warehouse()
-    env = {
+    target when dbt runs by hand) with how to reach it (`Engine.dbt_env`: the server's `PG*`, the
+    Spark folder). Set by `dbt_invocation_env`."""
+    engine = engines.current()
+    return {
         "JUMP_BUILD_DUCKDB_PATH": str(settings.build_duckdb_path()),
         "JUMP_DBT_MEMORY_LIMIT": settings.dbt_memory_limit(),
-        "JUMP_WAREHOUSE": engine,
+        "JUMP_WAREHOUSE": engine.name,
+        **engine.dbt_env(),
     }
-    if engine == "postgres":
-        env.update(libpq_env(settings.postgres_warehouse_url()))
-    elif engine == "spark":
-        env["JUMP_SPARK_DIR"] = str(settings.spark_dir())
-    return env
 
 
 def dbt_invocation_env(build: Path, as_of: dt.date) -> dict[str, str]:
