@@ -32,13 +32,12 @@ from typing import Any
 import dagster as dg
 import duckdb
 import polars as pl
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
-from dagster._utils.backoff import backoff
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 from pydantic import Field
 
 from jump_platform import settings
+from jump_platform.compat import DbIOManager, DbTypeHandler, TableSlice, backoff
 from jump_platform.sql import qualified, quote_identifier, short_repr
 
 # An output's `write_mode` metadata: append its rows, or replace the table (the default).

@@ -189,7 +189,8 @@ def init_instance() -> int:
     switch of Dagster's older auto-materialize daemon, off in a new instance, is turned on too, so
     that the UI does not show "Auto-materialize off" on every job while the sensor materializes."""
     import dagster as dg
-    from dagster._daemon.asset_daemon import set_auto_materialize_paused
+
+    from jump_platform.compat import set_auto_materialize_paused
 
     with dg.DagsterInstance.get() as instance:
         set_auto_materialize_paused(instance, False)

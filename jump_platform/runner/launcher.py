@@ -38,11 +38,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 
-from jump_platform import settings
+from jump_platform import engines, settings
+from jump_platform.compat import CheckRunHealthResult, WorkerStatus
 from jump_platform.lakehouse import housekeeping
-from jump_platform.lakehouse.layout import Layout
 from jump_platform.runner.processes import ProcessState, release_dead_runs, run_state, this_process_tags
 
 # The instance configuration of `make run` and `make dev` (copied to $DAGSTER_HOME by the Makefile).
@@ -141,7 +140,7 @@ def run_turn(instance: dg.DagsterInstance | None, run_id: str, job_name: str, sa
     leftovers freed before the first step (a full disk must not fail this run before anything is
     freed), and the retention applied after the last (`lakehouse.housekeeping`)."""
     with lakehouse_turn(instance, run_id, job_name, say=say):
-        layout = Layout.from_settings()
+        layout = engines.current().layout()
         housekeeping.before_run(layout, say=say)
         yield
         housekeeping.after_run(layout, say=say)

@@ -9,7 +9,6 @@ import functools
 from collections.abc import Iterator
 
 import dagster as dg
-from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
 from jump_platform import settings
 from jump_platform.defs.as_of import run_as_of
@@ -26,15 +25,24 @@ BUILT = sorted({*load_sources.keys, *jump_dbt_models.keys, *csv_exports.keys})
 
 @functools.cache
 def downstream_in_build() -> dict[str, set[str]]:
-    """For each asset written into the build, the build's assets downstream of it."""
-    graph = AssetGraph.from_assets([load_sources, jump_dbt_models, csv_exports])
-    built = set(BUILT)
-    return {
-        key.to_user_string(): {
-            other.to_user_string() for other in dg.AssetSelection.assets(key).downstream().resolve(graph) & built - {key}
-        }
-        for key in BUILT
-    }
+    """For each asset written into the build, the build's assets downstream of it (from the specs'
+    dependencies: Dagster's asset graph has no public constructor)."""
+    children: dict[dg.AssetKey, set[dg.AssetKey]] = {key: set() for key in BUILT}
+    for assets in (load_sources, jump_dbt_models, csv_exports):
+        for spec in assets.specs:
+            for dep in spec.deps:
+                children.setdefault(dep.asset_key, set()).add(spec.key)
+    downstream: dict[str, set[str]] = {}
+    for key in BUILT:
+        seen: set[dg.AssetKey] = set()
+        waiting = list(children[key])
+        while waiting:
+            other = waiting.pop()
+            if other not in seen:
+                seen.add(other)
+                waiting.extend(children.get(other, ()))
+        downstream[key.to_user_string()] = {other.to_user_string() for other in seen & set(BUILT) - {key}}
+    return downstream
 
 
 @dg.asset(

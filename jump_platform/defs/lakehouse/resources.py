@@ -53,10 +53,6 @@ class LakehouseBuild(Warehouse):
     _wrote: bool = PrivateAttr(default=False)
     _disk_full: bool = PrivateAttr(default=False)
 
-    @classmethod
-    def _is_dagster_maintained(cls) -> bool:
-        return False
-
     @property
     def build_warehouse(self) -> Warehouse:
         """The engine's reader of the build's tables."""

@@ -1,0 +1,42 @@
+"""Every private Dagster name the platform uses, in one place (checked against Dagster 1.13.27 and
+dagster-dbt 0.29.27; `jump_platform_tests/test_compat.py` fails, naming the missing one, when an
+upgrade removes or renames any of them).
+
+Each is here because Dagster offers no public API for it (as of that version):
+- `DbIOManager`, `DbTypeHandler`, `TableSlice`: the database IO manager that dagster-duckdb's own
+  IO managers are built on, which `jump_platform.io_manager` extends with atomic batch writes;
+- `backoff`: Dagster's retry helper, which dagster-duckdb uses to wait for a locked DuckDB file;
+- `CheckRunHealthResult`, `WorkerStatus`: what a run launcher's health check returns
+  (`jump_platform.runner.launcher.JumpRunLauncher`);
+- `set_auto_materialize_paused`: the instance-wide switch of the auto-materialize daemon
+  (`jump_platform.runner.cli init-instance`).
+
+And the private methods the platform overrides (`OVERRIDDEN`): dagster-dbt's `DbtCliResource`
+runs `dbt --version` and loads an adapter before each command (`defs/transform/resources.py`).
+"""
+
+from __future__ import annotations
+
+from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
+from dagster._daemon.asset_daemon import set_auto_materialize_paused
+from dagster._utils.backoff import backoff
+from dagster_dbt import DbtCliResource
+
+# The versions these names were checked against.
+CHECKED_AGAINST = {"dagster": "1.13.27", "dagster-dbt": "0.29.27"}
+
+# Private methods overridden by a subclass here: (class, method name).
+OVERRIDDEN = [(DbtCliResource, "_cli_version"), (DbtCliResource, "_initialize_dbt_core_adapter")]
+
+__all__ = [
+    "CHECKED_AGAINST",
+    "OVERRIDDEN",
+    "CheckRunHealthResult",
+    "DbIOManager",
+    "DbTypeHandler",
+    "TableSlice",
+    "WorkerStatus",
+    "backoff",
+    "set_auto_materialize_paused",
+]
