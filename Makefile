@@ -106,9 +106,10 @@ test: prepare ## Run the test suite
 # sqlfluff compiles the models with dbt (its dbt templater) on an in-memory DuckDB: no lakehouse needed.
 SQLFLUFF = cd dbt_project && JUMP_BUILD_DUCKDB_PATH=:memory: $(VENV)/bin/sqlfluff
 
-lint: install ## Lint: ruff (lint and format check) on the Python code, sqlfluff on the dbt models
+lint: install ## Lint: ruff (lint and format check) and the import layers (import-linter) on the Python code, sqlfluff on the dbt models
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(SQLFLUFF) lint --disable-progress-bar models exports
 
 format: install ## Fix what the linters can: ruff's fixes and format, sqlfluff fix
