@@ -1,0 +1,57 @@
+"""A snapshot of the definitions: every asset (with its group, owners and kinds), asset check,
+job, schedule and sensor of the code location, compared with `defs_snapshot.txt`.
+
+An unintended change (an asset renamed by a dbt change, a check lost, a job gone) fails here and
+shows in review. After an intended one, write the snapshot again and commit it with the change:
+
+    JUMP_UPDATE_DEFS_SNAPSHOT=1 .venv/bin/pytest jump_platform_tests/test_defs.py
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from jump_platform.definitions import defs
+
+SNAPSHOT = Path(__file__).with_name("defs_snapshot.txt")
+
+
+def describe(definitions: dg.Definitions) -> list[str]:
+    """One sorted line per definition, in public Dagster terms."""
+    lines = []
+    for spec in definitions.resolve_all_asset_specs():
+        lines.append(
+            f"asset {spec.key.to_user_string()}  group={spec.group_name}  owners={','.join(sorted(spec.owners))}"
+            f"  kinds={','.join(sorted(spec.kinds))}"
+        )
+    for assets in definitions.assets or []:
+        for check in getattr(assets, "check_specs", []):
+            lines.append(f"check {check.asset_key.to_user_string()}:{check.name}  blocking={check.blocking}")
+    for checks in definitions.asset_checks or []:
+        for check in checks.check_specs:
+            lines.append(f"check {check.asset_key.to_user_string()}:{check.name}  blocking={check.blocking}")
+    for job in definitions.jobs or []:
+        lines.append(f"job {job.name}")
+    for schedule in definitions.schedules or []:
+        lines.append(f"schedule {schedule.name}  cron={schedule.cron_schedule}  job={schedule.job_name}")
+    for sensor in definitions.sensors or []:
+        lines.append(f"sensor {sensor.name}")
+    return sorted(set(lines))
+
+
+def test_the_definitions_are_those_of_the_snapshot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path / "data"))  # the default engine, DuckDB (conftest)
+    found = describe(defs())
+    if os.environ.get("JUMP_UPDATE_DEFS_SNAPSHOT"):
+        SNAPSHOT.write_text("\n".join(found) + "\n", encoding="utf-8")
+    expected = SNAPSHOT.read_text(encoding="utf-8").splitlines()
+    diff = "\n".join(difflib.unified_diff(expected, found, "defs_snapshot.txt", "the definitions now", lineterm=""))
+    assert found == expected, (
+        f"The definitions changed:\n{diff}\n"
+        "If intended: JUMP_UPDATE_DEFS_SNAPSHOT=1 .venv/bin/pytest jump_platform_tests/test_defs.py, and commit the file."
+    )
