@@ -9,6 +9,9 @@ Under the lakehouse folder (`data/lakehouse/`, beside the published file):
   hard link to it), `exports/` (the CSVs of `data/exports/` are hard links to them) and `snapshot.json`.
 - `build/`: what runs write and check: `lakehouse.duckdb` (a copy of the published snapshot, then
   the run's loads and models), `exports/` (exports not published yet) and `state.json`.
+- `postgres/`, `spark/`: the same `snapshots/`, `current` and `build/` for the other engines (each
+  engine's published state apart, `jump_platform.engines`), holding the exports and the records;
+  their tables are in the engine.
 - `lakehouse.duckdb.lock`: held by the run that owns the lakehouse, and so the build, one at a time
   (`jump_platform/runs.py`), released by the OS when its process ends, however it ends.
 
