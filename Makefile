@@ -148,10 +148,11 @@ docs: prepare ## Generate the dbt docs and serve them on http://127.0.0.1:8080 (
 	cd dbt_project && $(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port $(or $(PORT),8080) --no-browser
 
 # The dashboard reads its own copy of the marts (the dashboard/marts asset, written by `make run`);
-# a lakehouse newer than the copy, or no copy at all, gets the copy refreshed first. The lakehouse is
-# looked for before anything is installed: a fresh clone hears "run make run" at once.
+# a lakehouse newer than the copy, or no copy at all, gets the copy refreshed first. A fresh clone, with
+# no lakehouse folder yet, hears "run make run" before anything is installed; whether the engine has
+# published anything is runner.dashboard's question.
 dashboard: ## Serve the dashboard on http://127.0.0.1:8501 (PORT=8502, or JUMP_DASHBOARD_PORT)
-	@test -e $(JUMP_DUCKDB_PATH) || test -L $(dir $(JUMP_DUCKDB_PATH))current || { echo "No lakehouse published yet: run 'make run' first."; exit 1; }
+	@test -d $(dir $(JUMP_DUCKDB_PATH)) || { echo "No lakehouse published yet: run 'make run' first."; exit 1; }
 	@$(MAKE) --no-print-directory prepare
 	$(PY) -m jump_platform.runner.dashboard --refresh $(if $(PORT),--port $(PORT))
 

@@ -42,13 +42,17 @@ def streamlit_command(host: str, port: int) -> list[str]:
     ]
 
 
-def copy_is_stale() -> bool:
-    """Whether the dashboard's copy is missing or older than the published lakehouse (on
-    PostgreSQL and Spark: than the last publish, the rename of `current`)."""
-    copy = settings.dashboard_path()
+def published_at() -> float | None:
+    """When the engine's lakehouse was last published (on PostgreSQL and Spark: the rename of
+    `current`); None when nothing is published yet."""
     engine = engines.current()
-    published_at = engine.published_changed_at(engine.layout())
-    return published_at is not None and (not copy.exists() or copy.stat().st_mtime < published_at)
+    return engine.published_changed_at(engine.layout())
+
+
+def copy_is_stale() -> bool:
+    """Whether the dashboard's copy is missing or older than the published lakehouse."""
+    copy, published = settings.dashboard_path(), published_at()
+    return published is not None and (not copy.exists() or copy.stat().st_mtime < published)
 
 
 def refresh_copy() -> None:
@@ -67,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=None, help="port (default JUMP_DASHBOARD_PORT or 8501; make: PORT)")
     parser.add_argument("--refresh", action="store_true", help="refresh a missing or stale copy of the marts first")
     arguments = parser.parse_args(argv)
+    if arguments.refresh and published_at() is None:
+        sys.exit("No lakehouse published yet: run 'make run' first.")
     port = arguments.port or settings.dashboard_port()
     # Before the refresh: a busy port stops here at once, not after a run.
     if port_in_use(arguments.host, port):
