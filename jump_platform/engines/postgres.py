@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlsplit
 
 import dagster as dg
@@ -22,7 +21,8 @@ def configured_url() -> str:
     the Dagster UI shows the variable's name, never the password; else empty, and the IO manager
     reads it when it writes (the PG* variables, or the local cluster of `make postgres`)."""
     settings.postgres_warehouse_url()  # refuses a bad URL when the code location loads
-    return dg.EnvVar(URL_VARIABLE) if os.environ.get(URL_VARIABLE) else ""
+    variable = dg.EnvVar(URL_VARIABLE)
+    return variable if variable.get_value() else ""
 
 
 class Postgres(Engine):
