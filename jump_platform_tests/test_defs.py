@@ -45,7 +45,9 @@ def describe(definitions: dg.Definitions) -> list[str]:
 
 
 def test_the_definitions_are_those_of_the_snapshot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path / "data"))  # the default engine, DuckDB (conftest)
+    # The defaults (the engine is DuckDB, see conftest): the producer and the engine pick jobs and kinds.
+    monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("JUMP_PRODUCER", raising=False)
     found = describe(defs())
     if os.environ.get("JUMP_UPDATE_DEFS_SNAPSHOT"):
         SNAPSHOT.write_text("\n".join(found) + "\n", encoding="utf-8")
