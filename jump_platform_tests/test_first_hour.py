@@ -265,8 +265,9 @@ def test_the_dbt_docs_overview_says_the_sources_are_checked_by_dbt_as_they_are()
 
 @pytest.mark.slow
 def test_a_first_run_after_make_prepare_parses_the_project_partially(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jump_platform import engines
     from jump_platform.defs.transform.assets import dbt_build_args, dbt_environment
-    from jump_platform.defs.transform.resources import DBT_TARGETS, dbt_executable
+    from jump_platform.defs.transform.resources import dbt_executable
 
     monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path / "data"))  # a new data folder
     monkeypatch.delenv("JUMP_DUCKDB_PATH", raising=False)
@@ -284,7 +285,7 @@ def test_a_first_run_after_make_prepare_parses_the_project_partially(tmp_path: P
         parsed = subprocess.run(
             [
                 *(dbt_executable(), "parse", "--project-dir", str(settings.DBT_PROJECT_DIR)),
-                *("--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target", DBT_TARGETS[settings.warehouse()]),
+                *("--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target", engines.current().dbt_target),
                 *("--target-path", str(run_folder), "--threads", threads),
             ],
             env=dict(os.environ),

@@ -28,11 +28,12 @@ def parse(target_path: Path | None = None) -> list[Path]:
     """Parse the project with the runs' profile settings; returns the target folders written:
     `target_path` (default dbt's `target/`, the manifest's), then the runs' own folder when their
     target is not `build`."""
-    from jump_platform.defs.transform.resources import DBT_TARGETS, dbt_env, dbt_executable, dbt_target_path
+    from jump_platform import engines
+    from jump_platform.defs.transform.resources import dbt_env, dbt_executable, dbt_target_path
 
     env = {**os.environ, **dbt_env()}
     folders = [(target_path or settings.DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target"), "build")]
-    run_target = DBT_TARGETS[settings.warehouse()]
+    run_target = engines.current().dbt_target
     if run_target != "build":
         folders.append((dbt_target_path(), run_target))
     for folder, target in folders:
