@@ -1,6 +1,9 @@
 """Shared fixtures: every test that writes gets its own data folder and lakehouse file."""
 
 import datetime as dt
+import fcntl
+import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +16,41 @@ if TYPE_CHECKING:
     from jump_platform_tests.dagster_dev import DagsterDev
 
 AS_OF = dt.date(2026, 11, 21)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests sharing a module-scoped fixture (a module's own lakehouse, server or browser) run on one
+    pytest-xdist worker (`--dist loadgroup`, as `make test` runs them), so that it is set up once.
+
+    pytest has no public way to ask a fixture's scope at collection time: `_fixtureinfo` is the one
+    plugins read (pytest-asyncio, pytest-django).
+    """
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        if definitions is None:
+            continue
+        if any(
+            definition.scope == "module"
+            for name in item.fixturenames
+            for definition in definitions.name2fixturedefs.get(name, ())
+        ):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def session_instance_and_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A test that sets no data folder or Dagster instance of its own gets the session's: never the
+    project's `data/` and `.dagster_home/` (which `make` exports), which parallel workers would share."""
+    from jump_platform.runner.launcher import INSTANCE_YAML
+
+    home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DAGSTER_HOME", str(home))
+        env.setenv("JUMP_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+        env.delenv("JUMP_DUCKDB_PATH", raising=False)
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -36,14 +74,42 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "data"
 
 
-def build_lakehouse(tmp_path_factory: pytest.TempPathFactory, name: str, anomalies: str = "") -> Path:
-    """Build a whole lakehouse with the `refresh` job from generated data, with the given anomalies.
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder `name`, filled by `build(folder)` once per test run and shared by every test of it.
 
-    Seed and as-of date are fixed, so two lakehouses differ only by their anomalies.
+    Under pytest-xdist (`make test`), the workers of one run share the folder: the first to ask
+    builds it under a file lock while the others wait, then all read it (or copy it). A build that
+    failed fails every test asking for it, with its error, instead of being tried again.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's own temporary folder, above each worker's
+    shared = root / "built_once"
+    shared.mkdir(parents=True, exist_ok=True)
+    folder, done, failed = shared / name, shared / f"{name}.done", shared / f"{name}.failed"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if failed.exists():
+            pytest.fail(f"Building {name} failed (once for the whole run):\n{failed.read_text()}")
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker that died half-way left
+            try:
+                build(folder)
+            except BaseException as error:
+                failed.write_text(f"{type(error).__name__}: {error}")
+                raise
+            done.touch()
+    return folder
+
+
+def build_lakehouse(data: Path, anomalies: str = "", run_config: dict | None = None) -> None:
+    """Build a whole lakehouse in the data folder `data` with the `refresh` job from generated data,
+    with the given anomalies (and the run config given, if any).
+
+    Seed and as-of date are fixed, so two lakehouses differ only by their anomalies and config.
     """
     from jump_platform.runner.cli import run_job
 
-    data = tmp_path_factory.mktemp(name) / "data"
     with pytest.MonkeyPatch.context() as env:
         env.setenv("JUMP_DATA_DIR", str(data))
         env.delenv("JUMP_DUCKDB_PATH", raising=False)
@@ -54,25 +120,24 @@ def build_lakehouse(tmp_path_factory: pytest.TempPathFactory, name: str, anomali
         env.delenv("JUMP_CRM_POSTGRES_URL", raising=False)
         env.delenv("JUMP_KPI_ENDPOINT_URL", raising=False)
         env.delenv("JUMP_SCALE", raising=False)
-        summary = run_job("refresh", instance=dg.DagsterInstance.ephemeral())
+        summary = run_job("refresh", run_config=run_config, instance=dg.DagsterInstance.ephemeral())
     assert summary.ok, summary.render("refresh")
-    return data
 
 
 @pytest.fixture(scope="session")
 def lakehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A lakehouse built once per session by the `refresh` job from clean generated data.
+    """A lakehouse built once per test run by the `refresh` job from clean generated data.
 
-    Tests read it (read-only connections); none writes to it.
+    Tests read it (read-only connections) or copy it; none writes to it.
     """
-    return build_lakehouse(tmp_path_factory, "lakehouse")
+    return built_once(tmp_path_factory, "lakehouse", build_lakehouse)
 
 
 @pytest.fixture(scope="session")
 def lakehouse_with_empty_month(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Like `lakehouse`, from the same generated data with one month emptied of its invoices
     (`JUMP_ANOMALIES=empty_month`). Read-only too."""
-    return build_lakehouse(tmp_path_factory, "lakehouse_empty_month", anomalies="empty_month")
+    return built_once(tmp_path_factory, "lakehouse_empty_month", lambda data: build_lakehouse(data, anomalies="empty_month"))
 
 
 @pytest.fixture(scope="session")

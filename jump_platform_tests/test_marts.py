@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from jump_platform.sql import qualified
-from jump_platform_tests.conftest import AS_OF
+from jump_platform_tests.conftest import AS_OF, build_lakehouse, built_once
 
 AS_OF_MONTH = AS_OF.replace(day=1)
 # The as-of date of the extracts of `lakehouse_with_later_extracts`, modelled as of AS_OF.
@@ -78,27 +77,13 @@ def read_lakehouse(data: Path) -> Lakehouse:
     return Lakehouse(sources=tables, marts=marts, exports=data / "exports")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lakehouse_with_later_extracts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The clean data of `lakehouse`, generated as of LATER (so with contracts starting and ending
-    after AS_OF, and invoices after it), loaded and modelled as of AS_OF, in one `refresh` run."""
-    from jump_platform.runner.cli import run_job
-
-    data = tmp_path_factory.mktemp("lakehouse_later_extracts") / "data"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("JUMP_DATA_DIR", str(data))
-        env.delenv("JUMP_DUCKDB_PATH", raising=False)
-        env.setenv("JUMP_AS_OF", AS_OF.isoformat())
-        env.setenv("JUMP_SEED", "42")
-        env.setenv("JUMP_ANOMALIES", "")
-        env.delenv("JUMP_SCALE", raising=False)
-        summary = run_job(
-            "refresh",
-            run_config={"ops": {"demo_extracts": {"config": {"extracted_on": LATER.isoformat()}}}},
-            instance=dg.DagsterInstance.ephemeral(),
-        )
-    assert summary.ok, summary.render("refresh")
-    return data
+    after AS_OF, and invoices after it), loaded and modelled as of AS_OF, in one `refresh` run
+    (built once per test run, see `built_once`)."""
+    config = {"ops": {"demo_extracts": {"config": {"extracted_on": LATER.isoformat()}}}}
+    return built_once(tmp_path_factory, "lakehouse_later_extracts", lambda data: build_lakehouse(data, run_config=config))
 
 
 @pytest.fixture(scope="module", params=["lakehouse", "lakehouse_with_empty_month", "lakehouse_with_later_extracts"])
