@@ -70,12 +70,17 @@ class Run:
 @pytest.fixture(scope="module")
 def run_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Run]]:
     """Generate and load the sources with `JUMP_ANOMALIES=<anomalies>` and build the staging models
-    (the dbt step runs the tests on the sources first), once per value."""
+    (the dbt step runs the tests on the sources first), once per value.
+
+    Every value is built in the same data folder, then moved aside: dbt's target folder depends on
+    the lakehouse's path (see `dbt_target_path`), so the runs after the first parse the project
+    partially instead of in full."""
     runs: dict[str, Run] = {}
+    folder = tmp_path_factory.mktemp("run_with")
+    data_dir = folder / "data"
 
     def run(anomalies: str) -> Run:
         if anomalies not in runs:
-            data_dir = tmp_path_factory.mktemp(anomalies or "clean")
             with pytest.MonkeyPatch.context() as env:
                 for name, value in {
                     "JUMP_DATA_DIR": str(data_dir),
@@ -94,9 +99,10 @@ def run_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
                     raise_on_error=False,
                 )
                 # Nothing here publishes: the run's data is in the build, as its checks saw it.
-                build = settings.build_duckdb_path()
+                build = settings.build_duckdb_path().relative_to(data_dir)
+            kept = data_dir.rename(folder / (anomalies or "clean"))
             runs[anomalies] = Run(
-                database=build,
+                database=kept / build,
                 materialized={event.asset_key.to_user_string() for event in result.get_asset_materialization_events()},
                 checks={
                     f"{evaluation.asset_key.path[-1]}.{evaluation.check_name}": evaluation
