@@ -30,7 +30,7 @@ MANIFEST := dbt_project/target/manifest.json
 SOURCES_YML := dbt_project/models/staging/_sources.yml
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
 
-.PHONY: help install sources-yml prepare run extract load transform export rollback test lint format dev query docs dashboard postgres postgres-stop sync bench bench-engines clean clean-instance
+.PHONY: help install instance sources-yml prepare run extract load transform export rollback test lint format dev query docs dashboard postgres postgres-stop sync bench bench-engines clean clean-instance
 
 # `make help`: the targets by group, "Start here" first, aligned; a target in no group shows last.
 HELP_GROUPS := Start here=run dev dashboard query help;Steps of a run=extract load transform export rollback;Docs, reverse ETL and services=docs sync postgres postgres-stop;Develop=install prepare sources-yml test lint format bench bench-engines;Clean up=clean clean-instance
@@ -71,12 +71,12 @@ $(MANIFEST): $(VENV)/.installed $(SOURCES_YML) $(DBT_FILES)
 	@$(PY) -m jump_platform.runner.prepare
 	@touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: instance/dagster.yaml | $(VENV)/.installed
-	@mkdir -p $(DAGSTER_HOME)
-	@cp instance/dagster.yaml $@
-	@$(PY) -m jump_platform.runner.cli init-instance
+# $(DAGSTER_HOME)/dagster.yaml: instance/dagster.yaml, plus PostgreSQL storage with
+# JUMP_DAGSTER_POSTGRES_URL; rewritten (and the instance prepared) only when that text changes.
+instance: $(VENV)/.installed
+	@$(PY) -m jump_platform.runner.instance
 
-prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml $(WAREHOUSE_SERVER) ## Prepare the dbt manifest and the Dagster instance
+prepare: $(MANIFEST) instance $(WAREHOUSE_SERVER) ## Prepare the dbt manifest and the Dagster instance
 
 # One line per step, then a summary; VERBOSE=1 shows Dagster's and dbt's full output instead.
 # FULL_REFRESH=1 rebuilds the incremental dbt models whole (dbt's --full-refresh).

@@ -262,6 +262,11 @@ class Settings(BaseModel):
         AfterValidator(_postgres_url),
         Variable("JUMP_CRM_POSTGRES_URL", _POSTGRES, "mysql://crm/jump", secret=True),
     ] = None
+    dagster_postgres_url: Annotated[
+        str | None,
+        AfterValidator(_postgres_url),
+        Variable("JUMP_DAGSTER_POSTGRES_URL", _POSTGRES, "mysql://dagster/runs", secret=True),
+    ] = None
     kpi_endpoint_url: Annotated[
         str | None,
         AfterValidator(_http_url),
@@ -616,6 +621,13 @@ def dashboard_path() -> Path:
 def dashboard_port() -> int:
     """Where `make dashboard` serves on 127.0.0.1: `JUMP_DASHBOARD_PORT`, default 8501."""
     return read("dashboard_port")
+
+
+def dagster_postgres_url() -> str | None:
+    """The PostgreSQL database of the Dagster instance (`JUMP_DAGSTER_POSTGRES_URL`): run history,
+    event logs, schedules and sensor cursors shared by every host pointing at it; None keeps the
+    instance in SQLite files under DAGSTER_HOME (the default, for a laptop)."""
+    return read("dagster_postgres_url")
 
 
 def crm_postgres_url() -> str | None:

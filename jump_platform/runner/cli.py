@@ -173,12 +173,10 @@ def use_project_instance() -> None:
     that a run of the CLI shows in `make dev`'s run history and catalog."""
     if _has_dagster_home():
         return
-    from jump_platform.runner.launcher import INSTANCE_YAML
+    from jump_platform.runner.instance import write_instance
 
     home = settings.PROJECT_ROOT / ".dagster_home"
-    home.mkdir(exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_bytes(INSTANCE_YAML.read_bytes())
+    write_instance(home)
     os.environ["DAGSTER_HOME"] = str(home)
 
 

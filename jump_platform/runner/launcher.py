@@ -42,10 +42,9 @@ import dagster as dg
 from jump_platform import engines, settings
 from jump_platform.compat import CheckRunHealthResult, WorkerStatus
 from jump_platform.lakehouse import housekeeping
+# Re-exported: the instance configuration every instance starts from (see runner/instance.py).
+from jump_platform.runner.instance import INSTANCE_YAML as INSTANCE_YAML
 from jump_platform.runner.processes import ProcessState, release_dead_runs, run_state, this_process_tags
-
-# The instance configuration of `make run` and `make dev` (copied to $DAGSTER_HOME by the Makefile).
-INSTANCE_YAML = settings.PROJECT_ROOT / "instance" / "dagster.yaml"
 
 POLL_SECONDS = 1.0
 REPEAT_WAITING_EVERY_SECONDS = 60.0

@@ -1,0 +1,72 @@
+"""The Dagster instance of `make run` and `make dev`: `$DAGSTER_HOME/dagster.yaml`.
+
+It is `instance/dagster.yaml` (run queue, pools, run launcher, run monitoring), plus, with
+`JUMP_DAGSTER_POSTGRES_URL`, a `storage` section that keeps runs, event logs, schedules, sensor
+cursors and the automation state in PostgreSQL (dagster-postgres): `make dev`, the daemon and the
+CLI runs of several hosts (or folders) then share one run history and one automation state. The
+file names the variable, never its value: Dagster reads the URL, password included, from the
+environment when the instance starts. Without it, the instance stays in SQLite files under
+DAGSTER_HOME, as Dagster's default.
+
+    python -m jump_platform.runner.instance    # `make prepare`: writes dagster.yaml when it changed
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from jump_platform import settings
+
+# The instance configuration every instance of the project starts from.
+INSTANCE_YAML = settings.PROJECT_ROOT / "instance" / "dagster.yaml"
+
+POSTGRES_STORAGE = """
+# Written by `make prepare` because JUMP_DAGSTER_POSTGRES_URL is set: runs, event logs and schedules
+# live in that PostgreSQL database, shared by every host that points at it (dagster-postgres). The
+# URL is read from the environment when the instance starts; it is never written here.
+storage:
+  postgres:
+    postgres_url:
+      env: JUMP_DAGSTER_POSTGRES_URL
+"""
+
+
+def instance_config() -> str:
+    """The text of `$DAGSTER_HOME/dagster.yaml` for the current settings."""
+    base = INSTANCE_YAML.read_text()
+    return base + POSTGRES_STORAGE if settings.dagster_postgres_url() else base
+
+
+def write_instance(home: Path) -> bool:
+    """Write `home/dagster.yaml` when its text differs from `instance_config()`; True when written."""
+    wanted = instance_config()
+    path = home / "dagster.yaml"
+    if path.is_file() and path.read_text() == wanted:
+        return False
+    home.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(wanted)
+    temporary.replace(path)
+    return True
+
+
+def main() -> int:
+    errors = settings.validate()
+    if errors:
+        print("\n".join(str(error) for error in errors), file=sys.stderr)
+        return 2
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.PROJECT_ROOT / ".dagster_home")
+    if write_instance(home):
+        storage = "PostgreSQL (JUMP_DAGSTER_POSTGRES_URL)" if settings.dagster_postgres_url() else "SQLite files"
+        print(f"Dagster instance: {home / 'dagster.yaml'}, runs and schedules in {storage}.")
+        from jump_platform.runner.cli import init_instance
+
+        os.environ["DAGSTER_HOME"] = str(home)
+        return init_instance()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
