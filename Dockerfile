@@ -31,8 +31,7 @@ RUN uv sync --frozen --no-dev \
     && chmod -R a+rX /app \
     && useradd --create-home --uid 1000 jump \
     && mkdir -p "$DAGSTER_HOME/dbt/target" "$DAGSTER_HOME/dbt/logs" "$JUMP_DATA_DIR" \
-    && cp instance/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
-    && python -m jump_platform.runner.cli init-instance \
+    && python -m jump_platform.runner.instance \
     && cp dbt_project/target/partial_parse.msgpack "$DAGSTER_HOME/dbt/target/" \
     && chown -R jump "$DAGSTER_HOME" "$JUMP_DATA_DIR"
 
@@ -57,7 +56,9 @@ EXPOSE 3000 8501
 # The daemon (schedules, sensors, automation) and the webserver as two services, each Dagster's own
 # production command; the container stops when either does. Not `dagster dev` / `dg dev`: under
 # them dagster-dbt re-parses the project into dbt_project/target/, which the runtime user may not
-# write. First, the instance in the DAGSTER_HOME volume gets the image's configuration (as `make`
-# does). The UI listens on all interfaces of the container and is unauthenticated (see the top of
-# this file): publish the port on 127.0.0.1 only.
-CMD ["bash", "-c", "cp instance/dagster.yaml \"$DAGSTER_HOME/dagster.yaml\" && mkdir -p \"$DAGSTER_HOME/dbt/target\" \"$DAGSTER_HOME/dbt/logs\" && python -m jump_platform.runner.cli init-instance && { dagster-daemon run -w workspace.yaml & dagster-webserver -w workspace.yaml -h 0.0.0.0 -p 3000 & wait -n; exit $?; }"]
+# write. First, the instance in the DAGSTER_HOME volume gets the image's configuration, with
+# PostgreSQL storage when JUMP_DAGSTER_POSTGRES_URL is set (`python -m jump_platform.runner.instance`,
+# as `make prepare` does; docker-compose.yml runs the three services apart on one such storage).
+# The UI listens on all interfaces of the container and is unauthenticated (see the top of this
+# file): publish the port on 127.0.0.1 only.
+CMD ["bash", "-c", "python -m jump_platform.runner.instance && mkdir -p \"$DAGSTER_HOME/dbt/target\" \"$DAGSTER_HOME/dbt/logs\" && { dagster-daemon run -w workspace.yaml & dagster-webserver -w workspace.yaml -h 0.0.0.0 -p 3000 & wait -n; exit $?; }"]
