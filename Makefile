@@ -30,7 +30,7 @@ MANIFEST := dbt_project/target/manifest.json
 SOURCES_YML := dbt_project/models/staging/_sources.yml
 DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null)
 
-.PHONY: help install instance sources-yml prepare run extract load transform export rollback test lint format dev query docs dashboard postgres postgres-stop sync bench bench-engines clean clean-instance
+.PHONY: help install instance sources-yml prepare run extract load transform export rollback test lint format dev query docs dashboard postgres postgres-stop spark spark-stop sync bench bench-engines clean clean-instance
 
 # `make help`: the targets by group, "Start here" first, aligned; a target in no group shows last.
 HELP_GROUPS := Start here=run dev dashboard query help;Steps of a run=extract load transform export rollback;Docs, reverse ETL and services=docs sync postgres postgres-stop;Develop=install prepare sources-yml test lint format bench bench-engines;Clean up=clean clean-instance
@@ -165,6 +165,12 @@ postgres: install ## Start a throwaway PostgreSQL (the CRM) on 127.0.0.1:55432 (
 postgres-stop: install ## Stop the PostgreSQL of `make postgres`
 	$(PY) -m jump_platform.local_services.postgres stop
 
+spark: install ## Start a Spark standalone cluster on 127.0.0.1: a master (SPARK_PORT=7077, web UI SPARK_UI_PORT=8080) and two workers
+	$(PY) -m jump_platform.local_services.spark start --port $(or $(SPARK_PORT),7077) --ui-port $(or $(SPARK_UI_PORT),8080)
+
+spark-stop: install ## Stop the Spark cluster of `make spark`
+	$(PY) -m jump_platform.local_services.spark stop
+
 sync: prepare ## Run the reverse ETL syncs: the CRM (PostgreSQL) and finance's KPI endpoint
 	$(PY) -m jump_platform.runner.sync
 
@@ -179,6 +185,7 @@ bench-engines: prepare ## `make run` on DuckDB, PostgreSQL and Spark side by sid
 
 clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `make postgres`); ALL=1 also the instance
 	@if [ -x $(PY) ] && [ -d data/postgres ]; then $(PY) -m jump_platform.local_services.postgres stop; fi
+	@if [ -x $(PY) ] && [ -d data/spark-cluster ]; then $(PY) -m jump_platform.local_services.spark stop; fi
 	rm -rf data
 	$(if $(ALL),rm -rf $(DAGSTER_HOME))
 

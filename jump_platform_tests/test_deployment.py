@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 
 import pytest
 import yaml
@@ -37,7 +36,8 @@ def test_the_three_dagster_services_and_postgres(compose: dict) -> None:
 
 
 def test_every_dagster_service_shares_one_postgres_instance_storage(compose: dict) -> None:
-    urls = {name: compose["services"][name]["environment"]["JUMP_DAGSTER_POSTGRES_URL"] for name in ("user_code", "webserver", "daemon")}
+    services = compose["services"]
+    urls = {name: services[name]["environment"]["JUMP_DAGSTER_POSTGRES_URL"] for name in ("user_code", "webserver", "daemon")}
     assert len(set(urls.values())) == 1
     url = next(iter(urls.values()))
     assert url.startswith("postgresql://") and "@postgres:5432/" in url

@@ -44,11 +44,14 @@ from jump_platform.warehouses.base import Warehouse, arrow_parts, facts
 TABLE_NAME = r"[a-z0-9_]+"
 
 
-def spark_conf(spark_dir: Path, master: str = "local[2]", driver_memory: str = "1g") -> dict[str, str]:
+def spark_conf(
+    spark_dir: Path, master: str = "local[2]", driver_memory: str = "1g", driver_host: str = "127.0.0.1"
+) -> dict[str, str]:
     """The session's settings; dbt's `spark` profile target (dbt_project/profiles.yml) says the same."""
     return {
         "spark.master": master,
         "spark.driver.memory": driver_memory,
+        "spark.driver.host": driver_host,
         "spark.sql.warehouse.dir": f"{spark_dir}/warehouse",
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={spark_dir}/metastore_db;create=true",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_dir}",
@@ -226,6 +229,7 @@ def _serve(request_path: Path) -> None:
         Path(request["spark_dir"]),
         master=settings.spark_master(),
         driver_memory=settings.spark_driver_memory(),
+        driver_host=settings.spark_driver_host(),
     )
     for key, value in conf.items():
         builder = builder.config(key, value)
