@@ -36,6 +36,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO, Any, Protocol
 
 import dagster as dg
 
@@ -63,13 +64,75 @@ def lock_path() -> Path:
     return database.with_name(database.name + ".lock")
 
 
-def _holder(handle) -> str:
-    """Who holds the lakehouse, as written in the lock file by its holder."""
-    handle.seek(0)
-    try:
-        holder = json.loads(handle.read() or "{}")
-    except ValueError:
-        holder = {}
+class Turn(Protocol):
+    """One lock a run holds for its whole length: taken without waiting or not at all, naming its
+    holder to those who wait."""
+
+    def try_acquire(self) -> bool: ...
+    def write_holder(self, holder: dict[str, Any]) -> None: ...
+    def holder(self) -> dict[str, Any] | None: ...
+    def release(self) -> None: ...
+
+
+class FileTurn:
+    """An exclusive `flock` on a file of this host; the kernel frees it when its process dies."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._handle: IO[str] | None = None
+
+    def __str__(self) -> str:
+        return f"the lakehouse {settings.duckdb_path()}"
+
+    def try_acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def write_holder(self, holder: dict[str, Any]) -> None:
+        assert self._handle is not None, "write_holder before try_acquire"
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._handle.write(json.dumps(holder))
+        self._handle.flush()
+
+    def holder(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path.read_text() or "{}") or None
+        except (OSError, ValueError):
+            return None
+
+    def release(self) -> None:
+        if self._handle is None:
+            return
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._handle.flush()
+        fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+        self._handle.close()
+        self._handle = None
+
+
+def run_turns() -> list[Turn]:
+    """What a run holds: the lock file beside the lakehouse on this host, and, where the lakehouse
+    is a server's, the lock that server holds for every host (PostgreSQL's advisory lock)."""
+    turns: list[Turn] = [FileTurn(lock_path())]
+    if settings.warehouse() == "postgres":
+        from jump_platform import service_settings
+        from jump_platform.warehouses.postgres_lock import PostgresTurn
+
+        turns.append(PostgresTurn(service_settings.postgres_warehouse_url()))
+    return turns
+
+
+def _describe(holder: dict[str, Any] | None) -> str:
+    """Who holds the lakehouse, as written by its holder."""
     if not holder:
         return "another run"
     return (
@@ -78,59 +141,65 @@ def _holder(handle) -> str:
     )
 
 
+def _wait_for(turn: Turn, started: float, timeout: float, say: Callable[[str], None]) -> None:
+    """Take `turn`, waiting while another run holds it (saying so at once, then every minute), up
+    to `timeout` seconds since `started`."""
+    said_at: float | None = None
+    while not turn.try_acquire():
+        waited = time.monotonic() - started
+        if waited >= timeout:
+            raise LakehouseBusyError(
+                f"Gave up after {waited:.0f} s (JUMP_LOCK_TIMEOUT={timeout:g}) waiting for {_describe(turn.holder())} "
+                f"to finish with {turn}. If that run is stuck, stop it "
+                "(Terminate in the UI, or end its process); a killed run frees the lakehouse at once."
+            )
+        if said_at is None or time.monotonic() - said_at >= REPEAT_WAITING_EVERY_SECONDS:
+            said_at = time.monotonic()
+            say(
+                f"waiting for {_describe(turn.holder())} to finish with {turn}… "
+                f"({waited:.0f} s so far; gives up after JUMP_LOCK_TIMEOUT={timeout:g} s)"
+            )
+        time.sleep(POLL_SECONDS)
+
+
 @contextlib.contextmanager
-def lakehouse_turn(instance: dg.DagsterInstance | None, run_id: str, job_name: str, say: Callable[[str], None]) -> Iterator[None]:
-    """Hold the lakehouse exclusively for one run; wait for it, saying so, up to the timeout.
+def lakehouse_turn(
+    instance: dg.DagsterInstance | None,
+    run_id: str,
+    job_name: str,
+    say: Callable[[str], None],
+    turns: list[Turn] | None = None,
+) -> Iterator[None]:
+    """Hold the lakehouse exclusively for one run (every lock of `run_turns()`, in order); wait
+    for it, saying so, up to the timeout.
 
     Once held, the dead runs of `instance` are released (see `release_dead_runs`), each reported
     through `say`.
     """
-    path = lock_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    turns = run_turns() if turns is None else turns
     timeout = settings.lock_timeout()
-    with path.open("a+") as handle:
-        started = time.monotonic()
-        said_at: float | None = None
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                waited = time.monotonic() - started
-                if waited >= timeout:
-                    raise LakehouseBusyError(
-                        f"Gave up after {waited:.0f} s (JUMP_LOCK_TIMEOUT={timeout:g}) waiting for {_holder(handle)} "
-                        f"to finish with the lakehouse {settings.duckdb_path()}. If that run is stuck, stop it "
-                        "(Terminate in the UI, or end its process); a killed run frees the lakehouse at once."
-                    ) from None
-                if said_at is None or time.monotonic() - said_at >= REPEAT_WAITING_EVERY_SECONDS:
-                    said_at = time.monotonic()
-                    say(
-                        f"waiting for {_holder(handle)} to finish with the lakehouse… "
-                        f"({waited:.0f} s so far; gives up after JUMP_LOCK_TIMEOUT={timeout:g} s)"
-                    )
-                time.sleep(POLL_SECONDS)
-        try:
-            holder = {
-                "run_id": run_id,
-                "job": job_name,
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "since": time.strftime("%Y-%m-%d %H:%M:%S"),
-            }
-            handle.seek(0)
-            handle.truncate()
-            handle.write(json.dumps(holder))
-            handle.flush()
-            if instance is not None:
-                for line in release_dead_runs(instance, except_run_id=run_id):
-                    say(line)
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    started = time.monotonic()
+    held: list[Turn] = []
+    try:
+        for turn in turns:
+            _wait_for(turn, started, timeout, say)
+            held.append(turn)
+        holder = {
+            "run_id": run_id,
+            "job": job_name,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        for turn in held:
+            turn.write_holder(holder)
+        if instance is not None:
+            for line in release_dead_runs(instance, except_run_id=run_id):
+                say(line)
+        yield
+    finally:
+        for turn in reversed(held):
+            turn.release()
 
 
 @contextlib.contextmanager
