@@ -33,7 +33,7 @@ DBT_FILES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' 
 .PHONY: help install instance sources-yml prepare run extract load transform export rollback test lint format dev query docs dashboard postgres postgres-stop spark spark-stop sync bench bench-engines clean clean-instance
 
 # `make help`: the targets by group, "Start here" first, aligned; a target in no group shows last.
-HELP_GROUPS := Start here=run dev dashboard query help;Steps of a run=extract load transform export rollback;Docs, reverse ETL and services=docs sync postgres postgres-stop;Develop=install prepare sources-yml test lint format bench bench-engines;Clean up=clean clean-instance
+HELP_GROUPS := Start here=run dev dashboard query help;Steps of a run=extract load transform export rollback;Docs, reverse ETL and services=docs sync postgres postgres-stop spark spark-stop;Develop=install prepare sources-yml test lint format bench bench-engines;Clean up=clean clean-instance
 
 help: ## List the targets
 	@awk -v groups='$(HELP_GROUPS)' 'BEGIN { FS = ":.*## " } \

@@ -9,7 +9,7 @@ Each is here because Dagster offers no public API for it (as of that version):
 - `CheckRunHealthResult`, `WorkerStatus`: what a run launcher's health check returns
   (`jump_platform.runner.launcher.JumpRunLauncher`);
 - `set_auto_materialize_paused`: the instance-wide switch of the auto-materialize daemon
-  (`jump_platform.runner.cli init-instance`).
+  (`jump_platform.runner.instance`, `make prepare`).
 
 And the private methods the platform overrides (`OVERRIDDEN`): dagster-dbt's `DbtCliResource`
 runs `dbt --version` and loads an adapter before each command (`defs/transform/resources.py`).

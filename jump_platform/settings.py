@@ -250,9 +250,9 @@ class Settings(BaseModel):
         Variable("JUMP_SPARK_DRIVER_MEMORY", "a JVM memory size like 1g or 512m", "lots"),
     ] = "1g"
     # Where the executors of a cluster reach the driver (the run's process); dbt's profile reads it too.
-    spark_driver_host: Annotated[
-        str, Variable("JUMP_SPARK_DRIVER_HOST", "a host name or address the executors reach")
-    ] = "127.0.0.1"
+    spark_driver_host: Annotated[str, Variable("JUMP_SPARK_DRIVER_HOST", "a host name or address the executors reach")] = (
+        "127.0.0.1"
+    )
     # Read by dbt's `spark_thrift` target only (`dbt_project/profiles.yml`), declared here all the same.
     spark_thrift_host: Annotated[str | None, Variable("JUMP_SPARK_THRIFT_HOST", "a host name")] = None
     spark_thrift_port: Annotated[_Port | None, Variable("JUMP_SPARK_THRIFT_PORT", _PORT, "notaport")] = None

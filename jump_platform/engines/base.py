@@ -79,6 +79,11 @@ class Engine(ABC):
         """What `profiles.yml` needs beyond the build file and the memory cap to reach the engine."""
         return {}
 
+    def server_locks(self) -> list:
+        """The locks a run takes on the engine's server, beside the lock file of this host (see
+        `runner.launcher.Turn`): none for an engine whose data lives on this host only."""
+        return []
+
     def state_folder(self, lakehouse_folder: Path) -> Path:
         """The folder of this engine's published state (`snapshots/`, `current`, `build/`), inside the
         lakehouse folder: one per engine, so that switching `JUMP_WAREHOUSE` and back loses nothing."""

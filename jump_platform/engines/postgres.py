@@ -52,6 +52,13 @@ class Postgres(Engine):
     def dbt_env(self) -> dict[str, str]:
         return libpq_env(settings.postgres_warehouse_url())
 
+    def server_locks(self) -> list:
+        """One run at a time across hosts: the server's advisory lock, which it frees when the
+        run's connection dies (see `warehouses/postgres_lock.py`)."""
+        from jump_platform.warehouses.postgres_lock import PostgresTurn
+
+        return [PostgresTurn(settings.postgres_warehouse_url())]
+
     def query_shell(self, schema: str, build: bool) -> QueryShell:
         """psql, in read-only transactions, on the published schemas (or the build's)."""
         search_path = schema + (BUILD if build else "")

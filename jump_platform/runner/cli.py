@@ -180,21 +180,6 @@ def use_project_instance() -> None:
     os.environ["DAGSTER_HOME"] = str(home)
 
 
-def init_instance() -> int:
-    """Prepare the Dagster instance of DAGSTER_HOME for `make dev` (`make prepare` runs it).
-
-    Its automation runs through the automation condition sensor, on by default; the instance-wide
-    switch of Dagster's older auto-materialize daemon, off in a new instance, is turned on too, so
-    that the UI does not show "Auto-materialize off" on every job while the sensor materializes."""
-    import dagster as dg
-
-    from jump_platform.compat import set_auto_materialize_paused
-
-    with dg.DagsterInstance.get() as instance:
-        set_auto_materialize_paused(instance, False)
-    return 0
-
-
 def dbt_log() -> Path:
     """dbt's own log for this lakehouse (`--log-path`, which dagster-dbt sets to the target folder)."""
     from jump_platform.defs.transform.resources import dbt_target_path
@@ -225,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "rollback":
         return rollback()
     if args.command == "init-instance":
+        from jump_platform.runner.instance import init_instance
+
         return init_instance()
     if args.job == "load" and landing_zone_empty():
         # One plain line, not a run whose every step is skipped.

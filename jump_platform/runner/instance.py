@@ -52,6 +52,21 @@ def write_instance(home: Path) -> bool:
     return True
 
 
+def init_instance() -> int:
+    """Prepare the Dagster instance of DAGSTER_HOME for `make dev` (`make prepare` runs it).
+
+    Its automation runs through the automation condition sensor, on by default; the instance-wide
+    switch of Dagster's older auto-materialize daemon, off in a new instance, is turned on too, so
+    that the UI does not show "Auto-materialize off" on every job while the sensor materializes."""
+    import dagster as dg
+
+    from jump_platform.compat import set_auto_materialize_paused
+
+    with dg.DagsterInstance.get() as instance:
+        set_auto_materialize_paused(instance, False)
+    return 0
+
+
 def main() -> int:
     errors = settings.validate()
     if errors:
@@ -61,8 +76,6 @@ def main() -> int:
     if write_instance(home):
         storage = "PostgreSQL (JUMP_DAGSTER_POSTGRES_URL)" if settings.dagster_postgres_url() else "SQLite files"
         print(f"Dagster instance: {home / 'dagster.yaml'}, runs and schedules in {storage}.")
-        from jump_platform.runner.cli import init_instance
-
         os.environ["DAGSTER_HOME"] = str(home)
         return init_instance()
     return 0

@@ -43,6 +43,7 @@ import dagster as dg
 from jump_platform import engines, settings
 from jump_platform.compat import CheckRunHealthResult, WorkerStatus
 from jump_platform.lakehouse import housekeeping
+
 # Re-exported: the instance configuration every instance starts from (see runner/instance.py).
 from jump_platform.runner.instance import INSTANCE_YAML as INSTANCE_YAML
 from jump_platform.runner.processes import ProcessState, release_dead_runs, run_state, this_process_tags
@@ -122,13 +123,7 @@ class FileTurn:
 def run_turns() -> list[Turn]:
     """What a run holds: the lock file beside the lakehouse on this host, and, where the lakehouse
     is a server's, the lock that server holds for every host (PostgreSQL's advisory lock)."""
-    turns: list[Turn] = [FileTurn(lock_path())]
-    if settings.warehouse() == "postgres":
-        from jump_platform import service_settings
-        from jump_platform.warehouses.postgres_lock import PostgresTurn
-
-        turns.append(PostgresTurn(service_settings.postgres_warehouse_url()))
-    return turns
+    return [FileTurn(lock_path()), *engines.current().server_locks()]
 
 
 def _describe(holder: dict[str, Any] | None) -> str:
