@@ -266,8 +266,8 @@ def test_the_dbt_docs_overview_says_the_sources_are_checked_by_dbt_as_they_are()
 @pytest.mark.slow
 def test_a_first_run_after_make_prepare_parses_the_project_partially(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jump_platform import engines
-    from jump_platform.defs.transform.assets import dbt_build_args, dbt_environment
-    from jump_platform.defs.transform.resources import dbt_executable
+    from jump_platform.defs.transform.assets import dbt_build_args
+    from jump_platform.defs.transform.resources import dbt_executable, dbt_invocation_env
 
     monkeypatch.setenv("JUMP_DATA_DIR", str(tmp_path / "data"))  # a new data folder
     monkeypatch.delenv("JUMP_DUCKDB_PATH", raising=False)
@@ -281,18 +281,18 @@ def test_a_first_run_after_make_prepare_parses_the_project_partially(tmp_path: P
     run_folder.mkdir()
     shutil.copy(prepared / "partial_parse.msgpack", run_folder)
     threads = dbt_build_args()[dbt_build_args().index("--threads") + 1]
-    with dbt_environment(settings.build_duckdb_path(), AS_OF):
-        parsed = subprocess.run(
-            [
-                *(dbt_executable(), "parse", "--project-dir", str(settings.DBT_PROJECT_DIR)),
-                *("--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target", engines.current().dbt_target),
-                *("--target-path", str(run_folder), "--threads", threads),
-            ],
-            env=dict(os.environ),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+    # the environment a run gives its dbt invocation
+    parsed = subprocess.run(
+        [
+            *(dbt_executable(), "parse", "--project-dir", str(settings.DBT_PROJECT_DIR)),
+            *("--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target", engines.current().dbt_target),
+            *("--target-path", str(run_folder), "--threads", threads),
+        ],
+        env={**os.environ, **dbt_invocation_env(settings.build_duckdb_path(), AS_OF)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "Unable to do partial parsing" not in parsed.stdout
     perf = json.loads((run_folder / "perf_info.json").read_text())
     assert perf["is_partial_parse_enabled"] and perf["parsed_path_count"] == 0

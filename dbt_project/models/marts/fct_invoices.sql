@@ -1,14 +1,8 @@
 -- Built by issue date: a run rewrites only the days whose rows changed (macros/incremental_months.sql).
 
-{{
-    config(
-        materialized=materialized_by_month(),
-        incremental_strategy='delete+insert',
-        unique_key='issue_date',
-        on_schema_change='fail',
-        post_hook="{{ delete_month_markers('issue_date') }}",
-    )
-}}
+-- A table, not built by month: its enforced contract's NOT NULL columns would refuse the marker
+-- rows of a month that disappeared (macros/incremental_months.sql).
+{{ config(materialized='table') }}
 
 with
 
