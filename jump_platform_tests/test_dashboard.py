@@ -371,8 +371,6 @@ def test_searching_a_freelancer_shows_their_cumulative_turnover(dashboard: str, 
     page.keyboard.press("Enter")
     page.wait_for_selector(f"text={first_name} {last_name}", timeout=60_000)
     assert_no_error(page)
-    [header, *rows] = figures_table(page, "Figures: latest cumulative turnover per contract")
-    assert header[-1] == "Cumulative turnover (€)"
     marts = read(
         lakehouse_file(lakehouse),
         "select strftime(job_contract_start_date, '%Y-%m-%d'), max_by(cumulative_turnover, month) "
@@ -380,8 +378,17 @@ def test_searching_a_freelancer_shows_their_cumulative_turnover(dashboard: str, 
         "group by job_contract_start_date order by 1",
         [last_name, first_name],
     )
-    # columns: contract (the index), entity, start, end, through, cumulative turnover
-    assert [(row[2], amount(row[-1])) for row in rows] == marts.rows()
+    # The page opens on the top earner's figures: wait until the searched freelancer's replace them.
+    deadline = time.monotonic() + 60
+    while True:
+        [header, *rows] = figures_table(page, "Figures: latest cumulative turnover per contract")
+        # columns: contract (the index), entity, start, end, through, cumulative turnover
+        found = [(row[2], amount(row[-1])) for row in rows]
+        if found == marts.rows() or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(500)
+    assert header[-1] == "Cumulative turnover (€)"
+    assert found == marts.rows()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "freelancer_search.png"))
 
