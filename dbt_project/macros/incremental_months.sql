@@ -2,8 +2,8 @@
     Incremental models by month (dbt_project/README.md, "Incremental models").
 
     A model that grows with invoices or months is `incremental` where the adapter can run it that
-    way (DuckDB and PostgreSQL; Spark rebuilds it as a table) with dbt's `delete+insert` strategy
-    keyed by its month. Which months a run rebuilds is read from the data itself, never from the
+    way (DuckDB and PostgreSQL; Spark rebuilds it as a table), keyed by its month (the strategy
+    `replace_months` below). Which months a run rebuilds is read from the data itself, never from the
     batch that arrived: the model computes its rows as a full build would (`final`), fingerprints
     them month by month, and compares each month's fingerprint (row count and a sum of row hashes)
     with the same fingerprint of the table as it stands. Only the months that differ reach the
@@ -13,12 +13,12 @@
     - late data (an invoice for an old month, an end date set later, a renamed freelancer, a new
       as-of date, or a change to the model's SQL) changes exactly the months whose rows it changes;
     - a month the table holds and the new rows no longer have (every invoice of it withdrawn, say)
-      comes as one marker row, the month and nulls, so that delete+insert deletes its rows; the
-      post-hook `delete_month_markers` then removes the marker.
+      comes as one marker row, the month and nulls: `replace_months` deletes that month's rows and
+      inserts no marker, so a model whose contract says NOT NULL (the marts) is built by month too.
     `dbt build --full-refresh` (`make run FULL_REFRESH=1`) rebuilds the tables whole.
 #}
 
-{# `incremental` where the adapter runs delete+insert (DuckDB, PostgreSQL), else `table`. #}
+{# `incremental` where the adapter runs `replace_months` (DuckDB, PostgreSQL), else `table`. #}
 {% macro materialized_by_month() -%}
     {{- return('incremental' if target.type in ('duckdb', 'postgres') else 'table') -}}
 {%- endmacro %}
@@ -90,14 +90,24 @@
 
 
 {#
-    Post-hook of a model built by month: delete the marker rows `changed_months_only` left for the
-    months that are gone (every column but the month null; no real row is, each model has a
-    non-null column besides its month). Nothing to do on a table build.
+    The incremental strategy of the models built by month (`incremental_strategy='replace_months'`,
+    `unique_key` the month column): dbt's delete+insert, by month, except that the marker rows of
+    `changed_months_only` (every column but the month null; no real row is, each model has a
+    non-null column besides its month) delete their month and are not inserted. A custom strategy
+    (dbt's `get_incremental_<name>_sql`), so it runs on any adapter with temporary tables: the
+    temporary relation has no constraints, the table keeps its contract's.
 #}
-{% macro delete_month_markers(month_column) -%}
-    {%- if model.config.materialized == 'incremental' -%}
-        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | reject('equalto', month_column) | list -%}
-        delete from {{ this }}
-        where {% for column in columns %}{{ column }} is null{{ ' and ' if not loop.last }}{% endfor %}
-    {%- endif -%}
+{% macro get_incremental_replace_months_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set month_column = arg_dict['unique_key'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='name') | list -%}
+    {%- set others = columns | reject('equalto', month_column) | list -%}
+    delete from {{ target }}
+    where {{ month_column }} in (select {{ month_column }} from {{ source }});
+
+    insert into {{ target }} ({{ get_quoted_csv(columns) }})
+    select {{ get_quoted_csv(columns) }}
+    from {{ source }}
+    where not ({% for column in others %}{{ adapter.quote(column) }} is null{{ ' and ' if not loop.last }}{% endfor %})
 {%- endmacro %}

@@ -7,10 +7,9 @@
 {{
     config(
         materialized=materialized_by_month(),
-        incremental_strategy='delete+insert',
+        incremental_strategy='replace_months',
         unique_key='month',
         on_schema_change='fail',
-        post_hook="{{ delete_month_markers('month') }}",
     )
 }}
 

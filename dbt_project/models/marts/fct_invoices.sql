@@ -1,8 +1,13 @@
 -- Built by issue date: a run rewrites only the days whose rows changed (macros/incremental_months.sql).
 
--- A table, not built by month: its enforced contract's NOT NULL columns would refuse the marker
--- rows of a month that disappeared (macros/incremental_months.sql).
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized=materialized_by_month(),
+        incremental_strategy='replace_months',
+        unique_key='issue_date',
+        on_schema_change='fail',
+    )
+}}
 
 with
 

@@ -2,11 +2,16 @@
 -- as-of date (intermediate.job_contract_months: from its start month through the month it ended, or
 -- the as-of month while it is open). Flat, never absent, in months without invoices. Only invoices
 -- issued by the as-of date count.
--- Rebuilt whole at each run; the intermediate models it reads are built by month.
+-- Built by month: a run rewrites only the months whose rows changed (macros/incremental_months.sql).
 
--- A table, not built by month: its enforced contract's NOT NULL columns would refuse the marker
--- rows of a month that disappeared (macros/incremental_months.sql).
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized=materialized_by_month(),
+        incremental_strategy='replace_months',
+        unique_key='month',
+        on_schema_change='fail',
+    )
+}}
 
 with
 

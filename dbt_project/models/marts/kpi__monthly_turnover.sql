@@ -1,11 +1,16 @@
 -- Turnover per month, with every month from the first invoice's month through the as-of month (or
 -- the last invoice's month if later): a month without invoices shows 0 instead of being absent.
 -- Invoices dated after the as-of date (issued in advance) count, and show apart in scheduled_amount.
--- Rebuilt whole at each run; the intermediate models it reads are built by month.
+-- Built by month: a run rewrites only the months whose rows changed (macros/incremental_months.sql).
 
--- A table, not built by month: its enforced contract's NOT NULL columns would refuse the marker
--- rows of a month that disappeared (macros/incremental_months.sql).
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized=materialized_by_month(),
+        incremental_strategy='replace_months',
+        unique_key='month',
+        on_schema_change='fail',
+    )
+}}
 
 with
 

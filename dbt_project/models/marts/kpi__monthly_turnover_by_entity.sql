@@ -2,11 +2,16 @@
 -- kpi__monthly_turnover times every entity, zeros rather than gaps. Invoices dated after the as-of
 -- date count, and show apart in scheduled_turnover; active freelancers are known through the as-of
 -- month only (null after it).
--- Rebuilt whole at each run; the intermediate models it reads are built by month.
+-- Built by month: a run rewrites only the months whose rows changed (macros/incremental_months.sql).
 
--- A table, not built by month: its enforced contract's NOT NULL columns would refuse the marker
--- rows of a month that disappeared (macros/incremental_months.sql).
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized=materialized_by_month(),
+        incremental_strategy='replace_months',
+        unique_key='month',
+        on_schema_change='fail',
+    )
+}}
 
 with
 
