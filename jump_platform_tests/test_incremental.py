@@ -65,21 +65,7 @@ class Lakehouse:
 
     def dbt(self, *args: str) -> subprocess.CompletedProcess[str]:
         """dbt on `work.duckdb`, as of the lakehouse's as-of date (JUMP_AS_OF, as Dagster passes it)."""
-        dbt = Path(sys.executable).parent / "dbt"
-        return subprocess.run(
-            [
-                str(dbt),
-                *args,
-                *("--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)),
-                *("--target-path", str(self.folder / "target"), "--log-path", str(self.folder / "logs")),
-                *("--threads", "2"),
-            ],
-            env={**os.environ, "JUMP_BUILD_DUCKDB_PATH": str(self.work), "JUMP_AS_OF": self.as_of.isoformat()},
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        return dbt(self.folder, self.as_of, {"JUMP_BUILD_DUCKDB_PATH": str(self.work)}, *args)
 
     def run(self, *args: str, command: str = "run", expect_success: bool = True) -> str:
         """dbt on the incremental lakehouse, as a run does; returns dbt's output. `dbt run` unless
@@ -103,13 +89,7 @@ class Lakehouse:
     def deliver(self, table: str, frame: pl.DataFrame) -> str:
         """Append `frame` (the contract's columns) to `sources.<table>` as a new batch, as the loader does."""
         self.batches += 1
-        batch = f"batch-{self.batches:03d}"
-        loaded_at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=self.batches)
-        rows = frame.select(CONTRACTS[table].column_names).with_columns(
-            pl.lit(batch).alias("_batch_id"),
-            pl.lit(loaded_at).cast(LOAD_METADATA_COLUMNS["_loaded_at"]).alias("_loaded_at"),
-            pl.lit(f"{table}/{batch}.csv").alias("_source_file"),
-        )
+        batch, rows = as_batch(table, frame, self.batches)
         with duckdb.connect(str(self.incremental)) as con:
             con.register("delivered", rows.to_arrow())
             con.execute(f"insert into {qualified('sources', table)} by name select * from delivered")
@@ -123,10 +103,44 @@ class Lakehouse:
 
     def latest(self, table: str) -> pl.DataFrame:
         """The latest version of each row of `sources.<table>`, as staging reads them."""
-        key = list(CONTRACTS[table].primary_key)
         with duckdb.connect(str(self.incremental), read_only=True) as con:
-            frame = con.sql(f"select * from {qualified('sources', table)}").pl()
-        return frame.sort(["_loaded_at", "_batch_id"], descending=True).unique(key, keep="first", maintain_order=True)
+            return latest_rows(table, con.sql(f"select * from {qualified('sources', table)}").pl())
+
+
+def dbt(folder: Path, as_of: dt.date, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """dbt with `args` as of `as_of` (JUMP_AS_OF, as Dagster passes it), its target and logs in `folder`."""
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            *args,
+            *("--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)),
+            *("--target-path", str(folder / "target"), "--log-path", str(folder / "logs")),
+            *("--threads", "2"),
+        ],
+        env={**os.environ, **env, "JUMP_AS_OF": as_of.isoformat()},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def as_batch(table: str, frame: pl.DataFrame, number: int) -> tuple[str, pl.DataFrame]:
+    """The id of the `number`th batch and its rows: `frame`'s contract columns with the load metadata."""
+    batch = f"batch-{number:03d}"
+    loaded_at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=number)
+    rows = frame.select(CONTRACTS[table].column_names).with_columns(
+        pl.lit(batch).alias("_batch_id"),
+        pl.lit(loaded_at).cast(LOAD_METADATA_COLUMNS["_loaded_at"]).alias("_loaded_at"),
+        pl.lit(f"{table}/{batch}.csv").alias("_source_file"),
+    )
+    return batch, rows
+
+
+def latest_rows(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The latest version of each row of a source table's rows, as staging reads them."""
+    key = list(CONTRACTS[table].primary_key)
+    return frame.sort(["_loaded_at", "_batch_id"], descending=True).unique(key, keep="first", maintain_order=True)
 
 
 def create_sources(path: Path) -> None:
@@ -386,3 +400,111 @@ def test_a_full_refresh_is_one_run_config_that_has_dbt_rebuild_every_model_whole
     config = DbtBuildConfig(**full_refresh_config()["ops"]["jump_dbt_models"]["config"])
     assert "--full-refresh" in dbt_build_args(config.full_refresh)
     assert "--full-refresh" not in dbt_build_args(DbtBuildConfig().full_refresh)
+
+
+# --- the same on PostgreSQL --------------------------------------------------------------------------
+
+
+class PostgresLakehouse:
+    """Two databases of one PostgreSQL server given the same deliveries: `incremental` is built run
+    after run as the platform builds it, `full` rebuilt from scratch (`--full-refresh`) when compared.
+    dbt builds the build schemas (`intermediate__build`...: macros/generate_schema_name.sql) and
+    reads the sources from `sources__build`, as a run on PostgreSQL does before its publish. Each
+    database has its own dbt target folder, so that each parses the project once."""
+
+    def __init__(self, folder: Path, incremental_url: str, full_url: str) -> None:
+        self.folder = folder
+        self.urls = {"incremental": incremental_url, "full": full_url}
+        self.as_of = FIRST_AS_OF
+        self.batches = 0
+
+    def dbt(self, name: str, *args: str) -> str:
+        from jump_platform.warehouses.postgres import libpq_env
+
+        env = {"JUMP_WAREHOUSE": "postgres", **libpq_env(self.urls[name])}
+        result = dbt(self.folder / name, self.as_of, env, *args)
+        assert result.returncode == 0, f"dbt {' '.join(args)} on the {name} database as of {self.as_of}:\n{result.stdout[-6000:]}"
+        return result.stdout
+
+    def run(self) -> str:
+        return self.dbt("incremental", "run")
+
+    def deliver(self, table: str, frame: pl.DataFrame) -> str:
+        import pyarrow as pa
+
+        from jump_platform.warehouses.postgres import connect, write_table
+
+        self.batches += 1
+        batch, rows = as_batch(table, frame, self.batches)
+        arrow = rows.to_arrow()
+        for url in self.urls.values():
+            with connect(url) as connection:
+                reader = pa.RecordBatchReader.from_batches(arrow.schema, arrow.to_batches())
+                write_table(connection, "sources__build", table, [reader], replace=False)
+        return batch
+
+    def withdraw(self, batch: str) -> None:
+        from jump_platform.warehouses.postgres import connect
+
+        for url in self.urls.values():
+            with connect(url) as connection, connection.cursor() as cursor:
+                for table in CONTRACTS:
+                    cursor.execute(f"delete from {qualified('sources__build', table)} where _batch_id = $1", [batch])
+                connection.commit()
+
+    def query(self, name: str, sql: str) -> pl.DataFrame:
+        from jump_platform.warehouses.postgres import PostgresWarehouse
+
+        return PostgresWarehouse(url=self.urls[name]).query(sql)
+
+    def latest(self, table: str) -> pl.DataFrame:
+        return latest_rows(table, self.query("incremental", f"select * from {qualified('sources__build', table)}"))
+
+    def digests(self, name: str) -> dict[str, tuple[int, str]]:
+        """Every table of the built `intermediate` and `marts`: its row count and a digest of its rows."""
+        columns = self.query(
+            name,
+            "select c.table_schema, c.table_name, string_agg(quote_ident(c.column_name), ', ' order by c.ordinal_position) "
+            "as listed from information_schema.columns c join information_schema.tables t using (table_schema, table_name) "
+            "where c.table_schema in ('intermediate__build', 'marts__build') and t.table_type = 'BASE TABLE' group by 1, 2",
+        )
+        digests = {}
+        for schema, table, listed in columns.iter_rows():
+            row = f"md5(cast(row({listed}) as text))"
+            counted = self.query(
+                name,
+                f"select count(*) as n, md5(coalesce(string_agg({row}, ',' order by {row}), '')) as digest "
+                f"from {qualified(schema, table)}",
+            )
+            digests[f"{schema}.{table}"] = (counted["n"][0], counted["digest"][0])
+        return digests
+
+    def assert_equals_a_full_rebuild(self, step: str) -> None:
+        self.dbt("full", "run", "--full-refresh")
+        incremental, full = self.digests("incremental"), self.digests("full")
+        assert {f"{name.replace('.', '__build.')}" for name in INCREMENTAL_MODELS} <= set(full)
+        differing = sorted(name for name in full if incremental.get(name) != full[name])
+        assert not differing, (
+            f"after {step} on PostgreSQL, these tables built incrementally differ from a full rebuild "
+            "(rows, digest): " + "; ".join(f"{name}: {incremental.get(name)} against {full[name]}" for name in differing)
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.engines
+def test_on_postgresql_incremental_runs_equal_a_full_rebuild(postgres_database: Callable[[str], str], tmp_path: Path) -> None:
+    """The models built by month run incrementally on PostgreSQL too (their fingerprint through
+    `md5`, `replace_months` deleting a vanished month): after a late invoice and after months
+    withdrawn, every table equals a full rebuild of the same sources."""
+    lakehouse = PostgresLakehouse(tmp_path, postgres_database("incremental_built"), postgres_database("incremental_full"))
+    for table, frame in generate_tables(GeneratorParams(seed=SEED, as_of=FIRST_AS_OF, scale=SCALE)).items():
+        lakehouse.deliver(table, frame)
+    lakehouse.run()
+    rng = random.Random(SEED)
+    for delivery in (late_invoice, months_withdrawn):
+        what = delivery(lakehouse, rng)
+        lakehouse.run()
+        # the run took the incremental branch: its select compares month fingerprints with the table
+        compiled = next((tmp_path / "incremental" / "target" / "compiled").rglob("invoices.sql")).read_text()
+        assert "changed_months" in compiled, compiled
+        lakehouse.assert_equals_a_full_rebuild(what)
