@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
+import threading
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +15,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from jump_platform.runner.event_log import JumpSqliteEventLogStorage
 from jump_platform.runner.instance import INSTANCE_YAML, instance_config, write_instance
 
 
@@ -18,12 +24,91 @@ def shared_history_probe() -> int:
     return 42
 
 
+@dg.asset_check(asset=shared_history_probe)
+def probe_is_positive() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True, metadata={"offending_rows": 0})
+
+
 def test_without_a_postgres_url_the_instance_is_the_projects_sqlite_one(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("JUMP_DAGSTER_POSTGRES_URL", raising=False)
     assert write_instance(tmp_path) is True
-    assert (tmp_path / "dagster.yaml").read_text() == INSTANCE_YAML.read_text()
+    config = yaml.safe_load((tmp_path / "dagster.yaml").read_text())
+    # the project's instance, its event log in Dagster's own folder of SQLite files, on kept connections
+    assert {key: value for key, value in config.items() if key != "event_log_storage"} == yaml.safe_load(
+        INSTANCE_YAML.read_text()
+    )
+    assert config["event_log_storage"] == {
+        "module": "jump_platform.runner.event_log",
+        "class": "JumpSqliteEventLogStorage",
+        "config": {"base_dir": str(tmp_path / "history" / "runs")},
+    }
     # unchanged settings: not rewritten (and the instance not prepared again)
     assert write_instance(tmp_path) is False
+
+
+def _run_events(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str | None]]:
+    return [
+        (record.dagster_event.event_type_value, record.step_key) for record in instance.all_logs(run_id) if record.dagster_event
+    ]
+
+
+def test_the_kept_connections_event_log_writes_dagsters_own_files(tmp_path: Path, monkeypatch) -> None:
+    """A run's events, written on kept connections, are read back whole by Dagster's default SQLite
+    storage: the run's file, and the index of the materializations and check results."""
+    monkeypatch.delenv("JUMP_DAGSTER_POSTGRES_URL", raising=False)
+    write_instance(tmp_path)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert isinstance(instance.event_log_storage, JumpSqliteEventLogStorage)
+        result = dg.materialize([shared_history_probe, probe_is_positive], instance=instance)
+        assert result.success
+        written = _run_events(instance, result.run_id)
+
+    default = tmp_path / "default_home"
+    default.mkdir()
+    shutil.copytree(tmp_path / "history", default / "history")
+    shutil.copy(INSTANCE_YAML, default / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(default)) as instance:
+        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        assert _run_events(instance, result.run_id) == written
+        assert "ASSET_CHECK_EVALUATION" in {kind for kind, _ in written}
+        latest = instance.get_latest_materialization_event(shared_history_probe.key)
+        assert latest is not None and latest.run_id == result.run_id
+        check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [dg.AssetCheckKey(shared_history_probe.key, "probe_is_positive")]
+        )
+        assert [execution.run_id for execution in check.values()] == [result.run_id]
+
+
+def test_a_watcher_of_a_run_hears_each_event_another_instance_writes(tmp_path: Path, monkeypatch) -> None:
+    """The UI follows a running run by watching its file (`storage.watch`): an event written on a
+    kept connection by another instance (the run's process), which leaves the file itself unchanged
+    (WAL), still reaches it."""
+    monkeypatch.delenv("JUMP_DAGSTER_POSTGRES_URL", raising=False)
+    write_instance(tmp_path)
+    run_id = str(uuid.uuid4())
+    heard: list[str] = []
+    arrived = threading.Event()
+
+    def callback(entry: dg.EventLogEntry, _cursor: str) -> None:
+        heard.append(entry.user_message)
+        if len(heard) == 3:
+            arrived.set()
+
+    def event(message: str) -> dg.EventLogEntry:
+        return dg.EventLogEntry(error_info=None, level=logging.INFO, user_message=message, run_id=run_id, timestamp=time.time())
+
+    with (
+        dg.DagsterInstance.from_config(str(tmp_path)) as writer,
+        dg.DagsterInstance.from_config(str(tmp_path)) as reader,
+    ):
+        writer.event_log_storage.store_event(event("first"))
+        reader.event_log_storage.watch(run_id, None, callback)
+        time.sleep(0.5)  # the watcher's observer starts
+        writer.event_log_storage.store_event(event("second"))
+        writer.event_log_storage.store_event(event("third"))
+        assert arrived.wait(timeout=30), f"the watcher heard only {heard}"
+        reader.event_log_storage.end_watch(run_id, callback)
+    assert heard == ["first", "second", "third"]
 
 
 def test_a_postgres_url_adds_postgres_storage_naming_the_variable_never_its_password(tmp_path: Path, monkeypatch) -> None:
@@ -35,7 +120,7 @@ def test_a_postgres_url_adds_postgres_storage_naming_the_variable_never_its_pass
     assert config["storage"] == {"postgres": {"postgres_url": {"env": "JUMP_DAGSTER_POSTGRES_URL"}}}
     # the rest is the project's instance, untouched
     assert {key: value for key, value in config.items() if key != "storage"} == yaml.safe_load(INSTANCE_YAML.read_text())
-    assert instance_config() == text
+    assert instance_config(tmp_path) == text
 
 
 def test_a_dagster_postgres_url_that_is_not_one_is_refused(monkeypatch) -> None:

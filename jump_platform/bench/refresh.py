@@ -4,8 +4,8 @@ Dagster instance recorded them."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,7 +16,7 @@ from jump_platform import settings
 from jump_platform.bench.engines import Postgres, published_bytes
 from jump_platform.bench.memory import MemorySampler
 from jump_platform.engines import ENGINES
-from jump_platform.runner.launcher import INSTANCE_YAML
+from jump_platform.runner.instance import INSTANCE_YAML, sqlite_event_log
 
 AS_OF = dt.date(2026, 11, 21)
 
@@ -45,6 +45,55 @@ class Run:
     sampler: MemorySampler
     # `table/check` -> dbt's execution time of the test, for the checks of the source tables.
     source_checks: dict[str, float] = field(default_factory=dict)
+    # The events the run wrote to the instance, and the seconds from the process start to the first.
+    events: int = 0
+    first_event: float = 0.0
+    # The dbt step's parts, in seconds: see `dbt_breakdown`.
+    dbt: dict[str, float] = field(default_factory=dict)
+
+
+def _events(home: Path) -> list:
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        [run] = instance.get_runs(limit=1)
+        return list(instance.all_logs(run.run_id))
+    finally:
+        instance.dispose()
+
+
+def _epoch(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def dbt_breakdown(logs: list, target: Path) -> dict[str, float]:
+    """The dbt step, from its events and dbt's `run_results.json` (the one of this step's invocation
+    under `target`): dbt's start (the process, its imports), its parse and set-up before the first
+    node, the nodes, dbt's end after the last node (its artifacts), and the step after dbt exits
+    (the events, row counts and previews); with the count of nodes."""
+    dbt = [entry for entry in logs if entry.step_key == "jump_dbt_models"]
+    launched = next((e.timestamp for e in dbt if (e.user_message or "").startswith("Running dbt command")), None)
+    exited = next((e.timestamp for e in dbt if (e.user_message or "").startswith("Finished dbt command")), None)
+    if not dbt or launched is None or exited is None:
+        return {}
+    for path in target.glob("lakehouse-*/run_results.json"):
+        results = json.loads(path.read_text())
+        started = _epoch(results["metadata"]["invocation_started_at"])
+        if not launched <= started <= exited:
+            continue
+        timings = [t for result in results["results"] for t in result["timing"] if t.get("started_at")]
+        first = min((_epoch(t["started_at"]) for t in timings), default=started)
+        last = max((_epoch(t["completed_at"]) for t in timings), default=first)
+        return {
+            "dbt start": started - launched,
+            "dbt parse and set-up": first - started,
+            "dbt nodes": last - first,
+            "dbt end (artifacts)": exited - last,
+            "after dbt exits": dbt[-1].timestamp - exited,
+            "nodes": len(results["results"]),
+        }
+    return {}
 
 
 def _group(asset_keys: set[tuple[str, ...]], checked: set[tuple[str, ...]]) -> str:
@@ -130,7 +179,8 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
     the warehouse `engine` (PostgreSQL: the folder's database of `postgres`, whose server is measured too)."""
     home = data_dir.parent / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+    # `make run`'s instance (`runner.instance`), on SQLite whatever JUMP_DAGSTER_POSTGRES_URL says.
+    (home / "dagster.yaml").write_text(INSTANCE_YAML.read_text() + sqlite_event_log(home))
     env = {
         **os.environ,
         "JUMP_DATA_DIR": str(data_dir),
@@ -159,6 +209,7 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
         output = process.communicate()[0]
     wall = time.time() - began
     steps, first_start, success, invoices, source_checks = _steps(home)
+    logs = _events(home)
     if process.returncode != 0:
         print(output.decode(errors="replace")[-3000:], file=sys.stderr)
     lakehouse = data_dir / "lakehouse" / "lakehouse.duckdb"
@@ -180,4 +231,7 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
         ok=process.returncode == 0 and success,
         sampler=sampler,
         source_checks=source_checks,
+        events=len(logs),
+        first_event=logs[0].timestamp - began if logs else wall,
+        dbt=dbt_breakdown(logs, settings.DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")),
     )

@@ -55,6 +55,14 @@ def report(scale: float, runs: list[Run], bare: dict | None, reset: dict | None 
             + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest)
             + "."
         )
+    if run.events:
+        lines.append(
+            f"Events written to the instance: {run.events:,}; the first one {run.first_event:.1f} s after the process "
+            f"started (the first step {run.startup:.1f} s)."
+        )
+    if run.dbt:
+        parts = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.dbt.items() if name != "nodes")
+        lines.append(f"The dbt step ({run.dbt['nodes']:.0f} nodes): {parts}.")
     sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB (folder {_mib(r.folder_bytes)} MiB)" for r in runs)
     lines.append(f"Published lakehouse after each run: {sizes}. Rows: every table of a step (checks: the tables judged).")
     if reset:

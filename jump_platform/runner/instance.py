@@ -6,13 +6,16 @@ cursors and the automation state in PostgreSQL (dagster-postgres): `make dev`, t
 CLI runs of several hosts (or folders) then share one run history and one automation state. The
 file names the variable, never its value: Dagster reads the URL, password included, from the
 environment when the instance starts. Without it, the instance stays in SQLite files under
-DAGSTER_HOME, as Dagster's default.
+DAGSTER_HOME, as Dagster's default, its event log written on kept connections
+(`jump_platform.runner.event_log`: a few milliseconds an event instead of ~60); that section names
+the folder, so the file is written for its DAGSTER_HOME.
 
     python -m jump_platform.runner.instance    # `make prepare`: writes dagster.yaml when it changed
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -33,15 +36,30 @@ storage:
 """
 
 
-def instance_config() -> str:
-    """The text of `$DAGSTER_HOME/dagster.yaml` for the current settings."""
+def sqlite_event_log(home: Path) -> str:
+    """The event log section of an instance in SQLite files under `home`: Dagster's own folder and
+    files (`history/runs/`), written on kept connections."""
+    folder = json.dumps(str(Path(home).absolute() / "history" / "runs"))
+    return f"""
+# Written by `make prepare`: the event log in Dagster's SQLite files under this folder, on kept
+# connections (jump_platform/runner/event_log.py): a few milliseconds an event instead of ~60.
+event_log_storage:
+  module: jump_platform.runner.event_log
+  class: JumpSqliteEventLogStorage
+  config:
+    base_dir: {folder}
+"""
+
+
+def instance_config(home: Path) -> str:
+    """The text of `home/dagster.yaml` for the current settings."""
     base = INSTANCE_YAML.read_text()
-    return base + POSTGRES_STORAGE if settings.dagster_postgres_url() else base
+    return base + (POSTGRES_STORAGE if settings.dagster_postgres_url() else sqlite_event_log(home))
 
 
 def write_instance(home: Path) -> bool:
-    """Write `home/dagster.yaml` when its text differs from `instance_config()`; True when written."""
-    wanted = instance_config()
+    """Write `home/dagster.yaml` when its text differs from `instance_config(home)`; True when written."""
+    wanted = instance_config(home)
     path = home / "dagster.yaml"
     if path.is_file() and path.read_text() == wanted:
         return False
