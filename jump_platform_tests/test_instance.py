@@ -79,6 +79,20 @@ def test_the_kept_connections_event_log_writes_dagsters_own_files(tmp_path: Path
         assert [execution.run_id for execution in check.values()] == [result.run_id]
 
 
+def test_a_wiped_instance_writes_its_next_runs_where_it_reads_them(tmp_path: Path, monkeypatch) -> None:
+    """Wiping deletes the runs' files: the kept connections close with them, so the events of a run
+    after the wipe land in its new file, not in a deleted one."""
+    monkeypatch.delenv("JUMP_DAGSTER_POSTGRES_URL", raising=False)
+    write_instance(tmp_path)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        before = dg.materialize([shared_history_probe], instance=instance)
+        instance.wipe()
+        assert instance.all_logs(before.run_id) == []
+        after = dg.materialize([shared_history_probe], instance=instance)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert "ASSET_MATERIALIZATION" in {kind for kind, _ in _run_events(instance, after.run_id)}
+
+
 def test_a_watcher_of_a_run_hears_each_event_another_instance_writes(tmp_path: Path, monkeypatch) -> None:
     """The UI follows a running run by watching its file (`storage.watch`): an event written on a
     kept connection by another instance (the run's process), which leaves the file itself unchanged

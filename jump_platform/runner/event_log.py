@@ -22,6 +22,7 @@ a write that changed a run's file touches it (its modification time), so the UI 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -82,12 +83,22 @@ class JumpSqliteEventLogStorage(SqliteEventLogStorage):
                 changed = conn.connection.dbapi_connection.total_changes != changes_before
             if changed and shard != INDEX_SHARD_NAME:
                 # What the UI's watcher of a running run waits for (see the module's docstring).
-                os.utime(self.path_for_shard(shard))
+                with contextlib.suppress(FileNotFoundError):
+                    os.utime(self.path_for_shard(shard))
+
+    def _close_files(self) -> None:
+        while self._engines:
+            self._engines.popitem()[1].dispose()
+
+    def wipe(self) -> None:
+        # Dagster deletes the runs' files: no connection may outlive its file (its writes would be lost).
+        with self._db_lock:
+            self._close_files()
+        super().wipe()
 
     def dispose(self) -> None:
         super().dispose()
-        while self._engines:
-            self._engines.popitem()[1].dispose()
+        self._close_files()
 
 
 def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:
