@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from jump_platform.runner.launcher import INSTANCE_YAML
+from jump_platform.runner.instance import write_instance
 from jump_platform.runner.progress import progress_logger
 from jump_platform_tests.conftest import AS_OF
 
@@ -67,7 +67,12 @@ def test_each_step_gets_one_line_with_its_outcome_time_and_rows_and_warnings_und
 
 
 @pytest.mark.slow
-def test_a_rerun_of_make_run_is_short_shows_each_step_and_parses_dbt_partially(tmp_path: Path) -> None:
+def test_a_rerun_of_make_run_is_short_shows_each_step_and_parses_dbt_partially(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `make run`'s instance, as `make prepare` writes it (its event log on kept connections).
+    monkeypatch.delenv("JUMP_DAGSTER_POSTGRES_URL", raising=False)
+    write_instance(tmp_path / "dagster_home")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
@@ -77,8 +82,6 @@ def test_a_rerun_of_make_run_is_short_shows_each_step_and_parses_dbt_partially(t
     }
     for name in ("JUMP_DUCKDB_PATH", "JUMP_ANOMALIES", "JUMP_POSTGRES_URL", "JUMP_KPI_ENDPOINT_URL"):
         env.pop(name, None)
-    (tmp_path / "dagster_home").mkdir()
-    (tmp_path / "dagster_home" / "dagster.yaml").write_bytes(INSTANCE_YAML.read_bytes())
     command = [sys.executable, "-m", "jump_platform.runner.cli", "run", "refresh"]
     first = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -105,3 +108,10 @@ def test_a_rerun_of_make_run_is_short_shows_each_step_and_parses_dbt_partially(t
     rerun_dbt_log = dbt_log.read_text(errors="replace")[parsed_before:]
     assert "Running with dbt" in rerun_dbt_log
     assert "Unable to do partial parsing" not in rerun_dbt_log
+    # The instance holds every check result the summary counts, as the UI shows them.
+    passed = int(re.search(r"^Checks: (\d+) passed, 0 failed$", rerun.stdout, re.MULTILINE)[1])
+    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        run = instance.get_runs(limit=1)[0]
+        kinds = [entry.dagster_event.event_type for entry in instance.all_logs(run.run_id) if entry.dagster_event]
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert kinds.count(dg.DagsterEventType.ASSET_CHECK_EVALUATION) == passed > 0
