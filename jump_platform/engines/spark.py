@@ -1,33 +1,35 @@
-"""Spark: the tables are Parquet folders written in place, with a Hive metastore as the catalog."""
+"""Spark: the tables are Parquet folders, the build's catalogued in a Hive metastore, the published
+ones hard links in the snapshot that `current` names (`warehouses/spark_tables.py`)."""
 
 from __future__ import annotations
 
 from jump_platform import settings
-from jump_platform.engines.base import Engine, QueryShell, duckdb_cli
-from jump_platform.lakehouse.stores import InPlace, TableStore
+from jump_platform.engines.base import Engine, NoLakehouseError, QueryShell, duckdb_cli
+from jump_platform.lakehouse.stores import TableStore
 from jump_platform.warehouses import Warehouse
 from jump_platform.warehouses.spark import SparkParquetIOManager, SparkWarehouse
+from jump_platform.warehouses.spark_tables import PUBLISHED, SparkFolders, build_tables, snapshot_tables
 
 
 class Spark(Engine):
     name = "spark"
     dbt_target = "spark"
     failed_build_hint = (
-        "Spark writes its tables in place: the sources loaded by this run stay until the next delivery; "
-        "no model was rebuilt from them."
+        "It stays as it is until the next run, to inspect: the build's Parquet folders under data/spark/ "
+        "(make query LAKEHOUSE=build)."
     )
 
     def io_manager(self, landing: str) -> SparkParquetIOManager:
         return SparkParquetIOManager(spark_dir=str(settings.spark_dir()), landing=landing)
 
     def build_warehouse(self, database: str, connection_config: dict[str, str]) -> Warehouse:
-        return SparkWarehouse(spark_dir=str(settings.spark_dir()))
+        return SparkWarehouse(spark_dir=str(settings.spark_dir()), build=True)
 
     def published_warehouse(self) -> Warehouse:
         return SparkWarehouse(spark_dir=str(settings.spark_dir()))
 
     def table_store(self) -> TableStore:
-        return InPlace(settings.spark_dir())
+        return SparkFolders(settings.spark_dir())
 
     def location(self) -> str:
         return f"Spark, {settings.spark_dir()}"
@@ -36,13 +38,25 @@ class Spark(Engine):
         return {"JUMP_SPARK_DIR": str(settings.spark_dir())}
 
     def query_shell(self, schema: str, build: bool) -> QueryShell:
-        """No shell of its own: how to read the Parquet folders with DuckDB."""
+        """DuckDB's shell, in memory, with a view per table over its Parquet files: the published
+        ones through `<spark dir>/published` (a view reads the snapshot published when it runs), or
+        the build's. Views of Spark's own (staging, exports) have no files and are not there."""
         spark = settings.spark_dir()
-        example = f"{duckdb_cli()} -c \"from '{spark}/warehouse/{schema}.db/<table>/*.parquet'\""
+        if build:
+            tables = build_tables(spark)
+        else:
+            link = spark / PUBLISHED
+            if not link.exists():
+                raise NoLakehouseError(f"Nothing is published on Spark yet ({link}): run 'make run' first.")
+            tables = {key: link / key[0] / key[1] for key in snapshot_tables(link.resolve().parent)}
+        if not tables:
+            raise NoLakehouseError(f"No Spark tables under {spark}: run 'make run' first.")
+        statements = [f"create schema if not exists {name}" for name in sorted({key[0] for key in tables})]
+        statements += [
+            f"create view {key[0]}.{key[1]} as from read_parquet('{str(folder).replace(chr(39), chr(39) * 2)}/*.parquet')"
+            for key, folder in sorted(tables.items())
+        ]
         return QueryShell(
-            None,
-            note=(
-                f"Spark's tables are Parquet folders under {spark}/ (sources/<table>/, warehouse/<schema>.db/<table>/): "
-                f"read them with DuckDB, e.g. {example}"
-            ),
+            [duckdb_cli(), "-cmd", "; ".join([*statements, f"use {schema}", "show tables"]) + ";"],
+            note=f"Spark's tables as views over their Parquet folders under {spark} (Spark's own views are not there).",
         )

@@ -9,8 +9,8 @@ rolled back. A `TableStore` does that part:
   one rename of `current` publishes it together with its exports.
 - `jump_platform.warehouses.postgres.PostgresSchemas`: the build is a set of schemas
   (`marts__build`...), renamed to the published names in one transaction.
-- `InPlace` (Spark): there is no build of the tables; runs write the tables readers see. Only the
-  exports and the batches go through write-audit-publish.
+- `jump_platform.warehouses.spark_tables.SparkFolders`: the build is the Spark folder runs write; a
+  snapshot holds hard links to its Parquet files, published by the rename of `current`.
 """
 
 from __future__ import annotations
@@ -171,49 +171,3 @@ class DuckDBFiles:
 
     def size(self, layout: Layout, snapshot_id: str) -> int:
         return layout.snapshot_file(snapshot_id).stat().st_size
-
-
-class InPlace:
-    """Spark: runs write the tables readers see (Parquet folders under `root`); there is no build
-    of them to publish nor an earlier version to roll back to. The snapshot folders hold the
-    exports only, published by the rename of `current` as on the other engines."""
-
-    has_file = False
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def current_snapshot_id(self, layout: Layout) -> str | None:
-        return linked_snapshot_id(layout)
-
-    def build_missing(self, layout: Layout) -> str | None:
-        return None
-
-    def reset_build(self, layout: Layout, current: str | None) -> None:
-        """Nothing to copy: the tables are written in place."""
-
-    def stamp(self, layout: Layout, snapshot: Snapshot) -> list[str]:
-        """The tables as Parquet folders: the loader's `sources/<table>` and Spark's `<schema>.db/<table>`."""
-        sources = [
-            f"sources.{p.name}" for p in sorted((self.root / "sources").glob("*")) if p.is_dir() and not p.name.startswith(".")
-        ]
-        built = [
-            f"{schema.name.removesuffix('.db')}.{table.name}"
-            for schema in sorted((self.root / "warehouse").glob("*.db"))
-            for table in sorted(schema.iterdir())
-            if table.is_dir()
-        ]
-        return sources + built
-
-    def copy_into(self, layout: Layout, folder: Path) -> str:
-        return "nothing (Spark's tables are written in place)"
-
-    def switch(self, layout: Layout, snapshot_id: str) -> None:
-        """Nothing: the tables already are the ones readers see."""
-
-    def roll_back(self, layout: Layout, snapshot_id: str) -> None:
-        raise LookupError("JUMP_WAREHOUSE=spark writes its tables in place: there is no earlier version of them to roll back to")
-
-    def size(self, layout: Layout, snapshot_id: str) -> int:
-        folders = [self.root / "sources", self.root / "warehouse"]
-        return sum(path.stat().st_size for folder in folders if folder.is_dir() for path in folder.rglob("*") if path.is_file())

@@ -11,7 +11,12 @@
   tables the Python rules judge come from the Parquet folders, through DuckDB. The exports' queries
   (Spark SQL) run in Spark, in a child process (`python -m jump_platform.warehouses.spark`), so
   that the embedded metastore is never held by two processes.
-- There is no build: runs write the tables readers see (`jump_platform.lakehouse.stores.InPlace`).
+- Write-audit-publish: runs write the folders above, the build; a publish keeps hard links to its
+  Parquet files in the snapshot folder, `<state>/snapshots/<id>/tables/<schema>/<table>/`, and the
+  rename of `current` publishes them with the exports (`spark_tables.py`). Readers of the published
+  tables (`SparkWarehouse`, `make query`, the dashboard) go through the link `<spark dir>/published
+  -> <state>/current/tables`; their Spark SQL runs in a session of its own whose in-memory catalog
+  names those folders (no metastore: a run holding it never locks a reader out).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from jump_platform.exports import export_csv
 from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, TableParts, markdown_preview, write_mode
 from jump_platform.sql import short_repr
 from jump_platform.warehouses.base import Warehouse, arrow_parts, facts
+from jump_platform.warehouses.spark_tables import PUBLISHED, build_table_folder, parquet_files, snapshot_tables
 
 TABLE_NAME = r"[a-z0-9_]+"
 
@@ -65,14 +71,8 @@ def spark_conf(
 
 
 def table_dir(spark_dir: Path, schema: str, table: str) -> Path:
-    """Where a table's Parquet files are: the loader's folders for `sources`, Spark's for the rest."""
-    if schema == "sources":
-        return spark_dir / "sources" / table
-    return spark_dir / "warehouse" / f"{schema}.db" / table
-
-
-def _parquet_files(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.glob("*.parquet") if path.is_file()) if folder.is_dir() else []
+    """Where a build table's Parquet files are: the loader's folders for `sources`, Spark's for the rest."""
+    return build_table_folder(spark_dir, schema, table)
 
 
 def write_table(folder: Path, parts: Iterable[pa.RecordBatchReader], replace: bool) -> int:
@@ -93,7 +93,7 @@ def write_table(folder: Path, parts: Iterable[pa.RecordBatchReader], replace: bo
                 for batch in reader:
                     writer.write_batch(batch)
                     rows += batch.num_rows
-        existing = _parquet_files(folder)
+        existing = parquet_files(folder)
         if replace or not existing:
             old = folder.parent / f".{folder.name}.{uuid.uuid4().hex}.replaced"
             if folder.exists():
@@ -101,7 +101,7 @@ def write_table(folder: Path, parts: Iterable[pa.RecordBatchReader], replace: bo
             staging.rename(folder)
             shutil.rmtree(old, ignore_errors=True)
             return rows
-        new_files = _parquet_files(staging)
+        new_files = parquet_files(staging)
         known = set(pq.read_schema(existing[0]).names)
         for path in new_files:
             new = [column for column in pq.read_schema(path).names if column not in known]
@@ -120,7 +120,7 @@ def write_table(folder: Path, parts: Iterable[pa.RecordBatchReader], replace: bo
 def parquet_table_facts(folder: Path) -> dict[str, Any]:
     """Column schema and row count of a table's Parquet folder (from the files' footers); {} when
     it has no files (a view of Spark's catalog, or a table not written yet)."""
-    files = _parquet_files(folder)
+    files = parquet_files(folder)
     if not files:
         return {}
     schema = pq.read_schema(files[0])
@@ -147,7 +147,7 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         mode = write_mode(context)
         folder = self._folder(context.asset_key)
         written = write_table(folder, arrow_parts(obj, self.landing), replace=mode != APPEND)
-        files = _parquet_files(folder)
+        files = parquet_files(folder)
         preview = pl.scan_parquet([str(path) for path in files]).head(5).collect() if files else pl.DataFrame()
         context.add_output_metadata(
             {
@@ -164,12 +164,43 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
 
 
 class SparkWarehouse(Warehouse):
-    """Reads the Spark lakehouse: Parquet folders through DuckDB, queries in a Spark child process."""
+    """Reads the Spark lakehouse: the published tables (by default) or the build's (`build`), as
+    Parquet folders through DuckDB or polars, and Spark SQL in a child process."""
 
     spark_dir: str = Field(description="The Spark lakehouse's folder (JUMP_DATA_DIR/spark).")
+    build: bool = Field(default=False, description="Read the build's tables (a run's), not the published ones.")
+    tables_dir: str = Field(
+        default="", description="The published tables' folder, pinned (`pinned`); empty: through <spark dir>/published."
+    )
+
+    def published_tables(self) -> Path:
+        """The published snapshot's tables, the link resolved now: every read from the returned
+        folder sees one snapshot, whatever is published meanwhile."""
+        if self.tables_dir:
+            return Path(self.tables_dir)
+        link = Path(self.spark_dir) / PUBLISHED
+        if not link.exists():
+            raise LookupError(f"nothing is published on Spark yet ({link} leads to no tables): run 'make run' first")
+        return link.resolve()
+
+    def pinned(self) -> SparkWarehouse:
+        """A reader of the snapshot published now, which stays on it: tables read one by one from
+        it belong together (one snapshot), as a single query's do."""
+        return SparkWarehouse(spark_dir=self.spark_dir, tables_dir=str(self.published_tables()))
+
+    def _folder(self, schema: str, table: str) -> Path:
+        if self.build:
+            return table_dir(Path(self.spark_dir), schema, table)
+        return self.published_tables() / schema / table
 
     def query(self, sql: str) -> pl.DataFrame:
-        return run_in_spark(Path(self.spark_dir), [sql])[0]
+        """Spark SQL on the build (the run's metastore) or on the published tables (their folders
+        named in a catalog of the child's own; the published views, staging's and the exports',
+        are not there: they have no files)."""
+        if self.build:
+            return run_in_spark(Path(self.spark_dir), [sql])[0]
+        tables = snapshot_tables(self.published_tables().parent)
+        return run_in_spark(Path(self.spark_dir), [sql], {f"{s}.{t}": str(path) for (s, t), path in tables.items()})[0]
 
     def relation(self, schema: str, table: str) -> str:
         """Spark SQL quotes names with backticks; ours are checked against `TABLE_NAME` first."""
@@ -179,14 +210,15 @@ class SparkWarehouse(Warehouse):
         return f"`{schema}`.`{table}`"
 
     def read_table(self, schema: str, table: str) -> pl.DataFrame:
-        """A table's Parquet folder, read without a JVM (a view goes through Spark)."""
-        files = _parquet_files(table_dir(Path(self.spark_dir), schema, table))
+        """A table's Parquet folder, read without a JVM (a view of the build goes through Spark)."""
+        self.relation(schema, table)
+        files = parquet_files(self._folder(schema, table))
         if not files:
             return super().read_table(schema, table)
         return pl.read_parquet([str(path) for path in files])
 
     def table_facts(self, relations: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
-        return [parquet_table_facts(table_dir(Path(self.spark_dir), schema, table)) for schema, table in relations]
+        return [parquet_table_facts(self._folder(schema, table)) for schema, table in relations]
 
     def export_csv(self, schema: str, view: str, path: Path) -> int:
         """The view's rows, computed by Spark into a Parquet file, streamed by DuckDB into the CSV."""
@@ -197,11 +229,13 @@ class SparkWarehouse(Warehouse):
                 return export_csv(con, "select * from _rows", path)
 
 
-def spark_to_parquet(spark_dir: Path, queries: list[str], folder: Path) -> list[Path]:
+def spark_to_parquet(spark_dir: Path, queries: list[str], folder: Path, tables: dict[str, str] | None = None) -> list[Path]:
     """Run Spark SQL queries in a child process with the lakehouse's session; each result is
-    written as a Parquet file in `folder`, whose paths are returned."""
+    written as a Parquet file in `folder`, whose paths are returned. With `tables`
+    (`"schema.table"` -> Parquet folder) the session's catalog is its own, in memory, holding
+    those tables only, and the metastore is not opened."""
     request = folder / "request.json"
-    request.write_text(json.dumps({"spark_dir": str(spark_dir), "queries": queries}))
+    request.write_text(json.dumps({"spark_dir": str(spark_dir), "queries": queries, "tables": tables}))
     done = subprocess.run(
         [sys.executable, "-m", "jump_platform.warehouses.spark", str(request)],
         capture_output=True,
@@ -213,10 +247,10 @@ def spark_to_parquet(spark_dir: Path, queries: list[str], folder: Path) -> list[
     return [folder / f"result-{index}.parquet" for index in range(len(queries))]
 
 
-def run_in_spark(spark_dir: Path, queries: list[str]) -> list[pl.DataFrame]:
+def run_in_spark(spark_dir: Path, queries: list[str], tables: dict[str, str] | None = None) -> list[pl.DataFrame]:
     """Run Spark SQL queries in one child process (one Spark session); return their rows."""
     with tempfile.TemporaryDirectory(prefix="jump-spark-") as folder:
-        return [pl.read_parquet(path) for path in spark_to_parquet(spark_dir, queries, Path(folder))]
+        return [pl.read_parquet(path) for path in spark_to_parquet(spark_dir, queries, Path(folder), tables)]
 
 
 def _serve(request_path: Path) -> None:
@@ -224,22 +258,37 @@ def _serve(request_path: Path) -> None:
     from pyspark.sql import SparkSession
 
     request = json.loads(request_path.read_text())
-    builder = SparkSession.builder.enableHiveSupport()
+    tables = request.get("tables")
     conf = spark_conf(
         Path(request["spark_dir"]),
         master=settings.spark_master(),
         driver_memory=settings.spark_driver_memory(),
         driver_host=settings.spark_driver_host(),
     )
+    if tables is None:
+        builder = SparkSession.builder.enableHiveSupport()
+    else:
+        # the published tables: a catalog of this session's own, its warehouse a scratch folder
+        builder = SparkSession.builder.config("spark.sql.catalogImplementation", "in-memory")
+        conf["spark.sql.warehouse.dir"] = str(request_path.parent / "warehouse")
     for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     try:
+        for name, location in sorted((tables or {}).items()):
+            schema, table = name.split(".")
+            session.sql(f"create database if not exists `{schema}`")
+            session.sql(f"create table `{schema}`.`{table}` using parquet location '{_sql_string(location)}'")
         for index, sql in enumerate(request["queries"]):
             pq.write_table(session.sql(sql).toArrow(), request_path.parent / f"result-{index}.parquet")
     finally:
         session.stop()
+
+
+def _sql_string(text: str) -> str:
+    """`text` inside a Spark SQL string literal."""
+    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from jump_platform.files import is_disk_full
 from jump_platform.lakehouse import snapshots
 from jump_platform.lakehouse.build import BuildState, close_build, open_build, unpublishable
 from jump_platform.lakehouse.layout import Layout
-from jump_platform.lakehouse.stores import NO_BUILD_YET, InPlace
+from jump_platform.lakehouse.stores import NO_BUILD_YET
 from jump_platform.sources import landing
 from jump_platform.warehouses import Warehouse
 
@@ -88,10 +88,7 @@ class LakehouseBuild(Warehouse):
             opened = open_build(self.layout, self._run.run_id if self._run else "outside-a-run")
             self._state = opened.state
             if opened.reset_because and opened.reset_because != NO_BUILD_YET:
-                if isinstance(self.layout.store, InPlace):
-                    self._say(f"Spark's tables are written in place, as the last run left them: {opened.reset_because}.")
-                else:
-                    self._say(f"Started the build again from the published lakehouse: {opened.reset_because}.")
+                self._say(f"Started the build again from the published lakehouse: {opened.reset_because}.")
             if opened.returned_files:
                 self._say(
                     f"{len(opened.returned_files)} file(s) of an unpublished batch went back to the landing zone "
