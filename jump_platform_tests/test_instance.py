@@ -166,3 +166,50 @@ def test_two_hosts_on_one_postgres_storage_share_the_run_history(
         assert dg.DagsterEventType.RUN_SUCCESS in events and dg.DagsterEventType.ASSET_MATERIALIZATION in events
         latest = instance_b.get_latest_materialization_event(shared_history_probe.key)
         assert latest is not None and latest.run_id == result.run_id
+
+
+# --- one lakehouse step at a time wherever the instance is shared --------------------------------------
+
+
+def test_every_step_that_writes_the_lakehouse_is_in_the_pool_the_instance_limits_to_one(tmp_path: Path, monkeypatch) -> None:
+    """Whatever the storage (SQLite, or PostgreSQL shared by several hosts), the instance written
+    by `make prepare` gives the `lakehouse` pool one slot, and every step that takes the build
+    (`warehouse`) is in that pool."""
+    from jump_platform.definitions import defs
+
+    for url in ("", "postgresql://dagster:s3cret@db.example:5432/dagster"):
+        monkeypatch.setenv("JUMP_DAGSTER_POSTGRES_URL", url)
+        config = yaml.safe_load(instance_config())
+        assert config["concurrency"]["pools"]["default_limit"] == 1, url or "sqlite"
+    writers = [
+        assets_def.node_def
+        for assets_def in defs().resolve_asset_graph().assets_defs
+        if assets_def.is_executable and "warehouse" in assets_def.required_resource_keys
+    ]
+    assert len({writer.name for writer in writers}) >= 4
+    assert {writer.name: writer.pool for writer in writers} == {writer.name: "lakehouse" for writer in writers}
+
+
+@pytest.mark.slow
+def test_two_hosts_on_one_postgres_storage_take_turns_on_the_lakehouse_pool(
+    tmp_path: Path, monkeypatch, postgres_database: Callable[[str], str]
+) -> None:
+    """The pool's slot lives in the shared storage: while a step of a run on one host holds it, a
+    step of another host's run waits for it, and gets it once the first is done."""
+    monkeypatch.setenv("JUMP_DAGSTER_POSTGRES_URL", postgres_database("dagster_pools"))
+    host_a, host_b = tmp_path / "host_a", tmp_path / "host_b"
+    write_instance(host_a)
+    write_instance(host_b)
+    with dg.DagsterInstance.from_config(str(host_a)) as instance_a, dg.DagsterInstance.from_config(str(host_b)) as instance_b:
+        assert instance_b.get_concurrency_config().pool_config.default_pool_limit == 1
+        storage_a, storage_b = instance_a.event_log_storage, instance_b.event_log_storage
+        # what Dagster's executor does before a step of a pool that has no limit yet: the default
+        # limit, then a claim; host B finds the pool, with its limit, in the shared storage
+        storage_a.initialize_concurrency_limit_to_default("lakehouse")
+        assert storage_a.claim_concurrency_slot("lakehouse", "run-on-a", "load_sources").is_claimed
+        assert "lakehouse" in storage_b.get_concurrency_keys()
+        waiting = storage_b.claim_concurrency_slot("lakehouse", "run-on-b", "load_sources")
+        assert not waiting.is_claimed
+        assert storage_b.get_concurrency_info("lakehouse").slot_count == 1
+        storage_a.free_concurrency_slots_for_run("run-on-a")
+        assert storage_b.claim_concurrency_slot("lakehouse", "run-on-b", "load_sources").is_claimed

@@ -189,7 +189,7 @@ def test_a_parquet_append_cannot_add_a_column(tmp_path: Path) -> None:
 
 def test_spark_facts_read_the_parquet_tables_and_skip_the_missing_ones(tmp_path: Path) -> None:
     write_parquet_table(tmp_path / "sources" / "app__invoices", parts(ROWS), replace=True)
-    warehouse = SparkWarehouse(spark_dir=str(tmp_path))
+    warehouse = SparkWarehouse(spark_dir=str(tmp_path), build=True)
     facts, missing = warehouse.table_facts([("sources", "app__invoices"), ("marts", "kpi__nps")])
     assert facts["dagster/row_count"] == 2 and missing == {}
     assert warehouse.read_table("sources", "app__invoices").equals(ROWS)
