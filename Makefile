@@ -180,8 +180,8 @@ bench: prepare ## Time every step of a run at several scales (SCALES=1,200,2000:
 # The scales of `make bench-engines`: the demo unless SCALES is given (SCALES=1,200 adds ~1M invoices).
 ENGINE_SCALES = $(if $(filter command line environment,$(origin SCALES)),$(SCALES),1)
 
-bench-engines: prepare ## `make run` on DuckDB, PostgreSQL and Spark side by side: time and peak memory (SCALES=1)
-	$(PY) -m jump_platform.bench --engines duckdb,postgres,spark --scales $(ENGINE_SCALES) $(if $(RUNS),--runs $(RUNS))
+bench-engines: prepare ## `make run` on DuckDB, PostgreSQL, Spark and a Spark cluster side by side: time and peak memory (SCALES=1)
+	$(PY) -m jump_platform.bench --engines duckdb,postgres,spark,spark-cluster --scales $(ENGINE_SCALES) $(if $(RUNS),--runs $(RUNS))
 
 clean: ## Remove data/ (the lakehouse, extracts, exports and the PostgreSQL of `make postgres`); ALL=1 also the instance
 	@if [ -x $(PY) ] && [ -d data/postgres ]; then $(PY) -m jump_platform.local_services.postgres stop; fi

@@ -4,7 +4,7 @@
     python -m jump_platform.bench --scales 1,200       # make bench SCALES=1,200
     python -m jump_platform.bench --scales 20000       # ~100M invoices (hours, tens of GB of disk)
     python -m jump_platform.bench --scales 50 --runs 3  # make bench SCALES=50 RUNS=3: the file across reruns
-    python -m jump_platform.bench --engines duckdb,postgres,spark --scales 1   # make bench-engines
+    python -m jump_platform.bench --engines duckdb,postgres,spark,spark-cluster --scales 1   # make bench-engines
 
 Scale 1 is the demo (about 5,000 invoices), 200 about 1M invoices, 2000 about 10M. For each scale
 it runs `python -m jump_platform.runner.cli run refresh` (what `make run` runs) in a fresh data folder,
@@ -21,11 +21,13 @@ At the demo scale the run is made twice and the second one is shown (the first o
 install also warms caches). Every figure is printed; nothing is asserted: timings vary from one
 machine to the next. Set JUMP_EXTRACT_FORMAT=parquet to run with Parquet extracts.
 
-`--engines` runs the same at each scale on each warehouse (`JUMP_WAREHOUSE`), then prints them side
-by side: wall time, the dbt build, the export, peak memory of the run's process tree and, for
-PostgreSQL, of the server's processes with it (a throwaway local cluster under the bench folder,
-unless JUMP_POSTGRES_URL names a server: then a database of it per run), and the published
-lakehouse's size. Bare DuckDB and the reset of the build are measured on DuckDB only.
+`--engines` runs the same at each scale on each warehouse (`JUMP_WAREHOUSE`), and `spark-cluster`
+(Spark with a standalone cluster of `make spark`'s shape as its master, started under the bench
+folder before the runs and stopped after them), then prints them side by side: wall time, the dbt
+build, the export, peak memory of the run's process tree and, for PostgreSQL, of the server's
+processes with it (a throwaway local cluster under the bench folder, unless JUMP_POSTGRES_URL names
+a server: then a database of it per run), for the Spark cluster of its master, workers and
+executors, and the published lakehouse's size. Bare DuckDB and the reset of the build are measured on DuckDB only.
 
 The modules: `memory` (a process tree's memory and CPU time), `refresh` (one run and its steps),
 `baselines` (bare DuckDB, the reset of the build), `engines` (PostgreSQL's server, the size of a
@@ -42,7 +44,7 @@ from pathlib import Path
 
 from jump_platform import settings
 from jump_platform.bench.baselines import bare_duckdb_load, reset_build_in_child
-from jump_platform.bench.engines import Postgres
+from jump_platform.bench.engines import BENCH_ENGINES, SPARK_CLUSTER, Postgres, SparkCluster
 from jump_platform.bench.refresh import Run, run_refresh
 from jump_platform.bench.report import report, side_by_side
 from jump_platform.engines import ENGINES
@@ -51,14 +53,20 @@ DEFAULT_SCALES = "1,200,2000"
 
 
 def bench_scale(
-    scale: float, root: Path, runs: int | None = None, engine: str = "duckdb", postgres: Postgres | None = None
+    scale: float,
+    root: Path,
+    runs: int | None = None,
+    engine: str = "duckdb",
+    postgres: Postgres | None = None,
+    cluster: SparkCluster | None = None,
 ) -> tuple[str, Run]:
-    """`runs` runs of `refresh` in one data folder (default: 2 at the demo scale, else 1), on `engine`."""
+    """`runs` runs of `refresh` in one data folder (default: 2 at the demo scale, else 1), on `engine`
+    (one of `BENCH_ENGINES`)."""
     folder = Path(tempfile.mkdtemp(prefix=f"scale-{scale:g}-{engine}-", dir=root))
     try:
         data_dir = folder / "data"
-        done = [run_refresh(data_dir, scale, engine, postgres) for _ in range(runs or (2 if scale <= 1 else 1))]
-        if not ENGINES[engine].publishes_file:
+        done = [run_refresh(data_dir, scale, engine, postgres, cluster) for _ in range(runs or (2 if scale <= 1 else 1))]
+        if not ENGINES[BENCH_ENGINES[engine]].publishes_file:
             return report(scale, done, None, None, engine), done[-1]
         # a failed run's files wait in `_rejected/`, not in the archive the bare load reads
         bare = bare_duckdb_load(data_dir) if done[-1].ok else None
@@ -76,25 +84,30 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--folder", type=Path, default=None, help="where the runs write (default: <data dir>/bench)")
     parser.add_argument(
-        "--engines", default="duckdb", help="comma-separated warehouses: duckdb, postgres, spark (default duckdb)"
+        "--engines", default="duckdb", help=f"comma-separated, some of {', '.join(BENCH_ENGINES)} (default duckdb)"
     )
     args = parser.parse_args(argv)
     names = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
-    unknown = [engine for engine in names if engine not in ENGINES]
+    unknown = [engine for engine in names if engine not in BENCH_ENGINES]
     if unknown:
-        parser.error(f"unknown engine(s) {', '.join(unknown)}: expected some of {', '.join(ENGINES)}")
+        parser.error(f"unknown engine(s) {', '.join(unknown)}: expected some of {', '.join(BENCH_ENGINES)}")
     root = args.folder or settings.data_dir() / "bench"
     root.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores, DuckDB memory cap {settings.duckdb_memory_limit()}; temporary runs under {root}")
-    postgres = Postgres(root) if any(ENGINES[name].needs_server for name in names) else None
+    postgres = Postgres(root) if any(ENGINES[BENCH_ENGINES[name]].needs_server for name in names) else None
+    cluster = None
     results = []
     try:
         for raw in args.scales.split(","):
             for engine in names:
-                table, run = bench_scale(float(raw), root, args.runs, engine, postgres)
+                if engine == SPARK_CLUSTER and cluster is None:
+                    cluster = SparkCluster(root)
+                table, run = bench_scale(float(raw), root, args.runs, engine, postgres, cluster)
                 results.append((float(raw), engine, run))
                 print(table, flush=True)
     finally:
+        if cluster is not None:
+            cluster.close()
         if postgres is not None:
             postgres.close()
     if len(names) > 1:

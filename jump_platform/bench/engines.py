@@ -1,5 +1,6 @@
-"""What `make bench-engines` needs beyond DuckDB: the PostgreSQL server of its runs, and the size of
-a lakehouse published on PostgreSQL or Spark."""
+"""What `make bench-engines` needs beyond DuckDB: the PostgreSQL server of its runs, the Spark
+standalone cluster of its `spark-cluster` runs, and the size of a lakehouse published on PostgreSQL
+or Spark."""
 
 from __future__ import annotations
 
@@ -47,6 +48,30 @@ class Postgres:
     def close(self) -> None:
         if self.cluster is not None:
             self.cluster.remove()
+
+
+# What `--engines` accepts: a warehouse (`JUMP_WAREHOUSE`), or Spark on a standalone cluster.
+SPARK_CLUSTER = "spark-cluster"
+BENCH_ENGINES = {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark", SPARK_CLUSTER: "spark"}
+
+
+class SparkCluster:
+    """The Spark standalone cluster of the `spark-cluster` runs (`make spark`'s master and two
+    workers, on free ports, under `root`), started here and stopped by `close`."""
+
+    def __init__(self, root: Path) -> None:
+        from jump_platform.local_services.postgres import free_port
+        from jump_platform.local_services.spark import LocalSparkCluster
+
+        self.cluster = LocalSparkCluster(root / "spark-cluster")
+        self.master = self.cluster.start(free_port(), free_port())
+
+    def pids(self) -> list[int]:
+        """The master and the workers; the executors, the workers' children, are counted with them."""
+        return list((self.cluster.state() or {}).get("pids", []))
+
+    def close(self) -> None:
+        self.cluster.stop()
 
 
 def published_bytes(env: dict[str, str]) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jump_platform import settings
-from jump_platform.bench.engines import Postgres, published_bytes
+from jump_platform.bench.engines import BENCH_ENGINES, Postgres, SparkCluster, published_bytes
 from jump_platform.bench.memory import MemorySampler
 from jump_platform.engines import ENGINES
 from jump_platform.runner.instance import INSTANCE_YAML, sqlite_event_log
@@ -174,9 +174,13 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int, dict[str, float]]:
     return list(groups.values()), first_start, run.is_success, invoices, source_checks
 
 
-def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: Postgres | None = None) -> Run:
+def run_refresh(
+    data_dir: Path, scale: float, engine: str = "duckdb", postgres: Postgres | None = None, cluster: SparkCluster | None = None
+) -> Run:
     """`python -m jump_platform.runner.cli run refresh` in its own process, on `data_dir`, at `scale`, on
-    the warehouse `engine` (PostgreSQL: the folder's database of `postgres`, whose server is measured too)."""
+    `engine` (`BENCH_ENGINES`; PostgreSQL: the folder's database of `postgres`, whose server is measured
+    too; `spark-cluster`: Spark with `cluster` as its master, whose processes are measured too)."""
+    bench_engine, engine = engine, BENCH_ENGINES[engine]
     home = data_dir.parent / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     # `make run`'s instance (`runner.instance`), on SQLite whatever JUMP_DAGSTER_POSTGRES_URL says.
@@ -197,6 +201,10 @@ def run_refresh(data_dir: Path, scale: float, engine: str = "duckdb", postgres: 
         assert postgres is not None
         env["JUMP_POSTGRES_URL"] = postgres.database_for(data_dir)
         server = postgres.server_pids()
+    if bench_engine != engine:
+        assert cluster is not None
+        env["JUMP_SPARK_MASTER"] = cluster.master
+        server = cluster.pids()
     began = time.time()
     process = subprocess.Popen(
         [sys.executable, "-m", "jump_platform.runner.cli", "run", "refresh"],
