@@ -3,7 +3,8 @@
 Readers outside the pipeline (the dashboard's refresh, the reverse ETL syncs) open the published
 file read-only, run their query and close it at once: DuckDB lets no writer in while any other
 process has the file open, so a reader must never keep it. On PostgreSQL they read the published
-schemas; on Spark, the tables' Parquet folders (`published_warehouse`).
+schemas; on Spark, the published snapshot's Parquet folders, through `data/spark/published`
+(`published_warehouse`).
 """
 
 from __future__ import annotations

@@ -603,7 +603,7 @@ def postgres_warehouse_url() -> str:
 def spark_dir() -> Path:
     """Where the local Spark lakehouse lives when `JUMP_WAREHOUSE=spark`: `<data dir>/spark`, with
     `sources/` (the loader's Parquet folders), `warehouse/` (dbt's tables) and `metastore_db/`
-    (the Hive catalog)."""
+    (the Hive catalog), the build's; and `published`, the link to the published snapshot's tables."""
     return data_dir() / "spark"
 
 
