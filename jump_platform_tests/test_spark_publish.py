@@ -12,6 +12,7 @@ dbt's does); the whole pipeline on Spark is in test_engines.py.
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from jump_platform import engines
+from jump_platform.engines import NoLakehouseError
 from jump_platform.lakehouse import Layout, snapshots
 from jump_platform.lakehouse.build import BuildState, close_build, open_build
 from jump_platform.warehouses.spark import SparkWarehouse, spark_conf, table_dir, write_table
@@ -262,3 +265,24 @@ def test_a_publish_killed_after_the_rename_is_whole(
     second = snapshots.current_snapshot_id(layout)
     open_build(layout, "next")
     assert snapshots.current_snapshot_id(layout) == second and published(root) == (True, 3)
+
+
+def test_make_query_opens_the_published_tables_and_the_build_on_request(
+    spark: object, lakehouse: tuple[Layout, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout, root = lakehouse
+    monkeypatch.setenv("JUMP_DATA_DIR", str(root.parent))
+    with pytest.raises(NoLakehouseError):
+        engines.get("spark").query_shell("marts", build=False)
+    run(spark, layout, root, "good", [10, 20])
+    run(spark, layout, root, "bad", [1, 2], failure="blocking check sources/invoices/primary_key failed")
+
+    def answer(build: bool) -> str:
+        """What the shell prints for the mart, as `make query` opens it (LAKEHOUSE=build: `build`)."""
+        shell = engines.get("spark").query_shell("marts", build=build)
+        typed = ".mode list\n.headers off\nselect total from turnover;\n"
+        done = subprocess.run(shell.command, input=typed, capture_output=True, text=True, check=True)
+        return done.stdout.strip().splitlines()[-1]
+
+    assert answer(build=False) == "30"
+    assert answer(build=True) == "3"
