@@ -179,7 +179,7 @@ def test_every_step_that_writes_the_lakehouse_is_in_the_pool_the_instance_limits
 
     for url in ("", "postgresql://dagster:s3cret@db.example:5432/dagster"):
         monkeypatch.setenv("JUMP_DAGSTER_POSTGRES_URL", url)
-        config = yaml.safe_load(instance_config())
+        config = yaml.safe_load(instance_config(tmp_path))
         assert config["concurrency"]["pools"]["default_limit"] == 1, url or "sqlite"
     writers = [
         assets_def.node_def
