@@ -24,6 +24,14 @@ def qualified(*parts: str) -> str:
     return ".".join(quote_identifier(part) for part in parts)
 
 
+def string_literal(text: str) -> str:
+    """`text` as one SQL string literal, for the few statements that take no parameter (DuckDB's
+    ATTACH of a path): `it's` becomes `'it''s'`. Refuses a NUL character, as `quote_identifier` does."""
+    if "\x00" in text:
+        raise ValueError(f"an SQL string cannot contain a NUL character: {short_repr(text)}")
+    return "'" + text.replace("'", "''") + "'"
+
+
 def short_repr(value: object, limit: int = 40) -> str:
     """An escaped excerpt of a value for an error message: its repr, cut to about `limit` characters.
 

@@ -5,8 +5,9 @@ Under the lakehouse folder (`data/lakehouse/`, beside the published file):
 - `lakehouse.duckdb`: the published lakehouse. Readers open it read-only (`make query`, dbt docs, BI
   tools); nothing ever writes it. It changes only by an atomic rename, at a publish.
 - `snapshots/<id>/`: the snapshots published so far, the current one and the ones before it (for
-  `make rollback`; `JUMP_SNAPSHOTS_KEPT` in all): `lakehouse.duckdb` (the published file is a
-  hard link to it), `exports/` (the CSVs of `data/exports/` are hard links to them) and `snapshot.json`.
+  `make rollback`; `JUMP_SNAPSHOTS_KEPT` in all): `lakehouse.duckdb` (a copy of the build, compacted
+  when it carries dead space; the published file is a link to it), `exports/` (the CSVs of
+  `data/exports/` are hard links to them) and `snapshot.json`.
 - `build/`: what runs write and check: `lakehouse.duckdb` (a copy of the published snapshot, then
   the run's loads and models), `exports/` (exports not published yet) and `state.json`.
 - `postgres/`, `spark/`: the same `snapshots/`, `current` and `build/` for the other engines (each

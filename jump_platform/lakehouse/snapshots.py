@@ -1,7 +1,7 @@
 """Published snapshots: publishing the build, rolling back, and finishing an interrupted publish.
 
-A snapshot is a folder, `snapshots/<id>/`, holding a copy of the build (`lakehouse.duckdb`), its
-exports and `snapshot.json`; nobody writes it again. Readers reach the published one through
+A snapshot is a folder, `snapshots/<id>/`, holding a copy of the build (`lakehouse.duckdb`, compacted:
+see `stores.copy_compacted`), its exports and `snapshot.json`; nobody writes it again. Readers reach the published one through
 symbolic links that never change: `lakehouse.duckdb -> current/lakehouse.duckdb` and `data/exports
 -> .../current/exports`. Publishing renames one link, `current`, from the previous snapshot to the
 new one: a single atomic step that switches the lakehouse and its exports together, so readers see
@@ -25,7 +25,7 @@ from typing import Any
 from jump_platform import settings
 from jump_platform.files import explaining_full_disk, fsync_dir, link_or_copy
 from jump_platform.lakehouse.layout import Layout
-from jump_platform.lakehouse.stores import linked_snapshot_id
+from jump_platform.lakehouse.stores import block_usage, linked_snapshot_id
 from jump_platform.sources import landing
 
 # A snapshot folder's name, as `new_snapshot_id` makes it; a hidden one (`.<id>`) is being written.
@@ -202,8 +202,9 @@ def staging_folder(layout: Layout, snapshot_id: str) -> Path:
 
 
 def _size_or_zero(layout: Layout) -> int:
-    """The build file's size: what a snapshot's copy of it needs (0 without a file, or a clone)."""
-    return layout.build.stat().st_size if layout.store.has_file and layout.build.is_file() else 0
+    """What a snapshot's compacted copy of the build needs: the blocks its content takes (0
+    without a file)."""
+    return block_usage(layout.build).used_bytes if layout.store.has_file and layout.build.is_file() else 0
 
 
 def partial_snapshots_of(layout: Layout, run_id: str) -> list[Path]:
