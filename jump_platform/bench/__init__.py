@@ -21,6 +21,12 @@ At the demo scale the run is made twice and the second one is shown (the first o
 install also warms caches). Every figure is printed; nothing is asserted: timings vary from one
 machine to the next. Set JUMP_EXTRACT_FORMAT=parquet to run with Parquet extracts.
 
+Then, on DuckDB (`--no-daily` to skip it), the daily refresh: the next day's delivery (`daily`: the
+day's invoices and contracts, a late invoice two years back, a contract ended after the fact, a
+CRM score changed) dropped in the landing zone and loaded by the `load_and_refresh` job as of that
+day, in the same data folder, with its own table: its steps, the publish, the data folder's size
+on disk and the peak memory.
+
 `--engines` runs the same at each scale on each warehouse (`JUMP_WAREHOUSE`), and `spark-cluster`
 (Spark with a standalone cluster of `make spark`'s shape as its master, started under the bench
 folder before the runs and stopped after them), then prints them side by side: wall time, the dbt
@@ -37,6 +43,7 @@ lakehouse on another engine) and `report` (the tables); this one runs them.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import tempfile
@@ -44,10 +51,12 @@ from pathlib import Path
 
 from jump_platform import settings
 from jump_platform.bench.baselines import bare_duckdb_load, reset_build_in_child
+from jump_platform.bench.daily import write_daily_delivery
 from jump_platform.bench.engines import BENCH_ENGINES, SPARK_CLUSTER, Postgres, SparkCluster
-from jump_platform.bench.refresh import Run, run_refresh
+from jump_platform.bench.refresh import AS_OF, SEED, Run, run_refresh
 from jump_platform.bench.report import report, side_by_side
 from jump_platform.engines import ENGINES
+from jump_platform.sources.generator import GeneratorParams
 
 DEFAULT_SCALES = "1,200,2000"
 
@@ -59,9 +68,11 @@ def bench_scale(
     engine: str = "duckdb",
     postgres: Postgres | None = None,
     cluster: SparkCluster | None = None,
+    daily: bool = False,
 ) -> tuple[str, Run]:
     """`runs` runs of `refresh` in one data folder (default: 2 at the demo scale, else 1), on `engine`
-    (one of `BENCH_ENGINES`)."""
+    (one of `BENCH_ENGINES`); then, with `daily`, the next day's delivery and its `load_and_refresh`
+    run (a table of its own)."""
     folder = Path(tempfile.mkdtemp(prefix=f"scale-{scale:g}-{engine}-", dir=root))
     try:
         data_dir = folder / "data"
@@ -71,9 +82,21 @@ def bench_scale(
         # a failed run's files wait in `_rejected/`, not in the archive the bare load reads
         bare = bare_duckdb_load(data_dir) if done[-1].ok else None
         reset = reset_build_in_child(data_dir) if done[-1].ok else None
-        return report(scale, done, bare, reset, engine), done[-1]
+        table = report(scale, done, bare, reset, engine)
+        if daily and done[-1].ok:
+            table += "\n" + daily_refresh(data_dir, scale, engine, postgres)
+        return table, done[-1]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def daily_refresh(data_dir: Path, scale: float, engine: str, postgres: Postgres | None) -> str:
+    """The day after the full run: its delivery (`daily.py`), loaded by `load_and_refresh` as of that day."""
+    day = AS_OF + dt.timedelta(days=1)
+    params = GeneratorParams(seed=SEED, as_of=day, scale=scale)
+    delivered = write_daily_delivery(data_dir / "sources", params, settings.extract_format())
+    run = run_refresh(data_dir, scale, engine, postgres, job="load_and_refresh", as_of=day)
+    return report(scale, [run], None, None, engine, scenario="daily refresh", delivered=delivered)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,6 +108,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--folder", type=Path, default=None, help="where the runs write (default: <data dir>/bench)")
     parser.add_argument(
         "--engines", default="duckdb", help=f"comma-separated, some of {', '.join(BENCH_ENGINES)} (default duckdb)"
+    )
+    parser.add_argument(
+        "--no-daily", action="store_true", help="skip the daily refresh after the full run (run on DuckDB alone by default)"
     )
     args = parser.parse_args(argv)
     names = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
@@ -102,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
             for engine in names:
                 if engine == SPARK_CLUSTER and cluster is None:
                     cluster = SparkCluster(root)
-                table, run = bench_scale(float(raw), root, args.runs, engine, postgres, cluster)
+                daily = not args.no_daily and names == ["duckdb"]
+                table, run = bench_scale(float(raw), root, args.runs, engine, postgres, cluster, daily)
                 results.append((float(raw), engine, run))
                 print(table, flush=True)
     finally:

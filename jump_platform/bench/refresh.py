@@ -16,9 +16,11 @@ from jump_platform import settings
 from jump_platform.bench.engines import BENCH_ENGINES, Postgres, SparkCluster, published_bytes
 from jump_platform.bench.memory import MemorySampler
 from jump_platform.engines import ENGINES
+from jump_platform.lakehouse.stores import block_usage
 from jump_platform.runner.instance import INSTANCE_YAML, sqlite_event_log
 
 AS_OF = dt.date(2026, 11, 21)
+SEED = 42
 
 
 @dataclass
@@ -50,6 +52,13 @@ class Run:
     first_event: float = 0.0
     # The dbt step's parts, in seconds: see `dbt_breakdown`.
     dbt: dict[str, float] = field(default_factory=dict)
+    # The job run and the as-of date it ran for.
+    job: str = "refresh"
+    as_of: dt.date = AS_OF
+    # The whole data folder's size on disk (blocks allocated: landing zone, archive, lakehouse, exports).
+    data_disk_bytes: int = 0
+    # The share of the published DuckDB file's blocks that are free (`pragma database_size`).
+    published_free_share: float | None = None
 
 
 def _events(home: Path) -> list:
@@ -174,12 +183,29 @@ def _steps(home: Path) -> tuple[list[Step], float, bool, int, dict[str, float]]:
     return list(groups.values()), first_start, run.is_success, invoices, source_checks
 
 
+def disk_usage(folder: Path) -> int:
+    """What the files under `folder` take on disk (allocated blocks; a hard-linked file once)."""
+    found: dict[tuple[int, int], int] = {}
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            info = path.stat()
+            found[(info.st_dev, info.st_ino)] = info.st_blocks * 512
+    return sum(found.values())
+
+
 def run_refresh(
-    data_dir: Path, scale: float, engine: str = "duckdb", postgres: Postgres | None = None, cluster: SparkCluster | None = None
+    data_dir: Path,
+    scale: float,
+    engine: str = "duckdb",
+    postgres: Postgres | None = None,
+    cluster: SparkCluster | None = None,
+    job: str = "refresh",
+    as_of: dt.date = AS_OF,
 ) -> Run:
-    """`python -m jump_platform.runner.cli run refresh` in its own process, on `data_dir`, at `scale`, on
-    `engine` (`BENCH_ENGINES`; PostgreSQL: the folder's database of `postgres`, whose server is measured
-    too; `spark-cluster`: Spark with `cluster` as its master, whose processes are measured too)."""
+    """`python -m jump_platform.runner.cli run <job>` (default `refresh`, what `make run` runs) in its own
+    process, on `data_dir`, at `scale`, as of `as_of`, on `engine` (`BENCH_ENGINES`; PostgreSQL: the
+    folder's database of `postgres`, whose server is measured too; `spark-cluster`: Spark with
+    `cluster` as its master, whose processes are measured too)."""
     bench_engine, engine = engine, BENCH_ENGINES[engine]
     home = data_dir.parent / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
@@ -189,8 +215,8 @@ def run_refresh(
         **os.environ,
         "JUMP_DATA_DIR": str(data_dir),
         "JUMP_SCALE": str(scale),
-        "JUMP_AS_OF": AS_OF.isoformat(),
-        "JUMP_SEED": "42",
+        "JUMP_AS_OF": as_of.isoformat(),
+        "JUMP_SEED": str(SEED),
         "DAGSTER_HOME": str(home),
         "JUMP_WAREHOUSE": engine,
     }
@@ -207,7 +233,7 @@ def run_refresh(
         server = cluster.pids()
     began = time.time()
     process = subprocess.Popen(
-        [sys.executable, "-m", "jump_platform.runner.cli", "run", "refresh"],
+        [sys.executable, "-m", "jump_platform.runner.cli", "run", job],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -225,6 +251,7 @@ def run_refresh(
     files = {(p.stat().st_dev, p.stat().st_ino): p.stat().st_size for p in lakehouse.parent.rglob("*") if p.is_file()}
     folder = sum(files.values())
     published = lakehouse.stat().st_size if lakehouse.exists() else 0
+    free_share = block_usage(lakehouse).free_share if lakehouse.exists() else None
     if not ENGINES[engine].publishes_file and process.returncode == 0:
         published = published_bytes(env)
     return Run(
@@ -242,4 +269,8 @@ def run_refresh(
         events=len(logs),
         first_event=logs[0].timestamp - began if logs else wall,
         dbt=dbt_breakdown(logs, settings.DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")),
+        job=job,
+        as_of=as_of,
+        data_disk_bytes=disk_usage(data_dir),
+        published_free_share=free_share,
     )

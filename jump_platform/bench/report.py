@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jump_platform import settings
-from jump_platform.bench.refresh import AS_OF, Run
+from jump_platform.bench.refresh import Run
 
 
 def _mib(size: int) -> str:
@@ -17,13 +17,23 @@ def _line(name: str, seconds: float, rows: int | None, rss: int | None, cpu: flo
     return f"| {name:<26} | {seconds:>9.1f} | {cpu_seconds:>7} | {count:>13} | {rate:>12} | {_mib(rss) if rss else '':>9} |"
 
 
-def report(scale: float, runs: list[Run], bare: dict | None, reset: dict | None = None, engine: str = "duckdb") -> str:
+def report(
+    scale: float,
+    runs: list[Run],
+    bare: dict | None,
+    reset: dict | None = None,
+    engine: str = "duckdb",
+    scenario: str = "",
+    delivered: dict[str, int] | None = None,
+) -> str:
+    """The table of one scale: the last of `runs`, step by step, and what was measured around it.
+    `scenario` names a run other than the full one (the daily refresh), `delivered` its files' rows."""
     run = runs[-1]
     invoices = next((s.rows for s in run.steps if s.name == "load"), 0)
     lines = [
         "",
-        f"## scale {scale:g} on {engine} (JUMP_SCALE={scale:g}, as of {AS_OF}, "
-        f"{settings.extract_format()} extracts)" + ("" if run.ok else "  -- THE RUN FAILED"),
+        f"## scale {scale:g} on {engine}{', ' + scenario if scenario else ''} (JUMP_SCALE={scale:g}, "
+        f"job {run.job}, as of {run.as_of}, {settings.extract_format()} extracts)" + ("" if run.ok else "  -- THE RUN FAILED"),
         "",
         f"| {'step':<26} | {'seconds':>9} | {'CPU s':>7} | {'rows':>13} | {'rows/s':>12} | {'peak MiB':>9} |",
         f"|{'-' * 28}|{'-' * 10}:|{'-' * 8}:|{'-' * 14}:|{'-' * 13}:|{'-' * 10}:|",
@@ -63,8 +73,22 @@ def report(scale: float, runs: list[Run], bare: dict | None, reset: dict | None 
     if run.dbt:
         parts = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.dbt.items() if name != "nodes")
         lines.append(f"The dbt step ({run.dbt['nodes']:.0f} nodes): {parts}.")
+    if delivered:
+        lines.append("Delivered: " + ", ".join(f"{name} ({rows:,} rows)" for name, rows in delivered.items()) + ".")
     sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB (folder {_mib(r.folder_bytes)} MiB)" for r in runs)
     lines.append(f"Published lakehouse after each run: {sizes}. Rows: every table of a step (checks: the tables judged).")
+    shares = [r.published_free_share for r in runs if r.published_free_share is not None]
+    if shares:
+        lines.append(
+            "Free blocks in the published file after each run (pragma database_size): "
+            + ", ".join(f"{share:.1%}" for share in shares)
+            + "."
+        )
+    lines.append(
+        "Data folder on disk after each run (landing zone, archive, lakehouse, exports): "
+        + ", ".join(f"{_mib(r.data_disk_bytes)} MiB" for r in runs)
+        + "."
+    )
     if reset:
         lines.append(
             f"Reset of the build from the published file (what a run pays first after a failure): {reset['seconds']:.1f} s "
