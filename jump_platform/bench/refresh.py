@@ -57,8 +57,10 @@ class Run:
     as_of: dt.date = AS_OF
     # The whole data folder's size on disk (blocks allocated: landing zone, archive, lakehouse, exports).
     data_disk_bytes: int = 0
-    # The share of the published DuckDB file's blocks that are free (`pragma database_size`).
+    # The share of the published DuckDB file's blocks that are free (`pragma database_size`), and of
+    # the build's, which a publish compacts past `COMPACT_ABOVE_FREE_SHARE`.
     published_free_share: float | None = None
+    build_free_share: float | None = None
 
 
 def _events(home: Path) -> list:
@@ -126,14 +128,17 @@ def _group(asset_keys: set[tuple[str, ...]], checked: set[tuple[str, ...]]) -> s
     return "other"
 
 
-def _steps(home: Path) -> tuple[list[Step], float, bool, int, dict[str, float]]:
-    """The run's steps from the Dagster instance in `home`, grouped; the time its first step
-    started; whether it succeeded; the invoices it loaded; dbt's time for each source check."""
+def _steps(home: Path, job: str = "refresh") -> tuple[list[Step], float, bool, int, dict[str, float]]:
+    """The last run of `job`'s steps from the Dagster instance in `home`, grouped; the time its first
+    step started; whether it succeeded; the invoices it loaded; dbt's time for each source check."""
     import dagster as dg
 
     instance = dg.DagsterInstance.from_config(str(home))
     try:
-        [run] = instance.get_runs(limit=1)
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name=job), limit=1)
+        if not runs:
+            return [], 0.0, False, 0, {}
+        [run] = runs
         logs = instance.all_logs(run.run_id)
     finally:
         instance.dispose()
@@ -242,7 +247,7 @@ def run_refresh(
     with MemorySampler(process.pid, server) as sampler:
         output = process.communicate()[0]
     wall = time.time() - began
-    steps, first_start, success, invoices, source_checks = _steps(home)
+    steps, first_start, success, invoices, source_checks = _steps(home, job)
     logs = _events(home)
     if process.returncode != 0:
         print(output.decode(errors="replace")[-3000:], file=sys.stderr)
@@ -252,6 +257,8 @@ def run_refresh(
     folder = sum(files.values())
     published = lakehouse.stat().st_size if lakehouse.exists() else 0
     free_share = block_usage(lakehouse).free_share if lakehouse.exists() else None
+    build = lakehouse.parent / "build" / lakehouse.name
+    build_free_share = block_usage(build).free_share if build.exists() else None
     if not ENGINES[engine].publishes_file and process.returncode == 0:
         published = published_bytes(env)
     return Run(
@@ -273,4 +280,5 @@ def run_refresh(
         as_of=as_of,
         data_disk_bytes=disk_usage(data_dir),
         published_free_share=free_share,
+        build_free_share=build_free_share,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jump_platform import settings
 from jump_platform.bench.refresh import Run
+from jump_platform.lakehouse.stores import COMPACT_ABOVE_FREE_SHARE
 
 
 def _mib(size: int) -> str:
@@ -77,12 +78,16 @@ def report(
         lines.append("Delivered: " + ", ".join(f"{name} ({rows:,} rows)" for name, rows in delivered.items()) + ".")
     sizes = ", ".join(f"{_mib(r.lakehouse_bytes)} MiB (folder {_mib(r.folder_bytes)} MiB)" for r in runs)
     lines.append(f"Published lakehouse after each run: {sizes}. Rows: every table of a step (checks: the tables judged).")
-    shares = [r.published_free_share for r in runs if r.published_free_share is not None]
+    shares = [
+        f"{r.published_free_share:.1%}" + (f" (the build's {r.build_free_share:.1%})" if r.build_free_share is not None else "")
+        for r in runs
+        if r.published_free_share is not None
+    ]
     if shares:
         lines.append(
             "Free blocks in the published file after each run (pragma database_size): "
-            + ", ".join(f"{share:.1%}" for share in shares)
-            + "."
+            + ", ".join(shares)
+            + f"; a build with more than {COMPACT_ABOVE_FREE_SHARE:.0%} free is published as a compacted copy."
         )
     lines.append(
         "Data folder on disk after each run (landing zone, archive, lakehouse, exports): "

@@ -68,6 +68,8 @@ class Published:
     tables: list[str]
     copied_by: str
     seconds: float
+    # The share of the published file's blocks that are free (DuckDB; None where there is no file).
+    free_block_share: float | None = None
 
 
 def new_snapshot_id(now: dt.datetime, run_id: str) -> str:
@@ -193,7 +195,8 @@ def publish(layout: Layout, snapshot: Snapshot, export_names: list[str]) -> Publ
         (layout.build_exports / f"{name}.csv").unlink(missing_ok=True)
     seconds = (dt.datetime.now() - started).total_seconds()
     size = layout.store.size(layout, snapshot.snapshot_id)
-    return Published(snapshot, layout.published, size, tables, copied_by, seconds)
+    free = block_usage(layout.snapshot_file(snapshot.snapshot_id)).free_share if layout.store.has_file else None
+    return Published(snapshot, layout.published, size, tables, copied_by, seconds, free)
 
 
 def staging_folder(layout: Layout, snapshot_id: str) -> Path:

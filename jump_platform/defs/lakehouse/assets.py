@@ -90,4 +90,5 @@ def publish_metadata(published: snapshots.Published) -> dict[str, object]:
         "batches": dg.MetadataValue.text(", ".join(snapshot.batches) or "none"),
         "publish_seconds": round(published.seconds, 2),
         "copied_by": published.copied_by,
+        **({"free_block_share": round(published.free_block_share, 3)} if published.free_block_share is not None else {}),
     }
