@@ -70,7 +70,13 @@ def run_job(
     quiet = progress_lines.quiet(progress_lines.run_log_path(settings.data_dir())) if progress else contextlib.nullcontext()
     with quiet:
         job = defs().resolve_job_def(job_name)
-        selection = delivered_selection() if job_name == "load" else None
+        selection = (
+            delivered_selection()
+            if job_name == "load"
+            else delivered_and_downstream()
+            if job_name == "load_and_refresh"
+            else None
+        )
         if progress:
             job = job.with_logger_defs({"progress": progress_lines.progress_logger(progress)})
             loggers = {"loggers": {"progress": {}}}
@@ -123,6 +129,23 @@ def delivered_selection() -> list[dg.AssetKey] | None:
     if not tables:
         return None
     return [*(source_key(table) for table in sorted(tables)), PUBLISHED]
+
+
+def delivered_and_downstream() -> list[dg.AssetKey] | None:
+    """What `run load_and_refresh` runs: the `sources` tables the landing zone delivers now and
+    everything downstream of them, as the landing-zone sensor selects them (the dbt step is skipped
+    when a source table it reads is selected but not loaded); the whole job when nothing waits."""
+    import dagster as dg
+
+    from jump_platform.definitions import defs
+    from jump_platform.defs.sources.assets import source_key
+    from jump_platform.sources import watch
+
+    tables = watch.tables_waiting(settings.landing_dir())
+    if not tables:
+        return None
+    selection = dg.AssetSelection.assets(*(source_key(table) for table in sorted(tables))).downstream()
+    return sorted(selection.resolve(defs().resolve_asset_graph()))
 
 
 def landing_zone_empty() -> bool:
