@@ -12,12 +12,11 @@ import datetime as dt
 import decimal
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dlt
-from dlt.common.destination import Destination
-from dlt.common.destination.exceptions import DestinationTerminalException
-from dlt.sources.helpers.requests import Client, HTTPError
+if TYPE_CHECKING:
+    # dlt is imported when a sync makes its destination, not when the definitions load.
+    from dlt.common.destination import Destination
 
 HTTP_BATCH_SIZE = 100
 """Rows per HTTP request."""
@@ -25,6 +24,8 @@ HTTP_BATCH_SIZE = 100
 
 def postgres_destination(url: str) -> Destination:
     """dlt's PostgreSQL destination at `url` (`postgresql://user:password@host:port/database`)."""
+    import dlt
+
     return dlt.destinations.postgres(credentials=url)
 
 
@@ -52,6 +53,10 @@ def http_destination(url: str, sync: str, attempts: int, retry_wait: float, time
     `Idempotency-Key` header, the SHA-256 of its body, so a receiver can drop a batch it has already
     accepted if a response was lost on the way back.
     """
+    import dlt
+    from dlt.common.destination.exceptions import DestinationTerminalException
+    from dlt.sources.helpers.requests import Client, HTTPError
+
     client = Client(
         request_timeout=timeout,
         request_max_attempts=attempts,

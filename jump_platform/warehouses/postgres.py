@@ -25,10 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import adbc_driver_postgresql.dbapi as adbc
 import dagster as dg
 import duckdb
 import polars as pl
@@ -41,6 +40,11 @@ from jump_platform.io_manager import APPEND, SchemaChangeError, TableBatches, Ta
 from jump_platform.lakehouse.stores import SNAPSHOT_SCHEMA
 from jump_platform.sql import qualified, quote_identifier, short_repr
 from jump_platform.warehouses.base import Warehouse, arrow_parts, facts
+
+if TYPE_CHECKING:
+    # ADBC's driver loads pyarrow.dataset and pandas (~0.8 s): imported when a connection opens,
+    # not when the definitions load (a DuckDB or Spark lakehouse never needs it).
+    import adbc_driver_postgresql.dbapi as adbc
 
 # The published schemas; `<layer>__build` are the build's, `<layer>__previous` the ones before the
 # last publish (for `make rollback`).
@@ -66,6 +70,8 @@ def libpq_env(url: str) -> dict[str, str]:
 
 def connect(url: str) -> adbc.Connection:
     """An ADBC connection (autocommit off: every statement until `commit` is one transaction)."""
+    import adbc_driver_postgresql.dbapi as adbc
+
     return adbc.connect(url)
 
 

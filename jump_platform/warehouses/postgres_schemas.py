@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import adbc_driver_postgresql.dbapi as adbc
-
 from jump_platform.lakehouse.stores import NO_BUILD_YET, SNAPSHOT_SCHEMA
 from jump_platform.sql import qualified, quote_identifier
 from jump_platform.warehouses.postgres import ASIDE, BUILD, EXPIRED, LAYERS, PREVIOUS, column_types, connect, schema_names
 
 if TYPE_CHECKING:
+    import adbc_driver_postgresql.dbapi as adbc
+
     from jump_platform.lakehouse.layout import Layout
     from jump_platform.lakehouse.snapshots import Snapshot
 

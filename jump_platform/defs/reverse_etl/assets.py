@@ -13,10 +13,10 @@ one that fails fails its asset, which the run-failure notification reports. Logi
 """
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
-from dlt.common.destination import Destination
 
 from jump_platform import published, settings
 from jump_platform.defs.catalog import OWNERS
@@ -24,6 +24,9 @@ from jump_platform.defs.lakehouse.resources import PUBLISHED
 from jump_platform.notifications import check_webhook_url
 from jump_platform.reverse_etl.runner import SyncFailedError, SyncRetries, SyncSpec, result_metadata, run_sync
 from jump_platform.reverse_etl.targets import http_destination, postgres_destination
+
+if TYPE_CHECKING:
+    from dlt.common.destination import Destination
 
 CRM_SYNC = SyncSpec(
     name="crm__freelancer_health",
@@ -57,7 +60,7 @@ def endpoint_origin(url: str) -> str:
 
 
 def sync_mart(
-    spec: SyncSpec, mart: str, destination_for: Callable[[int, float], Destination], target: str
+    spec: SyncSpec, mart: str, destination_for: Callable[[int, float], "Destination"], target: str
 ) -> dg.MaterializeResult:
     """Read the mart from the published lakehouse, sync it, and report the counts."""
     frame = published.read_table("marts", mart)
