@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -57,3 +59,21 @@ def test_the_definitions_are_those_of_the_snapshot(monkeypatch: pytest.MonkeyPat
         f"The definitions changed:\n{diff}\n"
         "If intended: JUMP_UPDATE_DEFS_SNAPSHOT=1 .venv/bin/pytest jump_platform_tests/test_defs.py, and commit the file."
     )
+
+
+# What only some runs need: ADBC's PostgreSQL driver (which loads pyarrow.dataset and pandas) when the
+# engine is PostgreSQL, dlt when a sync runs. Every run loads the definitions before its first event.
+NOT_AT_LOAD = ("adbc_driver_postgresql", "pandas", "dlt")
+
+
+def test_loading_the_definitions_on_duckdb_imports_neither_the_postgres_driver_nor_dlt(tmp_path: Path) -> None:
+    # A fresh interpreter (this one has imported them for other tests), on the default engine (conftest).
+    code = (
+        "import sys\n"
+        "from jump_platform.definitions import defs\n"
+        "defs()\n"
+        f"print(' '.join(name for name in {NOT_AT_LOAD!r} if name in sys.modules))\n"
+    )
+    env = {**os.environ, "JUMP_DATA_DIR": str(tmp_path / "data")}
+    loaded = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == [], f"Loading the definitions imported {loaded.stdout.strip()}"
