@@ -106,19 +106,35 @@ def at_the_bounds(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def bounds(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict], Path]:
-    workdir = tmp_path_factory.mktemp("at_the_bounds")
-    return dbt_build(workdir, at_the_bounds), workdir / "lakehouse.duckdb"
+def build_changed(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Callable], tuple[dict[str, dict], Path]]:
+    """`dbt_build` for the module's changed samples, one after the other in one work folder: the same
+    lakehouse path and target folder each time, so that dbt parses the project once, then partially
+    (a lakehouse path of its own would be a profile of its own, parsed whole). Returns the results
+    and the built lakehouse, moved aside for the next build."""
+    workdir = tmp_path_factory.mktemp("dbt_builds")
+
+    def build(change: Callable[[dict[str, pl.DataFrame]], dict[str, pl.DataFrame]]) -> tuple[dict[str, dict], Path]:
+        database = workdir / "lakehouse.duckdb"
+        results = dbt_build(workdir, change)
+        kept = database.rename(workdir / f"{change.__name__}.duckdb")
+        return results, kept
+
+    return build
 
 
 @pytest.fixture(scope="module")
-def huge_amounts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    return dbt_build(tmp_path_factory.mktemp("huge_amounts"), with_huge_amounts)
+def bounds(build_changed: Callable[[Callable], tuple[dict[str, dict], Path]]) -> tuple[dict[str, dict], Path]:
+    return build_changed(at_the_bounds)
 
 
 @pytest.fixture(scope="module")
-def year_one_contract(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    return dbt_build(tmp_path_factory.mktemp("year_one_contract"), with_year_one_contract)
+def huge_amounts(build_changed: Callable[[Callable], tuple[dict[str, dict], Path]]) -> dict[str, dict]:
+    return build_changed(with_huge_amounts)[0]
+
+
+@pytest.fixture(scope="module")
+def year_one_contract(build_changed: Callable[[Callable], tuple[dict[str, dict], Path]]) -> dict[str, dict]:
+    return build_changed(with_year_one_contract)[0]
 
 
 def test_amounts_whose_sum_overflows_decimal_18_2_crash_no_model(huge_amounts: dict[str, dict]) -> None:
