@@ -104,7 +104,7 @@ rollback: install $(WAREHOUSE_SERVER) ## Put the previously published lakehouse 
 # share are built once per run (conftest.py: built_once), and the tests sharing a module's fixture run
 # on one worker (--dist loadgroup). PYTEST_ARGS passes more, e.g. PYTEST_ARGS='-m "not slow"'.
 test: prepare ## Run the test suite in parallel, then list its 15 slowest tests
-	$(VENV)/bin/pytest -n $(or $(TEST_WORKERS),auto) --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(or $(TEST_WORKERS),auto) --dist loadgroup --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 # sqlfluff compiles the models with dbt (its dbt templater) on an in-memory DuckDB: no lakehouse needed.
 SQLFLUFF = cd dbt_project && JUMP_BUILD_DUCKDB_PATH=:memory: $(VENV)/bin/sqlfluff

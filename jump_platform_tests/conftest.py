@@ -23,9 +23,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests sharing a module-scoped fixture (a module's own lakehouse, server or browser) run on one
     pytest-xdist worker (`--dist loadgroup`, as `make test` runs them), so that it is set up once.
 
-    Under pytest-xdist, the `slow` tests come first: xdist hands out the groups, largest first, then
-    the other tests in this order, so that the longest start early and the short ones fill the end
-    (rather than one worker running a slow test alone at the end). Run alone, pytest keeps the order.
+    Under pytest-xdist, the longest come first: the `engines` modules, then the other `slow` tests,
+    then the rest. `make test` passes `--no-loadscope-reorder`, so xdist hands out the groups in
+    this order (rather than by their number of tests): the longest start at once, one per worker,
+    and the short ones fill the end, so that both workers end together (rather than one running a
+    slow module alone at the end). Run alone, pytest keeps the order.
 
     pytest has no public way to ask a fixture's scope at collection time: `_fixtureinfo` is the one
     plugins read (pytest-asyncio, pytest-django).
@@ -41,7 +43,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         ):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+        items.sort(key=lambda item: (item.get_closest_marker("engines") is None, item.get_closest_marker("slow") is None))
 
 
 @pytest.fixture(autouse=True, scope="session")
