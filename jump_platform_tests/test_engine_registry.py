@@ -4,15 +4,14 @@ reading the build changes nothing (its recovery is the start of a run).
 - Reading the build resource (`query`, `table_facts`) leaves a build a dead run left as it was;
   a run recovers it when it starts, whatever its steps read.
 - Each engine keeps its snapshots, `current` and build in a folder of its own.
-- A DuckDB lakehouse (the session's, copied), a PostgreSQL run, then a DuckDB run again in one data
-  folder: the DuckDB snapshots all survive the PostgreSQL publish, `make query` opens the engine
-  named, and the first DuckDB snapshot is still there to roll back to (slow).
+- A DuckDB run, a PostgreSQL run and a DuckDB run again in one data folder: the DuckDB snapshots
+  all survive the PostgreSQL publish, `make query` opens the engine named, and the first DuckDB
+  snapshot is still there to roll back to (slow).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -100,11 +99,9 @@ def _published_snapshot(published: Path) -> str:
 
 @pytest.mark.slow
 def test_a_postgres_run_between_two_duckdb_runs_loses_no_duckdb_snapshot(
-    lakehouse: Path, tmp_path: Path, postgres_database: Callable[[str], str]
+    tmp_path: Path, postgres_database: Callable[[str], str]
 ) -> None:
     data, home = tmp_path / "data", tmp_path / "dagster_home"
-    # The first DuckDB run: the session's lakehouse (a `refresh` on DuckDB), copied with its links.
-    shutil.copytree(lakehouse, data, symlinks=True)
     home.mkdir()
     (home / "dagster.yaml").write_bytes((PROJECT_ROOT / "instance" / "dagster.yaml").read_bytes())
     env = run_env(
@@ -116,18 +113,19 @@ def test_a_postgres_run_between_two_duckdb_runs_loses_no_duckdb_snapshot(
         JUMP_POSTGRES_URL=postgres_database("engine_switch"),
     )
     log = tmp_path / "runs.log"
-    folder = data / "lakehouse"
-    published = folder / "lakehouse.duckdb"
+    lakehouse = data / "lakehouse"
+    published = lakehouse / "lakehouse.duckdb"
 
+    _refresh(env, "duckdb", log)
     first = _published_snapshot(published)
 
     _refresh(env, "postgres", log)
     # DuckDB's published file, its snapshot and `current` are as the DuckDB run left them.
-    assert (folder / "snapshots" / first).is_dir()
-    assert os.readlink(folder / "current") == os.path.join("snapshots", first)
+    assert (lakehouse / "snapshots" / first).is_dir()
+    assert os.readlink(lakehouse / "current") == os.path.join("snapshots", first)
     assert _published_snapshot(published) == first
     # PostgreSQL's publish went to its own folder.
-    postgres_current = folder / "postgres" / "current"
+    postgres_current = lakehouse / "postgres" / "current"
     assert postgres_current.is_symlink() and (postgres_current / "snapshot.json").exists()
 
     # `make query` opens the engine it is told.
