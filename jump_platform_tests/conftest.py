@@ -50,10 +50,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def session_instance_and_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """A test that sets no data folder or Dagster instance of its own gets the session's: never the
     project's `data/` and `.dagster_home/` (which `make` exports), which parallel workers would share."""
-    from jump_platform.runner.launcher import INSTANCE_YAML
+    from jump_platform.runner.instance import write_local_instance
 
     home = tmp_path_factory.mktemp("dagster_home")
-    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+    write_local_instance(home)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DAGSTER_HOME", str(home))
         env.setenv("JUMP_DATA_DIR", str(tmp_path_factory.mktemp("data")))

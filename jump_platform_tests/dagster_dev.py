@@ -1,5 +1,5 @@
 """`make dev` in a subprocess, for the end-to-end tests: `dg dev` (webserver, daemon, code server)
-on a temporary DAGSTER_HOME (a copy of the project's instance/dagster.yaml), a temporary data
+on a temporary DAGSTER_HOME (the instance `make prepare` writes), a temporary data
 folder and a free port."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import dagster as dg
 import polars as pl
 
 from jump_platform.files import write_table_atomically
-from jump_platform.runner.launcher import INSTANCE_YAML
+from jump_platform.runner.instance import write_local_instance
 from jump_platform.sources.contracts import CONTRACTS
 from jump_platform.sources.generator import GeneratorParams, generate_tables
 from jump_platform_tests.conftest import AS_OF
@@ -78,7 +78,7 @@ def running_dagster_dev(folder: Path, **env_overrides: str) -> Iterator[DagsterD
     """`dg dev` as `make dev` starts it, stopped at the end whatever happens."""
     home, data, log = folder / "dagster_home", folder / "data", folder / "dagster_dev.log"
     home.mkdir()
-    (home / "dagster.yaml").write_bytes(INSTANCE_YAML.read_bytes())
+    write_local_instance(home)
     venv = Path(sys.executable).parent
     # Create the instance's storage before the services start, so they never race to create it, as
     # `make prepare` does.

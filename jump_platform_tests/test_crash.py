@@ -6,7 +6,6 @@ what dead runs left in the Dagster instance (their STARTED status, their pool sl
 
 import fcntl
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from jump_platform.runner import launcher, processes
+from jump_platform.runner.instance import write_local_instance
 from jump_platform_tests.conftest import AS_OF
 
 POOL = "lakehouse"
@@ -30,10 +30,9 @@ STEP_WAIT_SECONDS = 600
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A Dagster instance configured like `make run`'s: the project's instance/dagster.yaml."""
+    """A Dagster instance configured like `make run`'s (`make prepare` writes it)."""
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(launcher.INSTANCE_YAML, home / "dagster.yaml")
+    write_local_instance(home)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 

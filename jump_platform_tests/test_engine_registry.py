@@ -26,6 +26,7 @@ from jump_platform.defs.lakehouse.resources import LakehouseBuild, lakehouse_bui
 from jump_platform.lakehouse import snapshots
 from jump_platform.lakehouse.build import CLEAN, OPEN, BuildState
 from jump_platform.lakehouse.stores import linked_snapshot_id
+from jump_platform.runner.instance import write_local_instance
 from jump_platform_tests.conftest import AS_OF
 from jump_platform_tests.wap import PROJECT_ROOT, run_env
 
@@ -103,7 +104,7 @@ def test_a_postgres_run_between_two_duckdb_runs_loses_no_duckdb_snapshot(
 ) -> None:
     data, home = tmp_path / "data", tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_bytes((PROJECT_ROOT / "instance" / "dagster.yaml").read_bytes())
+    write_local_instance(home)
     env = run_env(
         data,
         home,

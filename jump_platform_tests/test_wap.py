@@ -26,7 +26,7 @@ from jump_platform import engines
 from jump_platform.lakehouse import Layout, snapshots
 from jump_platform.lakehouse.build import FAILED, BuildState
 from jump_platform.runner.cli import run_job
-from jump_platform.runner.launcher import INSTANCE_YAML
+from jump_platform.runner.instance import write_local_instance
 from jump_platform_tests.conftest import AS_OF
 from jump_platform_tests.dagster_dev import IN_FLIGHT, DagsterDev, previous_platform_extracts
 from jump_platform_tests.wap import (
@@ -52,7 +52,7 @@ def published(lakehouse: Path, tmp_path: Path) -> Path:
     shutil.copytree(lakehouse, data, symlinks=True)
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+    write_local_instance(home)
     return data
 
 

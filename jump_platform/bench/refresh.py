@@ -17,7 +17,7 @@ from jump_platform.bench.engines import BENCH_ENGINES, Postgres, SparkCluster, p
 from jump_platform.bench.memory import MemorySampler
 from jump_platform.engines import ENGINES
 from jump_platform.lakehouse.stores import block_usage
-from jump_platform.runner.instance import INSTANCE_YAML, sqlite_event_log
+from jump_platform.runner.instance import write_local_instance
 
 AS_OF = dt.date(2026, 11, 21)
 SEED = 42
@@ -215,7 +215,7 @@ def run_refresh(
     home = data_dir.parent / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     # `make run`'s instance (`runner.instance`), on SQLite whatever JUMP_DAGSTER_POSTGRES_URL says.
-    (home / "dagster.yaml").write_text(INSTANCE_YAML.read_text() + sqlite_event_log(home))
+    write_local_instance(home)
     env = {
         **os.environ,
         "JUMP_DATA_DIR": str(data_dir),

@@ -57,6 +57,13 @@ def instance_config(home: Path) -> str:
     return base + (POSTGRES_STORAGE if settings.dagster_postgres_url() else sqlite_event_log(home))
 
 
+def write_local_instance(home: Path) -> None:
+    """Write `home/dagster.yaml` for an instance of this host alone, in SQLite files under `home`,
+    whatever JUMP_DAGSTER_POSTGRES_URL says: `make bench`'s runs and the tests' instances."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(INSTANCE_YAML.read_text() + sqlite_event_log(home))
+
+
 def write_instance(home: Path) -> bool:
     """Write `home/dagster.yaml` when its text differs from `instance_config(home)`; True when written."""
     wanted = instance_config(home)
