@@ -195,6 +195,19 @@ def test_spark_facts_read_the_parquet_tables_and_skip_the_missing_ones(tmp_path:
     assert warehouse.read_table("sources", "app__invoices").equals(ROWS)
 
 
+def test_a_spark_table_s_preview_is_read_from_its_parquet_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalog's preview of a model (its first rows) on Spark reads the table's files: no Spark
+    application (on a cluster, executors on every worker) per model."""
+    write_parquet_table(tmp_path / "sources" / "app__invoices", parts(ROWS, ROWS), replace=True)
+    warehouse = SparkWarehouse(spark_dir=str(tmp_path), build=True)
+
+    def no_spark(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a preview started Spark")
+
+    monkeypatch.setattr("jump_platform.warehouses.spark.run_in_spark", no_spark)
+    assert warehouse.head("sources", "app__invoices", 3).equals(pl.concat([ROWS, ROWS]).head(3))
+
+
 def test_the_spark_profile_and_the_session_of_the_exports_agree(tmp_path: Path) -> None:
     """dbt's `spark` target and the child process that runs the exports open the same lakehouse
     with the same settings (dbt-spark adds spark.sql.ansi.enabled=false itself)."""

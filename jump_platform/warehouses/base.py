@@ -45,6 +45,10 @@ class Warehouse(dg.ConfigurableResource):
         """A whole table (a mart, for the dashboard and the syncs)."""
         return self.query(f"select * from {self.relation(schema, table)}")
 
+    def head(self, schema: str, table: str, rows: int) -> pl.DataFrame:
+        """The first `rows` rows of a table (a preview in the catalog)."""
+        return self.query(f"select * from {self.relation(schema, table)} limit {int(rows)}")
+
     def table_facts(self, relations: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         """For each `(schema, table)`, its column schema and, for a table, its row count (`facts`);
         {} when the engine does not hold it."""

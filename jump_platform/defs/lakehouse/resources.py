@@ -105,6 +105,9 @@ class LakehouseBuild(Warehouse):
     def relation(self, schema: str, table: str) -> str:
         return self.build_warehouse.relation(schema, table)
 
+    def head(self, schema: str, table: str, rows: int) -> pl.DataFrame:
+        return self.build_warehouse.head(schema, table, rows)
+
     def table_facts(self, relations: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         return self.build_warehouse.table_facts(relations)
 

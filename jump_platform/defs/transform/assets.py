@@ -234,8 +234,7 @@ def preview(warehouse: Warehouse, key: dg.AssetKey, rows: int = 5) -> dict[str, 
     schema, table = key.path[:2]
     if schema not in PREVIEWED:
         return {}
-    frame = warehouse.query(f"select * from {warehouse.relation(schema, table)} limit {int(rows)}")
-    return {"preview": dg.MetadataValue.md(markdown_preview(frame))}
+    return {"preview": dg.MetadataValue.md(markdown_preview(warehouse.head(schema, table, rows)))}
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="lakehouse")
