@@ -22,6 +22,7 @@ from jump_platform.files import DiskFullError
 from jump_platform.lakehouse import Layout, snapshots
 from jump_platform.lakehouse.build import BuildState, open_build
 from jump_platform.lakehouse.stores import COMPACT_ABOVE_FREE_SHARE, COMPACTED, block_usage
+from jump_platform.sql import qualified
 from jump_platform_tests.test_data_safety import _fill, small_disk  # noqa: F401 (a fixture)
 from jump_platform_tests.test_publish import _answer, _build_run, _publish
 from jump_platform_tests.wap import SITECUSTOMIZE, lakehouse_content, snapshot_id
@@ -34,7 +35,8 @@ def _rebuild_in_place(build: Path, tables: tuple[str, ...]) -> None:
     """What a run's models do to the build file: each table replaced by a new version of itself."""
     with duckdb.connect(str(build)) as con:
         for table in tables:
-            con.execute(f"create or replace table {table} as select * from {table}")
+            name = qualified(*table.split("."))
+            con.execute(f"create or replace table {name} as select * from {name}")
 
 
 def _relations(path: Path, schema: str) -> dict[str, int]:

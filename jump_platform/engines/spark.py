@@ -6,6 +6,7 @@ from __future__ import annotations
 from jump_platform import settings
 from jump_platform.engines.base import Engine, NoLakehouseError, QueryShell, duckdb_cli
 from jump_platform.lakehouse.stores import TableStore
+from jump_platform.sql import qualified, quote_identifier, string_literal
 from jump_platform.warehouses import Warehouse
 from jump_platform.warehouses.spark import SparkParquetIOManager, SparkWarehouse
 from jump_platform.warehouses.spark_tables import PUBLISHED, SparkFolders, build_tables, snapshot_tables
@@ -51,12 +52,12 @@ class Spark(Engine):
             tables = {key: link / key[0] / key[1] for key in snapshot_tables(link.resolve().parent)}
         if not tables:
             raise NoLakehouseError(f"No Spark tables under {spark}: run 'make run' first.")
-        statements = [f"create schema if not exists {name}" for name in sorted({key[0] for key in tables})]
+        statements = [f"create schema if not exists {quote_identifier(name)}" for name in sorted({key[0] for key in tables})]
         statements += [
-            f"create view {key[0]}.{key[1]} as from read_parquet('{str(folder).replace(chr(39), chr(39) * 2)}/*.parquet')"
+            f"create view {qualified(*key)} as from read_parquet({string_literal(f'{folder}/*.parquet')})"
             for key, folder in sorted(tables.items())
         ]
         return QueryShell(
-            [duckdb_cli(), "-cmd", "; ".join([*statements, f"use {schema}", "show tables"]) + ";"],
+            [duckdb_cli(), "-cmd", "; ".join([*statements, f"use {quote_identifier(schema)}", "show tables"]) + ";"],
             note=f"Spark's tables as views over their Parquet folders under {spark} (Spark's own views are not there).",
         )

@@ -287,12 +287,20 @@ def _serve(request_path: Path) -> None:
     try:
         for name, location in sorted((tables or {}).items()):
             schema, table = name.split(".")
-            session.sql(f"create database if not exists `{schema}`")
-            session.sql(f"create table `{schema}`.`{table}` using parquet location '{_sql_string(location)}'")
+            session.sql(f"create database if not exists {_spark_identifier(schema)}")
+            session.sql(
+                f"create table {_spark_identifier(schema)}.{_spark_identifier(table)} "
+                f"using parquet location '{_sql_string(location)}'"
+            )
         for index, sql in enumerate(request["queries"]):
             pq.write_table(session.sql(sql).toArrow(), request_path.parent / f"result-{index}.parquet")
     finally:
         session.stop()
+
+
+def _spark_identifier(name: str) -> str:
+    """`name` as one Spark SQL identifier: in backticks, a backtick inside doubled."""
+    return "`" + name.replace("`", "``") + "`"
 
 
 def _sql_string(text: str) -> str:
