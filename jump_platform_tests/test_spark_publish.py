@@ -286,3 +286,22 @@ def test_make_query_opens_the_published_tables_and_the_build_on_request(
 
     assert answer(build=False) == "30"
     assert answer(build=True) == "3"
+
+
+def test_what_a_reset_or_a_publish_cannot_classify_is_kept(spark: object, lakehouse: tuple[Layout, Path]) -> None:
+    """The reset of a failed build removes only the build's table folders, and the first link of
+    `published` moves a folder already there aside: a hand-made folder and file among the build's
+    tables, and a real `published` folder, are all still there after a failed run and the next."""
+    layout, root = lakehouse
+    run(spark, layout, root, "good", [10, 20])
+    (root / PUBLISHED).unlink()
+    (root / PUBLISHED / "marts").mkdir(parents=True)  # someone's own folder where the link was
+    foreign_folder = root / "warehouse" / "marts.db" / "My Notes"
+    foreign_folder.mkdir()
+    foreign_file = root / "sources" / "readme.txt"
+    foreign_file.write_text("kept")
+    run(spark, layout, root, "bad", [1, 2, 3], failure="blocking check sources/invoices/primary_key failed")
+    run(spark, layout, root, "next", [5, 6])  # resets the failed build, then publishes
+    assert foreign_folder.is_dir() and foreign_file.read_text() == "kept"
+    assert (root / f"{PUBLISHED}.before-publish" / "marts").is_dir()
+    assert (root / PUBLISHED).is_symlink() and published(root) == (True, 11)
